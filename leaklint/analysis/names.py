@@ -1,0 +1,255 @@
+"""Name resolution from the module's own import table, built in one cheap pass.
+
+libcst's ``QualifiedNameProvider`` resolves every name of a module and costs several times
+the parse; the analysis only asks "what does the callee of this call name?", so each scope
+records its bindings (imports, assignments, parameters, defs) as it is entered and a
+lookup walks the chain of enclosing scopes, as Python does (class bodies are skipped by
+the functions nested in them).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+_BUILTINS = frozenset(dir(builtins))
+
+#: A binding whose target we cannot name (a parameter, a def, ``x = compute()``).
+UNKNOWN = "<unknown>"
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _import_module_name(node: cst.BaseExpression) -> str:
+    return dotted_name(node) or ""
+
+
+@dataclass(slots=True)
+class Scope:
+    """The names bound in one function, class or module body."""
+
+    kind: str  # "module" | "class" | "function"
+    parent: Scope | None = None
+    bindings: dict[str, set[str]] = field(default_factory=dict)
+    declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
+
+    def bind(self, name: str, target: str = UNKNOWN) -> None:
+        self.bindings.setdefault(name, set()).add(target)
+
+    def lookup_parent(self) -> Scope | None:
+        """The scope a nested function sees next: class bodies are not visible from methods."""
+        parent = self.parent
+        while parent is not None and parent.kind == "class":
+            parent = parent.parent
+        return parent
+
+    def resolve_name(self, name: str) -> str | None:
+        """The qualified name ``name`` refers to here, or None when it is not knowable."""
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.declared_global and scope.parent is not None:
+                scope = _module_of(scope)
+                continue
+            targets = scope.bindings.get(name)
+            if targets:
+                if len(targets) == 1:
+                    (target,) = targets
+                    return None if target == UNKNOWN else target
+                return None  # bound to different things on different paths
+            scope = scope.lookup_parent()
+        return f"builtins.{name}" if name in _BUILTINS else None
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """Qualified name of a Name/Attribute chain through this scope's imports."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self.resolve_name(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+
+def _module_of(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
+
+
+class _BindingCollector:
+    """Records the bindings of one body without entering nested scopes."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def collect(self, body: Sequence[cst.BaseStatement]) -> None:
+        for stmt in body:
+            self.statement(stmt)
+
+    def statement(self, stmt: cst.CSTNode) -> None:
+        scope = self.scope
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.small(small)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            scope.bind(stmt.name.value)
+        elif isinstance(stmt, (cst.For,)):
+            self.target(stmt.target)
+            self.block(stmt.body)
+            if stmt.orelse:
+                self.block(stmt.orelse.body)
+        elif isinstance(stmt, cst.While):
+            self.block(stmt.body)
+            if stmt.orelse:
+                self.block(stmt.orelse.body)
+        elif isinstance(stmt, cst.If):
+            self.block(stmt.body)
+            if stmt.orelse is not None:
+                if isinstance(stmt.orelse, cst.If):
+                    self.statement(stmt.orelse)
+                else:
+                    self.block(stmt.orelse.body)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    self.target(item.asname.name)
+            self.block(stmt.body)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            self.block(stmt.body)
+            for handler in stmt.handlers:
+                if handler.name is not None:
+                    self.target(handler.name.name)
+                self.block(handler.body)
+            if stmt.orelse:
+                self.block(stmt.orelse.body)
+            if stmt.finalbody:
+                self.block(stmt.finalbody.body)
+        elif isinstance(stmt, cst.Match):
+            for case in stmt.cases:
+                self.pattern(case.pattern)
+                self.block(case.body)
+
+    def block(self, block: cst.BaseSuite) -> None:
+        if isinstance(block, cst.IndentedBlock):
+            self.collect(block.body)
+        elif isinstance(block, cst.SimpleStatementSuite):
+            for small in block.body:
+                self.small(small)
+
+    def small(self, small: cst.BaseSmallStatement) -> None:
+        scope = self.scope
+        if isinstance(small, cst.Import):
+            for alias in small.names:
+                module = _import_module_name(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    scope.bind(alias.asname.name.value, module)
+                else:
+                    head = module.split(".", 1)[0]
+                    scope.bind(head, head)
+        elif isinstance(small, cst.ImportFrom):
+            if small.relative or small.module is None:
+                base = None
+            else:
+                base = _import_module_name(small.module)
+            if isinstance(small.names, cst.ImportStar):
+                return
+            for alias in small.names:
+                name = _import_module_name(alias.name)
+                bound = (
+                    alias.asname.name.value
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                    else name
+                )
+                scope.bind(bound, f"{base}.{name}" if base else UNKNOWN)
+        elif isinstance(small, cst.Assign):
+            value = _alias_target(scope, small.value)
+            for target in small.targets:
+                self.target(target.target, value)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.target(small.target, _alias_target(scope, small.value))
+        elif isinstance(small, cst.AugAssign):
+            self.target(small.target)
+        elif isinstance(small, cst.Global):
+            scope.declared_global.update(n.name.value for n in small.names)
+        elif isinstance(small, cst.Nonlocal):
+            scope.declared_nonlocal.update(n.name.value for n in small.names)
+
+    def target(self, node: cst.BaseExpression, value: str | None = UNKNOWN) -> None:
+        if isinstance(node, cst.Name):
+            if value is not None:
+                self.scope.bind(node.value, value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self.target(element.value)
+        elif isinstance(node, cst.StarredElement):
+            self.target(node.value)
+
+    def pattern(self, pattern: cst.MatchPattern) -> None:
+        if isinstance(pattern, cst.MatchAs):
+            if pattern.name is not None:
+                self.scope.bind(pattern.name.value)
+            if pattern.pattern is not None:
+                self.pattern(pattern.pattern)
+        elif isinstance(pattern, cst.MatchStar):
+            if pattern.name is not None:
+                self.scope.bind(pattern.name.value)
+        elif isinstance(pattern, (cst.MatchSequence, cst.MatchList, cst.MatchTuple)):
+            for element in pattern.patterns:
+                self.pattern(element.value if hasattr(element, "value") else element)
+        elif isinstance(pattern, cst.MatchOr):
+            for element in pattern.patterns:
+                self.pattern(element.pattern)
+        elif isinstance(pattern, cst.MatchMapping):
+            for element in pattern.elements:
+                self.pattern(element.pattern)
+            if pattern.rest is not None:
+                self.scope.bind(pattern.rest.value)
+        elif isinstance(pattern, cst.MatchClass):
+            for element in (*pattern.patterns, *pattern.kwds):
+                self.pattern(element.pattern)
+
+
+def _alias_target(scope: Scope, value: cst.BaseExpression) -> str | None:
+    """What ``name = value`` binds: an alias of a dotted name, nothing for ``None``."""
+    if isinstance(value, cst.Name) and value.value == "None":
+        return None  # ``x = None`` fallbacks do not hide the import they stand in for
+    resolved = scope.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+    return resolved or UNKNOWN
+
+
+def function_scope(
+    node: cst.FunctionDef | cst.Lambda, parent: Scope, body: Iterable[cst.BaseStatement]
+) -> Scope:
+    """The scope of a function: its parameters, then what its body binds."""
+    scope = Scope("function", parent)
+    params = node.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        scope.bind(param.name.value)
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            scope.bind(star.name.value)
+    _BindingCollector(scope).collect(list(body))
+    return scope
+
+
+def body_scope(kind: str, parent: Scope | None, body: Iterable[cst.BaseStatement]) -> Scope:
+    """The scope of a module or class body."""
+    scope = Scope(kind, parent)
+    _BindingCollector(scope).collect(list(body))
+    return scope

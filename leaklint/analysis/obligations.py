@@ -1,0 +1,1094 @@
+"""The obligation analysis: where an acquired resource can reach the end of its scope unreleased.
+
+Each scope (module body, class body, function) is interpreted over its libcst statements.
+The abstract state maps every acquisition site (an *obligation*) to the set of states it may
+be in on the paths reaching this point (``OPEN`` and/or ``DONE``) and every local name to the
+obligations it may hold. Control flow is structured: branches join, loops iterate to a fixed
+point, and every statement that can raise sends the state it had before it (less what it
+released) along an exceptional edge to the innermost handler, ``finally`` or the scope's
+exceptional exit. An obligation still ``OPEN`` at
+
+* a normal exit (fall-through or ``return``) is **LL100**,
+* only an exceptional exit is **LL101** (naming the statement that raised),
+* and a resource never bound to anything (``open(p).read()``) is **LL102**.
+
+``DONE`` covers release, ownership transfer (``return``/``yield``/stored on an object or in a
+container, handed to an owning callee) and "was never acquired on this path" (``if f is None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+
+from leaklint.analysis import ownership
+from leaklint.analysis.names import Scope, body_scope, dotted_name, function_scope
+from leaklint.resources import Registry, Resource
+
+OPEN = 1
+DONE = 2
+_MAX_LOOP_ROUNDS = 32
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    """What the analysis found; rules turn it into a message at ``call``'s position."""
+
+    kind: str  # "not-released" | "exception-path" | "unbound" | "overwritten"
+    call: cst.Call
+    resource: Resource
+    var: str | None = None
+    other: cst.CSTNode | None = None  # the raising statement, the return, the rebinding
+
+
+@dataclass(slots=True, eq=False)
+class _Obligation:
+    call: cst.Call
+    resource: Resource
+    names: set[str] = field(default_factory=set)
+
+
+# --------------------------------------------------------------------------- state
+
+
+class _State:
+    """Per path-set facts: obligation → {OPEN, DONE} bits, name → obligations it may hold."""
+
+    __slots__ = ("status", "names", "blame")
+
+    def __init__(
+        self,
+        status: dict[int, int] | None = None,
+        names: dict[str, frozenset[int]] | None = None,
+        blame: dict[int, cst.CSTNode] | None = None,
+    ) -> None:
+        self.status = status if status is not None else {}
+        self.names = names if names is not None else {}
+        self.blame = blame if blame is not None else {}
+
+    def copy(self) -> _State:
+        return _State(dict(self.status), dict(self.names), dict(self.blame))
+
+    def same(self, other: _State) -> bool:
+        return self.status == other.status and self.names == other.names
+
+    def open_ids(self) -> Iterator[int]:
+        return (oid for oid, bits in self.status.items() if bits & OPEN)
+
+    def discharge(self, oids: frozenset[int] | set[int]) -> None:
+        for oid in oids:
+            if oid in self.status:
+                self.status[oid] = DONE
+
+
+_MaybeState = Union[_State, None]
+
+
+def _join(*states: _MaybeState) -> _MaybeState:
+    live = [s for s in states if s is not None]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0].copy()
+    out = live[0].copy()
+    for other in live[1:]:
+        for oid, bits in other.status.items():
+            out.status[oid] = out.status.get(oid, 0) | bits
+        for name, oids in other.names.items():
+            mine = out.names.get(name)
+            out.names[name] = oids if mine is None else mine | oids
+        for oid, node in other.blame.items():
+            out.blame.setdefault(oid, node)
+    return out
+
+
+# --------------------------------------------------------------------------- effects
+
+
+@dataclass(slots=True)
+class _Effects:
+    """What one statement (or header) does, gathered before it is applied to the state."""
+
+    may_raise: bool = False
+    method_uses: list[tuple[str, str]] = field(default_factory=list)  # (name, attr)
+    released: list[str] = field(default_factory=list)  # names handed to a releasing helper
+    escaped: list[str] = field(default_factory=list)
+    unbound: list[tuple[cst.Call, Resource]] = field(default_factory=list)
+    walrus: list[tuple[str, list[_Item]]] = field(default_factory=list)
+
+
+# An expression's value: ("new", call, resource, index) | ("name", name) | ("contained", items)
+_Item = tuple
+
+
+@dataclass(slots=True)
+class _Frame:
+    kind: str  # "handler" | "finally" | "loop" | "suppress"
+    exc: _MaybeState = None
+    ret: _MaybeState = None
+    ret_node: cst.CSTNode | None = None
+    brk: _MaybeState = None
+    cont: _MaybeState = None
+
+
+# --------------------------------------------------------------------------- module entry
+
+
+@dataclass(slots=True)
+class _Module:
+    registry: Registry
+    leaks: list[Leak] = field(default_factory=list)
+    analysed: set[int] = field(default_factory=set)  # nested scopes, each analysed once
+
+
+def analyse_module(module: cst.Module, registry: Registry) -> list[Leak]:
+    """Every leak in ``module``, in no particular order (the caller sorts by position)."""
+    ctx = _Module(registry)
+    scope = body_scope("module", None, module.body)
+    _ScopeAnalyser(ctx, scope, "module").run(module.body)
+    return ctx.leaks
+
+
+def _block_body(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    return block.body
+
+
+# --------------------------------------------------------------------------- the analyser
+
+
+class _ScopeAnalyser:
+    def __init__(
+        self, ctx: _Module, scope: Scope, kind: str, lends_on_yield: bool = False
+    ) -> None:
+        self.ctx = ctx
+        self.registry = ctx.registry
+        self.scope = scope
+        self.kind = kind  # "module" | "class" | "function"
+        self.lends_on_yield = lends_on_yield
+        self.obligations: list[_Obligation] = []
+        self.by_site: dict[tuple[int, int], int] = {}
+        self.frames: list[_Frame] = []
+        self.normal_exits: dict[int, list[cst.CSTNode | None]] = {}
+        self.exception_exits: dict[int, cst.CSTNode | None] = {}
+        self.overwritten: dict[int, cst.CSTNode] = {}
+        self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
+        self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
+
+    # ---- driver
+
+    def run(self, body: Sequence[cst.CSTNode]) -> None:
+        out = self.block(body, _State())
+        if out is not None:
+            self.exit_normal(out, None)
+        self.report()
+
+    def report(self) -> None:
+        leaks = self.ctx.leaks
+        escaped_names = self.scope.declared_global | self.scope.declared_nonlocal
+        if self.nested and any(o.names for o in self.obligations):
+            escaped_names = escaped_names | _names_read(self.nested)
+        for call, resource in self.unbound.values():
+            leaks.append(Leak("unbound", call, resource))
+        for oid, obligation in enumerate(self.obligations):
+            if obligation.names & escaped_names:
+                continue  # a closure or another scope can still release it
+            var = _first_name(obligation)
+            if self.kind == "function" and oid in self.normal_exits:
+                exits = self.normal_exits[oid]
+                early = None if None in exits else exits[0]
+                leaks.append(Leak("not-released", obligation.call, obligation.resource, var, early))
+            elif oid in self.overwritten:
+                leaks.append(
+                    Leak("overwritten", obligation.call, obligation.resource, var,
+                         self.overwritten[oid])
+                )
+            elif self.kind == "function" and oid in self.exception_exits:
+                leaks.append(
+                    Leak("exception-path", obligation.call, obligation.resource, var,
+                         self.exception_exits[oid])
+                )
+
+    # ---- exits and jumps
+
+    def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
+        for oid in state.open_ids():
+            exits = self.normal_exits.setdefault(oid, [])
+            if node not in exits:
+                exits.append(node)
+
+    def raise_(self, state: _MaybeState, node: cst.CSTNode | None) -> None:
+        if state is None:
+            return
+        state = state.copy()
+        if node is not None:
+            for oid in state.open_ids():
+                state.blame.setdefault(oid, node)
+        for frame in reversed(self.frames):
+            if frame.kind in ("handler", "finally", "suppress"):
+                frame.exc = _join(frame.exc, state)
+                return
+        for oid in state.open_ids():
+            self.exception_exits.setdefault(oid, state.blame.get(oid))
+
+    def return_(self, state: _MaybeState, node: cst.CSTNode | None) -> None:
+        if state is None:
+            return
+        for frame in reversed(self.frames):
+            if frame.kind == "finally":
+                frame.ret = _join(frame.ret, state)
+                frame.ret_node = frame.ret_node or node
+                return
+        self.exit_normal(state, node)
+
+    def jump(self, state: _MaybeState, attr: str) -> None:
+        """``break`` (attr "brk") or ``continue`` (attr "cont")."""
+        if state is None:
+            return
+        for frame in reversed(self.frames):
+            if frame.kind in ("finally", "loop"):
+                setattr(frame, attr, _join(getattr(frame, attr), state))
+                return
+
+    # ---- blocks and statements
+
+    def block(self, body: Sequence[cst.CSTNode], state: _MaybeState) -> _MaybeState:
+        for stmt in body:
+            if state is None:
+                return None
+            state = self.statement(stmt, state)
+        return state
+
+    def suite(self, suite: cst.BaseSuite | None, state: _MaybeState) -> _MaybeState:
+        if suite is None:
+            return state
+        return self.block(suite.body, state)
+
+    def statement(self, stmt: cst.CSTNode, state: _State) -> _MaybeState:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            return self.block(stmt.body, state)
+        method = getattr(self, "stmt_" + type(stmt).__name__, None)
+        if method is None:
+            return state
+        return method(stmt, state)
+
+    # small statements
+
+    def stmt_Expr(self, stmt: cst.Expr, state: _State) -> _MaybeState:
+        fx = _Effects()
+        self.consume(stmt.value, fx)
+        return self.apply(fx, state, stmt)
+
+    def stmt_Assign(self, stmt: cst.Assign, state: _State) -> _MaybeState:
+        fx = _Effects()
+        targets = [t.target for t in stmt.targets]
+        return self.assign(targets, stmt.value, fx, state, stmt)
+
+    def stmt_AnnAssign(self, stmt: cst.AnnAssign, state: _State) -> _MaybeState:
+        if stmt.value is None:
+            return state
+        return self.assign([stmt.target], stmt.value, _Effects(), state, stmt)
+
+    def stmt_AugAssign(self, stmt: cst.AugAssign, state: _State) -> _MaybeState:
+        fx = _Effects(may_raise=True)
+        self.consume(stmt.value, fx)
+        self.consume(stmt.target, fx)
+        return self.apply(fx, state, stmt)
+
+    def stmt_Return(self, stmt: cst.Return, state: _State) -> _MaybeState:
+        fx = _Effects()
+        if stmt.value is not None:
+            self.escape(stmt.value, fx)
+        state = self.apply(fx, state, stmt)
+        self.return_(state, stmt)
+        return None
+
+    def stmt_Raise(self, stmt: cst.Raise, state: _State) -> _MaybeState:
+        fx = _Effects()
+        for part in (stmt.exc, stmt.cause):
+            if part is not None:
+                self.consume(part, fx)
+        state = self.apply(fx, state, stmt)
+        self.raise_(state, stmt)
+        return None
+
+    def stmt_Assert(self, stmt: cst.Assert, state: _State) -> _MaybeState:
+        fx = _Effects(may_raise=True)
+        self.consume(stmt.test, fx)
+        if stmt.msg is not None:
+            self.consume(stmt.msg, fx)
+        return self.apply(fx, state, stmt)
+
+    def stmt_Break(self, stmt: cst.Break, state: _State) -> _MaybeState:
+        self.jump(state, "brk")
+        return None
+
+    def stmt_Continue(self, stmt: cst.Continue, state: _State) -> _MaybeState:
+        self.jump(state, "cont")
+        return None
+
+    def stmt_Del(self, stmt: cst.Del, state: _State) -> _MaybeState:
+        fx = _Effects()
+        names: list[str] = []
+        for target in _flatten_targets(stmt.target):
+            if isinstance(target, cst.Name):
+                names.append(target.value)
+            else:
+                fx.may_raise = True
+                self.consume(target, fx)
+        state = self.apply(fx, state, stmt)
+        if state is not None:
+            for name in names:
+                self.unbind(state, name, stmt)
+        return state
+
+    def stmt_Import(self, stmt: cst.Import, state: _State) -> _MaybeState:
+        state = self.apply(_Effects(may_raise=True), state, stmt)
+        for alias in stmt.names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.bind(state, alias.asname.name.value, [], stmt)
+            else:
+                self.bind(state, (dotted_name(alias.name) or "").split(".")[0], [], stmt)
+        return state
+
+    def stmt_ImportFrom(self, stmt: cst.ImportFrom, state: _State) -> _MaybeState:
+        state = self.apply(_Effects(may_raise=True), state, stmt)
+        if not isinstance(stmt.names, cst.ImportStar):
+            for alias in stmt.names:
+                target = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(target, cst.Name):
+                    self.bind(state, target.value, [], stmt)
+        return state
+
+    # compound statements
+
+    def stmt_If(self, stmt: cst.If, state: _State) -> _MaybeState:
+        fx = _Effects()
+        self.consume(stmt.test, fx)
+        state = self.apply(fx, state, stmt)
+        if state is None:
+            return None
+        truthy, falsy = self.refine(stmt.test, state)
+        body = self.suite(stmt.body, truthy)
+        orelse = stmt.orelse
+        if orelse is None:
+            other = falsy
+        elif isinstance(orelse, cst.If):
+            other = self.stmt_If(orelse, falsy)
+        else:
+            other = self.suite(orelse.body, falsy)
+        return _join(body, other)
+
+    def stmt_While(self, stmt: cst.While, state: _State) -> _MaybeState:
+        forever = _is_constant_true(stmt.test)
+
+        def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
+            fx = _Effects()
+            self.consume(stmt.test, fx)
+            tested = self.apply(fx, s, stmt)
+            if tested is None:
+                return None, None
+            truthy, falsy = self.refine(stmt.test, tested)
+            return truthy, None if forever else falsy
+
+        return self.loop(stmt, state, head)
+
+    def stmt_For(self, stmt: cst.For, state: _State) -> _MaybeState:
+        fx = _Effects()
+        self.consume(stmt.iter, fx)
+        state = self.apply(fx, state, stmt)
+        if state is None:
+            return None
+
+        def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
+            # next() on the iterator can raise, or end the loop; then the target is bound.
+            advanced = self.apply(_Effects(may_raise=True), s, stmt)
+            if advanced is not None:
+                self.bind_target(stmt.target, [], _Effects(), advanced, stmt)
+            return advanced, s
+
+        return self.loop(stmt, state, head)
+
+    def loop(self, stmt: cst.For | cst.While, state: _State, head) -> _MaybeState:
+        """Iterate the body to a fixed point; ``head`` gives (enter-body, leave-loop) states."""
+        frame = _Frame("loop")
+        self.frames.append(frame)
+        entry: _State = state
+        exit_state: _MaybeState = None
+        for _ in range(_MAX_LOOP_ROUNDS):
+            started, leaving = head(entry.copy())
+            exit_state = _join(exit_state, leaving)
+            body_out = self.suite(stmt.body, started) if started is not None else None
+            nxt = _join(entry, body_out, frame.cont)
+            assert nxt is not None
+            if nxt.same(entry):
+                break
+            entry = nxt
+        self.frames.pop()
+        if stmt.orelse is not None and exit_state is not None:
+            exit_state = self.suite(stmt.orelse.body, exit_state)
+        return _join(exit_state, frame.brk)
+
+    def stmt_Try(self, stmt: cst.Try | cst.TryStar, state: _State) -> _MaybeState:
+        finally_frame = _Frame("finally") if stmt.finalbody is not None else None
+        if finally_frame is not None:
+            self.frames.append(finally_frame)
+        handler_frame = _Frame("handler") if stmt.handlers else None
+        if handler_frame is not None:
+            self.frames.append(handler_frame)
+        body_out = self.suite(stmt.body, state)
+        outs: list[_MaybeState] = []
+        if handler_frame is not None:
+            self.frames.pop()
+            caught = handler_frame.exc
+            catch_all = False
+            for handler in stmt.handlers:
+                catch_all = catch_all or self.catches_all(handler)
+                if caught is None:
+                    continue
+                hstate = caught.copy()
+                if handler.type is not None:
+                    fx = _Effects()
+                    self.consume(handler.type, fx)
+                    hstate = self.apply(fx, hstate, handler)
+                if hstate is not None and handler.name is not None:
+                    self.bind_target(handler.name.name, [], _Effects(), hstate, handler)
+                out = self.suite(handler.body, hstate)
+                if out is not None:
+                    out.blame = {}
+                outs.append(out)
+            if caught is not None and not catch_all:
+                self.raise_(caught, None)
+        if stmt.orelse is not None and body_out is not None:
+            body_out = self.suite(stmt.orelse.body, body_out)
+        normal = _join(body_out, *outs)
+        if finally_frame is None:
+            return normal
+        self.frames.pop()
+        final = stmt.finalbody.body
+        result = self.suite(final, normal) if normal is not None else None
+        if finally_frame.exc is not None:
+            self.raise_(self.suite(final, finally_frame.exc), None)
+        if finally_frame.ret is not None:
+            self.return_(self.suite(final, finally_frame.ret), finally_frame.ret_node)
+        if finally_frame.brk is not None:
+            self.jump(self.suite(final, finally_frame.brk), "brk")
+        if finally_frame.cont is not None:
+            self.jump(self.suite(final, finally_frame.cont), "cont")
+        return result
+
+    stmt_TryStar = stmt_Try
+
+    def stmt_With(self, stmt: cst.With, state: _State) -> _MaybeState:
+        suppress = False
+        cur: _MaybeState = state
+        for item in stmt.items:
+            if cur is None:
+                return None
+            fx = _Effects(may_raise=True)
+            expr = item.item
+            items: list[_Item] = []
+            resource = self.factory(expr)
+            if resource is not None:
+                assert isinstance(expr, cst.Call)
+                self.consume_args(expr, fx)
+                if not resource.cm_closes:
+                    items = [("new", expr, resource, None)]
+            elif isinstance(expr, cst.Call) and self.qualname(expr.func) in (
+                ownership.OWNING_FUNCTIONS
+            ):
+                for arg in expr.args:
+                    self.release_value(arg.value, fx)
+            else:
+                qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
+                suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
+                value = self.value_of(expr, fx)
+                for entry in _flat_items(value):
+                    if entry[0] == "name":
+                        fx.method_uses.append((entry[1], "__exit__"))
+            cur = self.apply(fx, cur, stmt)
+            if cur is not None and item.asname is not None:
+                self.bind_target(item.asname.name, items, fx, cur, stmt)
+            elif cur is not None and items:
+                self.new_obligation(cur, items[0], None)
+        if cur is None:
+            return None
+        if suppress:
+            frame = _Frame("suppress")
+            self.frames.append(frame)
+            out = self.suite(stmt.body, cur)
+            self.frames.pop()
+            if frame.exc is not None:
+                frame.exc.blame = {}
+            return _join(out, frame.exc)
+        return self.suite(stmt.body, cur)
+
+    def stmt_Match(self, stmt: cst.Match, state: _State) -> _MaybeState:
+        fx = _Effects()
+        self.consume(stmt.subject, fx)
+        state = self.apply(fx, state, stmt)
+        if state is None:
+            return None
+        outs: list[_MaybeState] = []
+        exhaustive = False
+        for case in stmt.cases:
+            cstate = state.copy()
+            if case.guard is not None:
+                gfx = _Effects()
+                self.consume(case.guard, gfx)
+                cstate = self.apply(gfx, cstate, case)
+            outs.append(self.suite(case.body, cstate))
+            pattern = case.pattern
+            if isinstance(pattern, cst.MatchAs) and pattern.pattern is None and case.guard is None:
+                exhaustive = True
+        if not exhaustive:
+            outs.append(state)
+        return _join(*outs)
+
+    def stmt_FunctionDef(self, stmt: cst.FunctionDef, state: _State) -> _MaybeState:
+        fx = _Effects()
+        for decorator in stmt.decorators:
+            self.consume(decorator.decorator, fx)
+        state = self.apply(fx, state, stmt)
+        if state is not None:
+            self.bind(state, stmt.name.value, [], stmt)
+        lends = any(
+            self.qualname(_decorator_callee(d.decorator)) in ownership.CONTEXT_MANAGER_DECORATORS
+            for d in stmt.decorators
+        )
+        self.nested.append(stmt.body)
+        if id(stmt) not in self.ctx.analysed:
+            self.ctx.analysed.add(id(stmt))
+            scope = function_scope(stmt, self.scope, stmt.body.body)
+            _ScopeAnalyser(self.ctx, scope, "function", lends_on_yield=lends).run(stmt.body.body)
+        return state
+
+    def stmt_ClassDef(self, stmt: cst.ClassDef, state: _State) -> _MaybeState:
+        fx = _Effects()
+        for decorator in stmt.decorators:
+            self.consume(decorator.decorator, fx)
+        for arg in stmt.bases:
+            self.consume(arg.value, fx)
+        state = self.apply(fx, state, stmt)
+        if state is not None:
+            self.bind(state, stmt.name.value, [], stmt)
+        self.nested.append(stmt.body)
+        if id(stmt) not in self.ctx.analysed:
+            self.ctx.analysed.add(id(stmt))
+            scope = body_scope("class", self.scope, stmt.body.body)
+            _ScopeAnalyser(self.ctx, scope, "class").run(stmt.body.body)
+        return state
+
+    # ---- assignment and binding
+
+    def assign(
+        self,
+        targets: list[cst.BaseExpression],
+        value: cst.BaseExpression,
+        fx: _Effects,
+        state: _State,
+        stmt: cst.CSTNode,
+    ) -> _MaybeState:
+        pairwise = None
+        if (
+            len(targets) == 1
+            and isinstance(targets[0], (cst.Tuple, cst.List))
+            and isinstance(value, (cst.Tuple, cst.List))
+            and len(targets[0].elements) == len(value.elements)
+            and not any(isinstance(e, cst.StarredElement) for e in value.elements)
+        ):
+            pairwise = [self.value_of(e.value, fx) for e in value.elements]
+            items: list[_Item] = []
+        else:
+            items = self.value_of(value, fx)
+        for target in targets:
+            if not isinstance(target, cst.Name):
+                self.target_effects(target, fx)
+        post = self.apply(fx, state, stmt)
+        if post is None:
+            return None
+        for target in targets:
+            if pairwise is not None:
+                for element, element_items in zip(targets[0].elements, pairwise):
+                    self.bind_target(element.value, element_items, fx, post, stmt)
+            else:
+                self.bind_target(target, items, fx, post, stmt)
+        return post
+
+    def target_effects(self, target: cst.BaseExpression, fx: _Effects) -> None:
+        """Evaluate what a store target reads (``self.x``'s ``self``, ``d[k]``'s ``k``)."""
+        if isinstance(target, cst.Attribute):
+            self.consume(target.value, fx)
+        elif isinstance(target, cst.Subscript):
+            fx.may_raise = True
+            self.consume(target.value, fx)
+            for element in target.slice:
+                self.consume_node(element.slice, fx)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.target_effects(element.value, fx)
+        elif isinstance(target, cst.StarredElement):
+            self.target_effects(target.value, fx)
+
+    def bind_target(
+        self,
+        target: cst.BaseExpression,
+        items: list[_Item],
+        fx: _Effects,
+        state: _State,
+        stmt: cst.CSTNode,
+    ) -> None:
+        if isinstance(target, cst.Name):
+            self.bind(state, target.value, items, stmt)
+            return
+        if isinstance(target, (cst.Tuple, cst.List)):
+            unpacked = _unpacked_items(items, len(target.elements))
+            for index, element in enumerate(target.elements):
+                self.bind_target(element.value, unpacked.get(index, []), fx, state, stmt)
+            self.drop_unbound_new(items, unpacked, state)
+            return
+        if isinstance(target, cst.StarredElement):
+            self.bind_target(target.value, [], fx, state, stmt)
+            self.escape_items(items, state)
+            return
+        # self.x = ..., d[k] = ...: the object or container owns it now
+        self.escape_items(items, state)
+
+    def drop_unbound_new(self, items, unpacked, state) -> None:
+        """``a, b = f, g`` of a non-unpacking value: what we cannot follow, we trust."""
+        if not unpacked:
+            self.escape_items(items, state)
+
+    def bind(self, state: _State, name: str, items: list[_Item], stmt: cst.CSTNode) -> None:
+        new: set[int] = set()
+        for item in items:
+            if item[0] == "new":
+                new.add(self.new_obligation(state, item, name))
+            elif item[0] == "name":
+                new |= state.names.get(item[1], frozenset())
+            elif item[0] == "contained":
+                self.escape_items(item[1], state)
+        self.unbind(state, name, stmt, keep=new)
+        if new:
+            state.names[name] = frozenset(new)
+            for oid in new:
+                self.obligations[oid].names.add(name)
+
+    def unbind(
+        self, state: _State, name: str, stmt: cst.CSTNode, keep: set[int] | frozenset[int] = frozenset()
+    ) -> None:
+        """``name`` stops referring to what it held; an open resource nobody else holds leaks."""
+        old = state.names.pop(name, None)
+        if not old:
+            return
+        for oid in old - keep:
+            if state.status.get(oid, 0) & OPEN and not any(
+                oid in oids for oids in state.names.values()
+            ):
+                self.overwritten.setdefault(oid, stmt)
+                state.status[oid] = DONE
+
+    def new_obligation(self, state: _State, item: _Item, name: str | None) -> int:
+        _, call, resource, index = item
+        site = (id(call), -1 if index is None else index)
+        oid = self.by_site.get(site)
+        if oid is None:
+            oid = len(self.obligations)
+            self.obligations.append(_Obligation(call, resource))
+            self.by_site[site] = oid
+        # a loop may come back here while the previous one is still open: that one is lost
+        if state.status.get(oid, 0) & OPEN and not any(
+            oid in oids for other, oids in state.names.items() if other != name
+        ):
+            self.overwritten.setdefault(oid, call)
+        state.status[oid] = OPEN
+        for other_name, oids in list(state.names.items()):
+            if oid in oids:
+                state.names[other_name] = oids - {oid}
+        state.blame.pop(oid, None)
+        return oid
+
+    def escape_items(self, items: list[_Item], state: _State) -> None:
+        for item in items:
+            if item[0] == "name":
+                state.discharge(state.names.get(item[1], frozenset()))
+            elif item[0] == "contained":
+                self.escape_items(item[1], state)
+
+    # ---- applying effects
+
+    def apply(self, fx: _Effects, state: _MaybeState, stmt: cst.CSTNode) -> _MaybeState:
+        if state is None:
+            return None
+        state = state.copy()
+        for name, attr in fx.method_uses:
+            oids = state.names.get(name)
+            if not oids:
+                continue
+            for oid in oids:
+                if _releases(self.obligations[oid].resource, attr):
+                    state.status[oid] = DONE
+        for name in (*fx.released, *fx.escaped):
+            state.discharge(state.names.get(name, frozenset()))
+        if fx.may_raise:
+            self.raise_(state, stmt)
+        for call, resource in fx.unbound:
+            self.unbound.setdefault(id(call), (call, resource))
+        for name, items in fx.walrus:
+            self.bind(state, name, items, stmt)
+        return state
+
+    # ---- expressions
+
+    def qualname(self, node: cst.BaseExpression | None) -> str | None:
+        if node is None or not isinstance(node, (cst.Name, cst.Attribute)):
+            return None
+        return self.scope.resolve(node)
+
+    def factory(self, node: cst.BaseExpression) -> Resource | None:
+        if not isinstance(node, cst.Call):
+            return None
+        return self.registry.get(self.qualname(node.func))
+
+    def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
+        """The value is used and dropped: a fresh resource in it is LL102."""
+        self.consume_items(self.value_of(expr, fx), fx)
+
+    def consume_items(self, items: list[_Item], fx: _Effects) -> None:
+        for item in items:
+            if item[0] == "new":
+                fx.unbound.append((item[1], item[2]))
+            elif item[0] == "contained":
+                self.consume_items(item[1], fx)
+
+    def escape(self, expr: cst.BaseExpression, fx: _Effects) -> None:
+        """The value leaves our hands (returned, yielded, stored): so do the resources in it."""
+        self.escape_value_items(self.value_of(expr, fx), fx)
+
+    def escape_value_items(self, items: list[_Item], fx: _Effects) -> None:
+        for item in items:
+            if item[0] == "name":
+                fx.escaped.append(item[1])
+            elif item[0] == "contained":
+                self.escape_value_items(item[1], fx)
+
+    def release_value(self, expr: cst.BaseExpression, fx: _Effects) -> None:
+        """Handed to ``closing()``/an exit stack: released for us."""
+        self.escape(expr, fx)
+
+    def consume_node(self, node: cst.CSTNode, fx: _Effects) -> None:
+        if isinstance(node, cst.BaseExpression):
+            self.consume(node, fx)
+        else:
+            for child in _expression_children(node):
+                self.consume(child, fx)
+
+    def consume_args(self, call: cst.Call, fx: _Effects) -> None:
+        for arg in call.args:
+            self.consume(arg.value, fx)
+
+    def value_of(self, expr: cst.BaseExpression, fx: _Effects) -> list[_Item]:
+        """Gather the effects inside ``expr``; return what its value may hold."""
+        if isinstance(expr, cst.Name):
+            return [("name", expr.value)]
+        if isinstance(expr, cst.Call):
+            return self.value_of_call(expr, fx)
+        if isinstance(expr, cst.Attribute):
+            inner = self.value_of(expr.value, fx)
+            for item in inner:
+                if item[0] == "name":
+                    # ``f.close`` handed over as a value: whoever calls it releases f
+                    fx.method_uses.append((item[1], expr.attr.value))
+            self.consume_items([i for i in inner if i[0] != "name"], fx)
+            return []
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            inner: list[_Item] = []
+            for element in expr.elements:
+                inner.extend(self.value_of(element.value, fx))
+            return [("contained", inner)] if inner else []
+        if isinstance(expr, cst.Dict):
+            inner = []
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    self.consume(element.key, fx)
+                inner.extend(self.value_of(element.value, fx))
+            return [("contained", inner)] if inner else []
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            self.comprehension_clauses(expr.for_in, fx)
+            if isinstance(expr, cst.DictComp):
+                self.consume(expr.key, fx)
+                inner = self.value_of(expr.value, fx)
+            else:
+                inner = self.value_of(expr.elt, fx)
+            return [("contained", inner)] if inner else []
+        if isinstance(expr, cst.IfExp):
+            self.consume(expr.test, fx)
+            return self.value_of(expr.body, fx) + self.value_of(expr.orelse, fx)
+        if isinstance(expr, cst.BooleanOperation):
+            return self.value_of(expr.left, fx) + self.value_of(expr.right, fx)
+        if isinstance(expr, cst.Await):
+            fx.may_raise = True
+            return self.value_of(expr.expression, fx)
+        if isinstance(expr, cst.Yield):
+            fx.may_raise = True
+            value = expr.value
+            if isinstance(value, cst.From):
+                self.consume(value.item, fx)
+            elif value is not None:
+                if self.lends_on_yield:
+                    self.consume_items(
+                        [i for i in self.value_of(value, fx) if i[0] != "name"], fx
+                    )
+                else:
+                    self.escape(value, fx)
+            return []
+        if isinstance(expr, cst.NamedExpr):
+            items = self.value_of(expr.value, fx)
+            if isinstance(expr.target, cst.Name):
+                fx.walrus.append((expr.target.value, items))
+                return [("name", expr.target.value)]
+            return items
+        if isinstance(expr, cst.Subscript):
+            fx.may_raise = True
+            self.consume(expr.value, fx)
+            for element in expr.slice:
+                self.consume_node(element.slice, fx)
+            return []
+        if isinstance(expr, cst.StarredElement):
+            return self.value_of(expr.value, fx)
+        if isinstance(expr, cst.Lambda):
+            self.nested.append(expr.body)  # its own scope; the names it reads are captured
+            return []
+        for child in _expression_children(expr):
+            self.consume(child, fx)
+        return []
+
+    def comprehension_clauses(self, clause: cst.CompFor | None, fx: _Effects) -> None:
+        while clause is not None:
+            self.consume(clause.iter, fx)
+            for cond in clause.ifs:
+                self.consume(cond.test, fx)
+            clause = clause.inner_for_in
+
+    def value_of_call(self, call: cst.Call, fx: _Effects) -> list[_Item]:
+        fx.may_raise = True
+        func = call.func
+        resource = self.factory(call)
+        if resource is not None:
+            self.consume_args(call, fx)
+            return [("new", call, resource, None)]
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = self.value_of(func.value, fx)
+            for item in receiver:
+                if item[0] == "name":
+                    fx.method_uses.append((item[1], method))
+                elif item[0] == "new" and _releases(item[2], method):
+                    pass  # ``open(p, "w").close()``: the touch idiom releases at once
+                else:
+                    self.consume_items([item], fx)
+            if method in ownership.OWNING_METHODS:
+                for arg in call.args:
+                    self.escape(arg.value, fx)
+                return []
+        else:
+            self.consume(func, fx)
+        qualname = self.qualname(func) or dotted_name(func) or ""
+        if qualname in ownership.OWNING_FUNCTIONS or ownership.is_constructor_name(qualname):
+            for arg in call.args:
+                self.escape(arg.value, fx)
+        elif ownership.is_releasing_callee(qualname):
+            for arg in call.args:
+                items = self.value_of(arg.value, fx)
+                fx.released.extend(i[1] for i in items if i[0] == "name")
+        else:
+            for arg in call.args:
+                self.consume(arg.value, fx)
+        return []
+
+    # ---- conditions
+
+    def refine(self, test: cst.BaseExpression, state: _State) -> tuple[_MaybeState, _MaybeState]:
+        """States where ``test`` is true / false, knowing ``f is None`` means f holds nothing."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            truthy, falsy = self.refine(test.expression, state)
+            return falsy, truthy
+        if isinstance(test, cst.BooleanOperation):
+            left_true, left_false = self.refine(test.left, state)
+            if isinstance(test.operator, cst.And):
+                if left_true is None:
+                    return None, left_false
+                right_true, right_false = self.refine(test.right, left_true)
+                return right_true, _join(left_false, right_false)
+            if left_false is None:
+                return left_true, None
+            right_true, right_false = self.refine(test.right, left_false)
+            return _join(left_true, right_true), right_false
+        holder = _none_test(test)
+        if holder is not None:
+            name, none_when_true = holder
+            oids = state.names.get(name)
+            if oids:
+                emptied = state.copy()
+                emptied.discharge(oids)
+                return (emptied, state) if none_when_true else (state, emptied)
+        if isinstance(test, cst.Attribute) and test.attr.value == "closed":
+            if isinstance(test.value, cst.Name) and state.names.get(test.value.value):
+                closed = state.copy()
+                closed.discharge(state.names[test.value.value])
+                return closed, state
+        return state, state
+
+    def catches_all(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        types = (
+            [e.value for e in handler.type.elements]
+            if isinstance(handler.type, cst.Tuple)
+            else [handler.type]
+        )
+        return any(self.qualname(t) in ownership.CATCH_ALL_EXCEPTIONS for t in types)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "star", "operator",
+        "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines", "trailing_whitespace",
+        "header", "footer", "newline", "whitespace_before", "whitespace_after",
+        "asynchronous", "prefix", "quote", "start", "end", "string", "value_raw",
+    }
+)
+_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
+
+
+def _expression_children(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Sub-expressions of a node we do not model one by one (comparisons, f-strings, ...)."""
+    names = _FIELDS_BY_TYPE.get(type(node))
+    if names is None:
+        names = _cache_fields(type(node))
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, (list, tuple)):
+            for element in value:
+                yield from _as_expressions(element)
+        elif isinstance(value, cst.CSTNode):
+            yield from _as_expressions(value)
+
+
+def _cache_fields(kind: type) -> tuple[str, ...]:
+    names = tuple(
+        f
+        for f in getattr(kind, "__dataclass_fields__", {})
+        if f not in _SKIPPED_FIELDS and not f.startswith("whitespace")
+    )
+    _FIELDS_BY_TYPE[kind] = names
+    return names
+
+
+def _as_expressions(node: object) -> Iterator[cst.BaseExpression]:
+    if isinstance(node, cst.BaseExpression):
+        yield node
+    elif isinstance(node, cst.CSTNode):
+        yield from _expression_children(node)
+
+
+def _flatten_targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _flatten_targets(element.value)
+    else:
+        yield node
+
+
+def _flat_items(items: list[_Item]) -> Iterator[_Item]:
+    for item in items:
+        if item[0] == "contained":
+            yield from _flat_items(item[1])
+        else:
+            yield item
+
+
+def _unpacked_items(items: list[_Item], arity: int) -> dict[int, list[_Item]]:
+    """``a, b = socket.socketpair()``: the tuple's resource elements by index."""
+    out: dict[int, list[_Item]] = {}
+    for item in items:
+        if item[0] == "new" and item[2].unpack:
+            for index in item[2].unpack:
+                if index < arity:
+                    out.setdefault(index, []).append(("new", item[1], item[2], index))
+    return out
+
+
+def _first_name(obligation: _Obligation) -> str | None:
+    return min(obligation.names) if obligation.names else None
+
+
+def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """``f`` / ``f is None`` / ``f is not None`` → (name, "is the name None when true?")."""
+    if isinstance(test, cst.Name):
+        return test.value, False
+    if (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and len(test.comparisons) == 1
+    ):
+        target = test.comparisons[0]
+        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+            if isinstance(target.operator, cst.Is):
+                return test.left.value, True
+            if isinstance(target.operator, cst.IsNot):
+                return test.left.value, False
+    return None
+
+
+def _is_constant_true(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    if isinstance(test, cst.Integer):
+        return test.value not in ("0",)
+    return False
+
+
+def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.func if isinstance(node, cst.Call) else node
+
+
+def _releases(resource: Resource, method: str) -> bool:
+    """Calling ``method`` on the resource (``__exit__``: leaving a ``with``) releases it."""
+    if method == "__exit__":
+        return resource.cm_closes
+    return method in resource.release
+
+
+def _names_read(nodes: list[cst.CSTNode]) -> set[str]:
+    """Every Name inside nested scopes (over-approximates their free variables)."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = list(nodes)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+            continue
+        stack.extend(_child_nodes(current))
+    return names
+
+
+def _child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    names = _FIELDS_BY_TYPE.get(type(node))
+    if names is None:
+        _cache_fields(type(node))
+        names = _FIELDS_BY_TYPE[type(node)]
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, cst.CSTNode))
+        elif isinstance(value, cst.CSTNode):
+            yield value

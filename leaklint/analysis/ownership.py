@@ -1,0 +1,83 @@
+"""Who takes a resource off our hands: the callees and methods that own what they are given.
+
+Policy (documented in the README and the LL100 docs): a resource passed to one of these is
+discharged; passed to any other call it stays the caller's, except where the call builds
+a new object that is kept (``conn = Connection(sock)``): a class constructor whose result
+is bound, returned or stored may wrap the resource and is trusted to own it.
+"""
+
+from __future__ import annotations
+
+#: Functions (qualified names) that take ownership of their arguments.
+OWNING_FUNCTIONS = frozenset(
+    {
+        "contextlib.closing",
+        "contextlib.aclosing",
+        "contextlib.nullcontext",
+        "atexit.register",
+        "weakref.finalize",
+        "_thread.start_new_thread",
+        "signal.signal",
+    }
+)
+
+#: Methods that store or hand over their arguments: containers, exit stacks, executors.
+OWNING_METHODS = frozenset(
+    {
+        "enter_context",
+        "enter_async_context",
+        "callback",
+        "push",
+        "push_async_callback",
+        "push_async_exit",
+        "append",
+        "appendleft",
+        "add",
+        "extend",
+        "insert",
+        "put",
+        "put_nowait",
+        "register",
+        "setdefault",
+        "update",
+        "submit",
+        "apply_async",
+        "map_async",
+        "call_soon",
+        "call_soon_threadsafe",
+        "call_later",
+        "run_in_executor",
+        "addHandler",
+        "add_done_callback",
+        "set_result",
+        "send",
+        "__setitem__",
+    }
+)
+
+#: A call whose callee name holds one of these words releases what it is given
+#: (``os.close(fd)``, ``self._close_socket(s)``, ``safe_release(conn)``).
+RELEASING_WORDS = ("close", "release", "shutdown", "cleanup", "terminate", "dispose", "destroy")
+
+#: Context managers that swallow the exceptions of their body.
+SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
+
+#: Decorators that turn a generator into a context manager: its ``yield`` lends, not gives.
+CONTEXT_MANAGER_DECORATORS = frozenset(
+    {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
+)
+
+#: Handler types that catch (practically) every exception.
+CATCH_ALL_EXCEPTIONS = frozenset({"builtins.BaseException", "builtins.Exception"})
+
+
+def is_releasing_callee(name: str) -> bool:
+    """``os.close``, ``_close_all``, ``release_conn``: a helper that releases its argument."""
+    last = name.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in RELEASING_WORDS) and not last.startswith("enclose")
+
+
+def is_constructor_name(name: str) -> bool:
+    """``Connection``, ``io.TextIOWrapper``: by convention a class, which may keep its argument."""
+    last = name.rsplit(".", 1)[-1]
+    return last[:1].isupper() and not last.isupper()

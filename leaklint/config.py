@@ -1,0 +1,172 @@
+"""``[tool.leaklint]`` in ``pyproject.toml`` → one frozen, picklable ``Config``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from leaklint._toml import tomllib
+from leaklint.resources import Registry, RegistryError, Resource, builtin_registry, resource_from_entry
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "build",
+    "dist",
+    "__pycache__",
+    "node_modules",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+)
+
+_KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude", "resources"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported as one line and exit code 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    select: tuple[str, ...] = ("LL",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: tuple[str, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    source: str | None = None  # the pyproject.toml it came from
+    root: str = field(default_factory=os.getcwd)
+
+    @property
+    def registry(self) -> Registry:
+        return _registry_with(self.resources)
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return self.exclude + self.extend_exclude
+
+    def enabled(self, code: str) -> bool:
+        """Longest matching prefix wins; on a tie ``ignore`` wins (as in ruff and flake8)."""
+        selected = max((len(p) for p in self.select if code.startswith(p)), default=-1)
+        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        return selected >= 0 and selected > ignored
+
+    def with_codes(self, select: Iterable[str] | None, ignore: Iterable[str] | None) -> Config:
+        """The command line's ``--select``/``--ignore`` replace the file's."""
+        changed = self
+        if select is not None:
+            changed = replace(changed, select=validate_codes(select, "--select"))
+        if ignore is not None:
+            changed = replace(changed, ignore=validate_codes(ignore, "--ignore"))
+        return changed
+
+
+@lru_cache(maxsize=8)
+def _registry_with(resources: tuple[Resource, ...]) -> Registry:
+    return builtin_registry().extended(resources)
+
+
+def validate_codes(codes: Iterable[str], where: str) -> tuple[str, ...]:
+    """Each must be a code or a prefix of one (``LL``, ``LL1``, ``LL100``)."""
+    from leaklint.rules import ALL_RULES
+
+    known = [rule.code for rule in ALL_RULES]
+    out = []
+    for raw in codes:
+        code = raw.strip().upper()
+        if not code:
+            continue
+        if code == "ALL":
+            code = "LL"
+        if not any(k.startswith(code) for k in known):
+            raise ConfigError(f"{where}: unknown rule code or prefix {raw!r}")
+        out.append(code)
+    return tuple(out)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.leaklint]`` table."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "leaklint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """Read ``path`` (``--config``), or the nearest pyproject with ``[tool.leaklint]``."""
+    if path is None:
+        path = find_pyproject(start or Path.cwd())
+        if path is None:
+            return Config(root=str((start or Path.cwd()).resolve()))
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    table = data.get("tool", {}).get("leaklint", {})
+    if Path(path).name != "pyproject.toml" and not table and "tool" not in data:
+        table = data  # a leaklint.toml-style file holding the table itself
+    return config_from_table(table, str(path))
+
+
+def config_from_table(table: Any, origin: str) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.leaklint] must be a table")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{origin}: [tool.leaklint]: unknown key {unknown[0]!r}")
+
+    def strings(key: str) -> tuple[str, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{origin}: [tool.leaklint]: {key!r} must be a list of strings")
+        return tuple(value)
+
+    config = Config(source=origin, root=str(Path(origin).resolve().parent))
+    select = strings("select")
+    if select is not None:
+        config = replace(config, select=validate_codes(select, f"{origin}: select"))
+    extend = strings("extend-select")
+    if extend is not None:
+        config = replace(
+            config, select=config.select + validate_codes(extend, f"{origin}: extend-select")
+        )
+    ignore = strings("ignore")
+    if ignore is not None:
+        config = replace(config, ignore=validate_codes(ignore, f"{origin}: ignore"))
+    exclude = strings("exclude")
+    if exclude is not None:
+        config = replace(config, exclude=exclude)
+    extend_exclude = strings("extend-exclude")
+    if extend_exclude is not None:
+        config = replace(config, extend_exclude=extend_exclude)
+    resources = table.get("resources", {})
+    if not isinstance(resources, dict):
+        raise ConfigError(f"{origin}: [tool.leaklint.resources] must be a table")
+    try:
+        extra = tuple(
+            resource_from_entry(name, entry, f"{origin}: [tool.leaklint]")
+            for name, entry in resources.items()
+        )
+    except RegistryError as err:
+        raise ConfigError(str(err)) from None
+    return replace(config, resources=extra)

@@ -1,0 +1,133 @@
+"""The resource registry: which calls acquire a resource and what releases it.
+
+The table itself is data (``resources.toml`` beside this module); users add their own
+factories under ``[tool.leaklint.resources]`` in ``pyproject.toml`` with the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources as importlib_resources
+from typing import Any
+
+from leaklint._toml import tomllib
+
+#: Past participles for messages: "`f` from open() is not closed on every path".
+_VERBS = {
+    "close": "closed",
+    "aclose": "closed",
+    "detach": "closed",
+    "cleanup": "cleaned up",
+    "shutdown": "shut down",
+    "server_close": "closed",
+    "wait": "waited for",
+    "communicate": "waited for",
+    "poll": "waited for",
+    "terminate": "terminated",
+    "quit": "closed",
+    "logout": "closed",
+    "clear": "cleared",
+    "release": "released",
+}
+
+_KEYS = {"kind", "release", "cm-closes", "async", "unpack", "source"}
+
+
+class RegistryError(ValueError):
+    """A resource entry (built-in or from the user's config) is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One factory: calling ``qualname`` acquires a resource that ``release`` discharges."""
+
+    qualname: str
+    kind: str
+    release: tuple[str, ...]
+    cm_closes: bool = True
+    is_async: bool = False
+    unpack: tuple[int, ...] = ()
+    source: str = ""
+
+    @property
+    def display(self) -> str:
+        """How messages name the factory: ``open()``, ``sqlite3.connect()``."""
+        name = self.qualname.removeprefix("builtins.")
+        return f"{name}()"
+
+    @property
+    def verb(self) -> str:
+        """What releasing it is called: "closed", "shut down", "waited for"."""
+        return _VERBS.get(self.release[0], f"{self.release[0]}()-ed") if self.release else "released"
+
+
+def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) -> Resource:
+    """Validate one ``[resources."name"]`` table; ``origin`` names its file in errors."""
+    if not isinstance(entry, Mapping):
+        raise RegistryError(f"{origin}: resources.{qualname!r} must be a table")
+    unknown = sorted(set(entry) - _KEYS)
+    if unknown:
+        raise RegistryError(f"{origin}: resources.{qualname!r}: unknown key {unknown[0]!r}")
+    release = entry.get("release", ["close"])
+    if isinstance(release, str):
+        release = [release]
+    if not isinstance(release, list) or not release or not all(
+        isinstance(r, str) and r.isidentifier() for r in release
+    ):
+        raise RegistryError(
+            f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
+        )
+    for key in ("cm-closes", "async"):
+        if key in entry and not isinstance(entry[key], bool):
+            raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be true or false")
+    unpack = entry.get("unpack", [])
+    if not isinstance(unpack, list) or not all(isinstance(i, int) and i >= 0 for i in unpack):
+        raise RegistryError(
+            f"{origin}: resources.{qualname!r}: 'unpack' must be a list of tuple indexes"
+        )
+    kind = entry.get("kind", "resource")
+    if not isinstance(kind, str):
+        raise RegistryError(f"{origin}: resources.{qualname!r}: 'kind' must be a string")
+    if not all(part.isidentifier() for part in qualname.split(".")):
+        raise RegistryError(f"{origin}: resources: {qualname!r} is not a dotted name")
+    return Resource(
+        qualname=qualname,
+        kind=kind,
+        release=tuple(release),
+        cm_closes=entry.get("cm-closes", True),
+        is_async=entry.get("async", False),
+        unpack=tuple(unpack),
+        source=str(entry.get("source", "")),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Registry:
+    """Factories by qualified name; immutable, shared by every file of a run."""
+
+    by_name: Mapping[str, Resource]
+
+    def get(self, qualname: str | None) -> Resource | None:
+        return self.by_name.get(qualname) if qualname else None
+
+    def extended(self, extra: Iterable[Resource]) -> Registry:
+        merged = dict(self.by_name)
+        merged.update((r.qualname, r) for r in extra)
+        return Registry(merged)
+
+    @property
+    def trigger_names(self) -> frozenset[str]:
+        """Last components of every factory: a file without any of them acquires nothing."""
+        return frozenset(name.rsplit(".", 1)[-1] for name in self.by_name)
+
+
+@lru_cache(maxsize=1)
+def builtin_registry() -> Registry:
+    """The registry shipped with leaklint (``resources.toml``)."""
+    text = importlib_resources.files("leaklint").joinpath("resources.toml").read_text("utf-8")
+    table = tomllib.loads(text).get("resources", {})
+    return Registry(
+        {name: resource_from_entry(name, entry, "resources.toml") for name, entry in table.items()}
+    )

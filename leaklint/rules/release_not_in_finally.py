@@ -1,0 +1,69 @@
+"""LL101 release-not-in-finally."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule, subject
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseNotInFinally(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
+        fix = "use with or release it in a finally"
+        return f"{subject(leak)} leaks if {where} raises: {fix}"
+
+
+RULE = ReleaseNotInFinally(
+    code="LL101",
+    name="release-not-in-finally",
+    summary="Released on the normal path only; an exception in between leaks it.",
+    leak_kinds=("exception-path",),
+    bad_example='''\
+def load(path):
+    f = open(path)
+    data = f.read()  # if this raises, f is never closed
+    f.close()
+    return data
+''',
+    good_example='''\
+def load(path):
+    with open(path) as f:
+        return f.read()
+''',
+    docs='''\
+## What it does
+Reports a resource that is released on every normal path but not when a statement
+between the acquisition and the release raises. The message names the first such
+statement. A release inside `finally`, a `with` block, an `except` handler that releases
+and re-raises, or an `ExitStack` all cover the exception path.
+
+## Why is this bad?
+Exceptions are exactly when resources pile up: a parser error in one file of a batch,
+a timeout on one connection of a pool. The release on the happy path never runs and the
+descriptor or connection stays open until the garbage collector gets to it.
+
+## Example
+```python
+def load(path):
+    f = open(path)
+    data = f.read()  # if this raises, f is never closed
+    f.close()
+    return data
+```
+
+## Use instead
+```python
+def load(path):
+    with open(path) as f:
+        return f.read()
+```
+or, where a `with` does not fit, `try: ... finally: f.close()`.
+
+## Fix safety
+No automatic fix yet. Wrapping the statements in `try/finally` keeps behaviour for every
+input; a `with` rewrite is only safe when the variable is not used after the release.
+''',
+)

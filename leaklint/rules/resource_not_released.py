@@ -1,0 +1,97 @@
+"""LL100 resource-not-released."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule, subject
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceNotReleased(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        verb = leak.resource.verb
+        if leak.kind == "overwritten":
+            name = f"`{leak.var}`" if leak.var else "it"
+            return (
+                f"{subject(leak)} is not {verb} before {name} is reassigned "
+                f"at line {line_of(leak.other)}"
+            )
+        if leak.other is not None:
+            return (
+                f"{subject(leak)} is not {verb} on every path: "
+                f"the return at line {line_of(leak.other)} skips it"
+            )
+        return f"{subject(leak)} is not {verb} on every path"
+
+
+RULE = ResourceNotReleased(
+    code="LL100",
+    name="resource-not-released",
+    summary="A resource is acquired and not released on every path, nor handed on.",
+    leak_kinds=("not-released", "overwritten"),
+    bad_example='''\
+def read_config(path):
+    f = open(path)
+    if not path.endswith(".ini"):
+        return None  # f is never closed on this path
+    data = f.read()
+    f.close()
+    return data
+''',
+    good_example='''\
+def read_config(path):
+    if not path.endswith(".ini"):
+        return None
+    with open(path) as f:
+        return f.read()
+''',
+    docs='''\
+## What it does
+Reports a resource (file, socket, connection, process, temporary file, executor, ...)
+that is acquired in a function and can reach the end of the function, on some normal
+path, without being released and without being handed to someone who will release it.
+Re-binding or deleting the only name of an open resource counts too: nothing can close
+it afterwards.
+
+Ownership moves, and then nothing is reported, when the resource is returned or yielded
+(the caller owns it), stored on an object or in a container (`self.f = f`,
+`files.append(f)`), handed to `contextlib.closing`, `ExitStack.enter_context`,
+`atexit.register(f.close)` or `weakref.finalize`, passed to a class constructor whose
+result is kept (`conn = Connection(sock)`), or captured by a nested function. A resource
+held at module level lives as long as the program and is not reported.
+
+## Why is this bad?
+A file descriptor, socket or database connection held by an unreleased object stays
+open until the garbage collector happens to run its finaliser: on PyPy, or in a
+reference cycle, that may be never. Processes run out of descriptors, servers out of
+connections, and on Windows the file stays locked. CPython reports it at run time as
+`ResourceWarning: unclosed file` under `python -X dev`.
+
+## Example
+```python
+def read_config(path):
+    f = open(path)
+    if not path.endswith(".ini"):
+        return None  # f is never closed on this path
+    data = f.read()
+    f.close()
+    return data
+```
+
+## Use instead
+```python
+def read_config(path):
+    if not path.endswith(".ini"):
+        return None
+    with open(path) as f:
+        return f.read()
+```
+
+## Fix safety
+No automatic fix yet. Moving the acquisition into a `with` block is safe when every use
+of the variable is inside the block; it is not safe for resources whose `__exit__` waits
+or joins instead of releasing (`subprocess.Popen`, executors, pools).
+''',
+)

@@ -1,0 +1,76 @@
+"""LL102 unbound-resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class UnboundResource(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        resource = leak.resource
+        return (
+            f"{resource.kind} from {resource.display} is used without being bound and is "
+            f"never {resource.verb}: use a with block"
+        )
+
+
+RULE = UnboundResource(
+    code="LL102",
+    name="unbound-resource",
+    summary="A resource is acquired and used inside one expression, never bound, never released.",
+    leak_kinds=("unbound",),
+    bad_example='''\
+import json
+
+def load(path):
+    return json.load(open(path))
+''',
+    good_example='''\
+import json
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+''',
+    docs='''\
+## What it does
+Reports a resource that is acquired and used inside a single expression without ever
+being bound to a name, so nothing can release it: `open(p).read()`,
+`json.load(open(p))`, `for line in open(p):`, a `subprocess.Popen(...)` whose object is
+dropped. The touch idiom `open(p, "w").close()` and chained releases such as
+`subprocess.Popen(cmd).wait()` are not reported, nor is a resource returned, stored or
+handed to an owner (`closing(open(p))`, `stack.enter_context(open(p))`).
+
+## Why is this bad?
+CPython usually closes such a file when the expression's last reference goes away,
+which is why the code seems to work; PyPy and other implementations do not, and even
+CPython warns (`ResourceWarning: unclosed file`) under `python -X dev`. Writes may not
+be flushed when you expect them to be.
+
+## Example
+```python
+import json
+
+def load(path):
+    return json.load(open(path))
+```
+
+## Use instead
+```python
+import json
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+```
+
+## Fix safety
+No automatic fix yet. Binding the resource in a `with` statement around the statement
+that uses it is safe when the statement is a simple one (an assignment, a return, an
+expression).
+''',
+)

@@ -1,0 +1,152 @@
+"""Which files to check, and checking them (in parallel when it pays)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from leaklint.config import Config
+from leaklint.core import FileResult, Finding, check_source
+
+#: Below this many files a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A path to check, as the user will see it printed."""
+
+    path: str
+
+
+def discover(paths: Iterable[str], config: Config) -> list[Target]:
+    """``.py`` files under ``paths``: excludes and ``.gitignore`` apply to what a walk finds;
+    a file named on the command line is always checked."""
+    excludes = pathspec.GitIgnoreSpec.from_lines(config.excludes)
+    found: dict[str, Target] = {}
+    for raw in paths:
+        if os.path.isdir(raw):
+            for file in _walk(Path(raw), excludes):
+                found.setdefault(os.path.normpath(file), Target(os.path.normpath(file)))
+        else:
+            found.setdefault(os.path.normpath(raw), Target(os.path.normpath(raw)))
+    return sorted(found.values(), key=lambda t: t.path)
+
+
+def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
+    try:
+        text = (folder / ".gitignore").read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+
+
+def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
+    # .gitignore files above the root, up to the repository's top, apply too
+    inherited: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
+    for folder in root.resolve().parents:
+        spec = _gitignore(folder)
+        if spec is not None:
+            inherited.append((folder, spec))
+        if (folder / ".git").exists():
+            break
+    yield from _walk_folder(root, root.resolve(), excludes, inherited, set(), "")
+
+
+def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
+    for base, spec in specs:
+        try:
+            relative = path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _walk_folder(
+    shown: Path,
+    real: Path,
+    excludes: pathspec.GitIgnoreSpec,
+    specs: list[tuple[Path, pathspec.GitIgnoreSpec]],
+    seen: set[tuple[int, int]],
+    relative: str,
+) -> Iterator[str]:
+    try:
+        stat = real.stat()
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen:
+            return  # a symlink loop
+        seen.add(key)
+        entries = sorted(os.scandir(real), key=lambda e: e.name)
+    except OSError:
+        return
+    own = _gitignore(real)
+    if own is not None:
+        specs = [*specs, (real, own)]
+    for entry in entries:
+        name = entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if excludes.match_file(relative + name + ("/" if is_dir else "")):
+            continue
+        if _ignored(real / name, is_dir, specs):
+            continue
+        if is_dir:
+            yield from _walk_folder(
+                shown / name, real / name, excludes, specs, seen, f"{relative}{name}/"
+            )
+        elif name.endswith(".py"):
+            yield str(shown / name)
+
+
+def check_file(target: Target, config: Config) -> FileResult:
+    """Read and check one file; an unreadable one is an LL900 finding, never an exception."""
+    path = target.path
+    try:
+        if os.path.isdir(path):
+            return _unreadable(path, "is a directory", config)
+        if not os.path.exists(path):
+            why = "is a dangling symlink" if os.path.islink(path) else "does not exist"
+            return _unreadable(path, why, config)
+        if not os.path.isfile(path):
+            return _unreadable(path, "is not a regular file", config)
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        return _unreadable(path, f"cannot be read: {err.strerror or err}", config)
+    return check_source(data, path, config)
+
+
+def _unreadable(path: str, why: str, config: Config) -> FileResult:
+    if not config.enabled("LL900"):
+        return FileResult(path)
+    return FileResult(path, (Finding(path, 1, 0, "LL900", f"file {why}"),))
+
+
+def _check_batch(targets: list[Target], config: Config) -> list[FileResult]:
+    return [check_file(target, config) for target in targets]
+
+
+def check_paths(targets: list[Target], config: Config, jobs: int | None = None) -> list[FileResult]:
+    """Check every target; results come back in the targets' order."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
+        return _check_batch(targets, config)
+    size = max(1, min(32, len(targets) // (jobs * 8)))
+    batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+    results: list[FileResult] = []
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for batch in pool.map(_check_batch, batches, [config] * len(batches)):
+                results.extend(batch)
+    except (OSError, RuntimeError):
+        return _check_batch(targets, config)  # no processes to be had: do it here
+    return results
