@@ -12,21 +12,29 @@ from typing import Any
 from leaklint._toml import tomllib
 from leaklint.resources import Registry, RegistryError, Resource, builtin_registry, resource_from_entry
 
+#: As ruff's defaults: tool and environment folders, never the project's own code.
 DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
     ".git",
     ".hg",
-    ".svn",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    "build",
-    "dist",
-    "__pycache__",
-    "node_modules",
     ".mypy_cache",
+    ".nox",
     ".pytest_cache",
     ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
 )
 
 _KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude", "resources"}

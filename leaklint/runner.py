@@ -55,6 +55,8 @@ def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
             inherited.append((folder, spec))
         if (folder / ".git").exists():
             break
+    if _ignored(root.resolve(), True, inherited):
+        inherited = []  # a folder named on the command line is checked, like a named file
     yield from _walk_folder(root, root.resolve(), excludes, inherited, set(), "")
 
 

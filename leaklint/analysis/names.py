@@ -209,9 +209,12 @@ class _BindingCollector:
         elif isinstance(pattern, cst.MatchStar):
             if pattern.name is not None:
                 self.scope.bind(pattern.name.value)
-        elif isinstance(pattern, (cst.MatchSequence, cst.MatchList, cst.MatchTuple)):
+        elif isinstance(pattern, (cst.MatchList, cst.MatchTuple)):
             for element in pattern.patterns:
-                self.pattern(element.value if hasattr(element, "value") else element)
+                if isinstance(element, cst.MatchSequenceElement):
+                    self.pattern(element.value)
+                else:
+                    self.pattern(element)
         elif isinstance(pattern, cst.MatchOr):
             for element in pattern.patterns:
                 self.pattern(element.pattern)
@@ -221,8 +224,10 @@ class _BindingCollector:
             if pattern.rest is not None:
                 self.scope.bind(pattern.rest.value)
         elif isinstance(pattern, cst.MatchClass):
-            for element in (*pattern.patterns, *pattern.kwds):
-                self.pattern(element.pattern)
+            for element in pattern.patterns:
+                self.pattern(element.value)
+            for keyword in pattern.kwds:
+                self.pattern(keyword.pattern)
 
 
 def _alias_target(scope: Scope, value: cst.BaseExpression) -> str | None:

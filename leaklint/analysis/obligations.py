@@ -179,6 +179,10 @@ class _ScopeAnalyser:
         self.overwritten: dict[int, cst.CSTNode] = {}
         self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
         self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
+        self.expecting_raise = 0  # inside ``with self.assertRaises(...)``/``pytest.raises``
+        # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
+        # failure of the clean-up code itself is not blamed on the code it cleans up after.
+        self.in_cleanup = 0
 
     # ---- driver
 
@@ -281,7 +285,10 @@ class _ScopeAnalyser:
 
     def stmt_Expr(self, stmt: cst.Expr, state: _State) -> _MaybeState:
         fx = _Effects()
-        self.consume(stmt.value, fx)
+        items = self.value_of(stmt.value, fx)
+        if not self.expecting_raise:
+            # under ``assertRaises`` the call is expected to fail before it acquires anything
+            self.consume_items(items, fx)
         return self.apply(fx, state, stmt)
 
     def stmt_Assign(self, stmt: cst.Assign, state: _State) -> _MaybeState:
@@ -446,9 +453,7 @@ class _ScopeAnalyser:
         if handler_frame is not None:
             self.frames.pop()
             caught = handler_frame.exc
-            catch_all = False
             for handler in stmt.handlers:
-                catch_all = catch_all or self.catches_all(handler)
                 if caught is None:
                     continue
                 hstate = caught.copy()
@@ -458,12 +463,12 @@ class _ScopeAnalyser:
                     hstate = self.apply(fx, hstate, handler)
                 if hstate is not None and handler.name is not None:
                     self.bind_target(handler.name.name, [], _Effects(), hstate, handler)
-                out = self.suite(handler.body, hstate)
+                out = self.cleanup(handler.body, hstate)
                 if out is not None:
                     out.blame = {}
                 outs.append(out)
-            if caught is not None and not catch_all:
-                self.raise_(caught, None)
+            # A typed handler is taken to catch what the body raises (no edge past it): the
+            # exceptions it lets through are rarely the ones the body raises. Precision first.
         if stmt.orelse is not None and body_out is not None:
             body_out = self.suite(stmt.orelse.body, body_out)
         normal = _join(body_out, *outs)
@@ -471,27 +476,37 @@ class _ScopeAnalyser:
             return normal
         self.frames.pop()
         final = stmt.finalbody.body
-        result = self.suite(final, normal) if normal is not None else None
+        result = self.cleanup(final, normal) if normal is not None else None
         if finally_frame.exc is not None:
-            self.raise_(self.suite(final, finally_frame.exc), None)
+            self.raise_(self.cleanup(final, finally_frame.exc), None)
         if finally_frame.ret is not None:
-            self.return_(self.suite(final, finally_frame.ret), finally_frame.ret_node)
+            self.return_(self.cleanup(final, finally_frame.ret), finally_frame.ret_node)
         if finally_frame.brk is not None:
-            self.jump(self.suite(final, finally_frame.brk), "brk")
+            self.jump(self.cleanup(final, finally_frame.brk), "brk")
         if finally_frame.cont is not None:
-            self.jump(self.suite(final, finally_frame.cont), "cont")
+            self.jump(self.cleanup(final, finally_frame.cont), "cont")
         return result
+
+    def cleanup(self, suite: cst.BaseSuite, state: _MaybeState) -> _MaybeState:
+        """Run an except handler or finally block (see ``in_cleanup``)."""
+        self.in_cleanup += 1
+        try:
+            return self.suite(suite, state)
+        finally:
+            self.in_cleanup -= 1
 
     stmt_TryStar = stmt_Try
 
     def stmt_With(self, stmt: cst.With, state: _State) -> _MaybeState:
         suppress = False
+        expects_raise = False
         cur: _MaybeState = state
         for item in stmt.items:
             if cur is None:
                 return None
-            fx = _Effects(may_raise=True)
             expr = item.item
+            # entering an existing object's context (``with f:``) does not raise
+            fx = _Effects(may_raise=not isinstance(expr, cst.Name))
             items: list[_Item] = []
             resource = self.factory(expr)
             if resource is not None:
@@ -507,7 +522,9 @@ class _ScopeAnalyser:
             else:
                 qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
-                value = self.value_of(expr, fx)
+                expects_raise = expects_raise or _expects_raise(expr)
+                # the context manager keeps what it is built from (``wrap_socket(sock)``)
+                value = self.value_of(expr, fx, escaping=True)
                 for entry in _flat_items(value):
                     if entry[0] == "name":
                         fx.method_uses.append((entry[1], "__exit__"))
@@ -518,15 +535,19 @@ class _ScopeAnalyser:
                 self.new_obligation(cur, items[0], None)
         if cur is None:
             return None
-        if suppress:
-            frame = _Frame("suppress")
-            self.frames.append(frame)
-            out = self.suite(stmt.body, cur)
-            self.frames.pop()
-            if frame.exc is not None:
-                frame.exc.blame = {}
-            return _join(out, frame.exc)
-        return self.suite(stmt.body, cur)
+        self.expecting_raise += expects_raise
+        try:
+            if suppress:
+                frame = _Frame("suppress")
+                self.frames.append(frame)
+                out = self.suite(stmt.body, cur)
+                self.frames.pop()
+                if frame.exc is not None:
+                    frame.exc.blame = {}
+                return _join(out, frame.exc)
+            return self.suite(stmt.body, cur)
+        finally:
+            self.expecting_raise -= expects_raise
 
     def stmt_Match(self, stmt: cst.Match, state: _State) -> _MaybeState:
         fx = _Effects()
@@ -595,6 +616,7 @@ class _ScopeAnalyser:
         stmt: cst.CSTNode,
     ) -> _MaybeState:
         pairwise = None
+        stored = False
         if (
             len(targets) == 1
             and isinstance(targets[0], (cst.Tuple, cst.List))
@@ -605,7 +627,8 @@ class _ScopeAnalyser:
             pairwise = [self.value_of(e.value, fx) for e in value.elements]
             items: list[_Item] = []
         else:
-            items = self.value_of(value, fx)
+            stored = any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets)
+            items = self.value_of(value, fx, escaping=stored)
         for target in targets:
             if not isinstance(target, cst.Name):
                 self.target_effects(target, fx)
@@ -618,6 +641,11 @@ class _ScopeAnalyser:
                     self.bind_target(element.value, element_items, fx, post, stmt)
             else:
                 self.bind_target(target, items, fx, post, stmt)
+        if pairwise is None and stored:
+            # ``f = self.f = open(p)``: the object owns it, the name only borrows it
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    post.discharge(post.names.get(target.value, frozenset()))
         return post
 
     def target_effects(self, target: cst.BaseExpression, fx: _Effects) -> None:
@@ -735,7 +763,7 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
         for name in (*fx.released, *fx.escaped):
             state.discharge(state.names.get(name, frozenset()))
-        if fx.may_raise:
+        if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
         for call, resource in fx.unbound:
             self.unbound.setdefault(id(call), (call, resource))
@@ -767,8 +795,9 @@ class _ScopeAnalyser:
                 self.consume_items(item[1], fx)
 
     def escape(self, expr: cst.BaseExpression, fx: _Effects) -> None:
-        """The value leaves our hands (returned, yielded, stored): so do the resources in it."""
-        self.escape_value_items(self.value_of(expr, fx), fx)
+        """The value leaves our hands (returned, yielded, stored): so do the resources in it,
+        and the ones it was built from (``return Reader(f)``, ``self.h = handler(sock)``)."""
+        self.escape_value_items(self.value_of(expr, fx, escaping=True), fx)
 
     def escape_value_items(self, items: list[_Item], fx: _Effects) -> None:
         for item in items:
@@ -792,12 +821,17 @@ class _ScopeAnalyser:
         for arg in call.args:
             self.consume(arg.value, fx)
 
-    def value_of(self, expr: cst.BaseExpression, fx: _Effects) -> list[_Item]:
-        """Gather the effects inside ``expr``; return what its value may hold."""
+    def value_of(
+        self, expr: cst.BaseExpression, fx: _Effects, escaping: bool = False
+    ) -> list[_Item]:
+        """Gather the effects inside ``expr``; return what its value may hold.
+
+        ``escaping``: the value leaves the scope, so a named resource passed to a call that
+        builds it leaves with it."""
         if isinstance(expr, cst.Name):
             return [("name", expr.value)]
         if isinstance(expr, cst.Call):
-            return self.value_of_call(expr, fx)
+            return self.value_of_call(expr, fx, escaping)
         if isinstance(expr, cst.Attribute):
             inner = self.value_of(expr.value, fx)
             for item in inner:
@@ -828,12 +862,16 @@ class _ScopeAnalyser:
             return [("contained", inner)] if inner else []
         if isinstance(expr, cst.IfExp):
             self.consume(expr.test, fx)
-            return self.value_of(expr.body, fx) + self.value_of(expr.orelse, fx)
+            return self.value_of(expr.body, fx, escaping) + self.value_of(
+                expr.orelse, fx, escaping
+            )
         if isinstance(expr, cst.BooleanOperation):
-            return self.value_of(expr.left, fx) + self.value_of(expr.right, fx)
+            return self.value_of(expr.left, fx, escaping) + self.value_of(
+                expr.right, fx, escaping
+            )
         if isinstance(expr, cst.Await):
             fx.may_raise = True
-            return self.value_of(expr.expression, fx)
+            return self.value_of(expr.expression, fx, escaping)
         if isinstance(expr, cst.Yield):
             fx.may_raise = True
             value = expr.value
@@ -864,6 +902,13 @@ class _ScopeAnalyser:
         if isinstance(expr, cst.Lambda):
             self.nested.append(expr.body)  # its own scope; the names it reads are captured
             return []
+        if isinstance(expr, _LEAF_EXPRESSIONS):
+            return []
+        if isinstance(expr, _CHAINS):
+            # ``"a" "b" "c" ...`` and ``a + b + c ...`` nest one level per operand
+            for operand in _chain_operands(expr):
+                self.consume(operand, fx)
+            return []
         for child in _expression_children(expr):
             self.consume(child, fx)
         return []
@@ -875,7 +920,7 @@ class _ScopeAnalyser:
                 self.consume(cond.test, fx)
             clause = clause.inner_for_in
 
-    def value_of_call(self, call: cst.Call, fx: _Effects) -> list[_Item]:
+    def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         fx.may_raise = True
         func = call.func
         resource = self.factory(call)
@@ -892,10 +937,13 @@ class _ScopeAnalyser:
                     pass  # ``open(p, "w").close()``: the touch idiom releases at once
                 else:
                     self.consume_items([item], fx)
-            if method in ownership.OWNING_METHODS:
+            if method in ownership.OWNING_METHODS or method == "__init__":
                 for arg in call.args:
                     self.escape(arg.value, fx)
                 return []
+            if _is_own_method(func):
+                # ``self.initfp(f)``, ``cls.taropen(..., fileobj)``: the object takes it
+                escaping = True
         else:
             self.consume(func, fx)
         qualname = self.qualname(func) or dotted_name(func) or ""
@@ -906,6 +954,11 @@ class _ScopeAnalyser:
             for arg in call.args:
                 items = self.value_of(arg.value, fx)
                 fx.released.extend(i[1] for i in items if i[0] == "name")
+        elif escaping:
+            for arg in call.args:
+                items = self.value_of(arg.value, fx, escaping=True)
+                self.escape_value_items([i for i in items if i[0] != "new"], fx)
+                self.consume_items([i for i in items if i[0] == "new"], fx)
         else:
             for arg in call.args:
                 self.consume(arg.value, fx)
@@ -944,15 +997,6 @@ class _ScopeAnalyser:
                 return closed, state
         return state, state
 
-    def catches_all(self, handler: cst.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        types = (
-            [e.value for e in handler.type.elements]
-            if isinstance(handler.type, cst.Tuple)
-            else [handler.type]
-        )
-        return any(self.qualname(t) in ownership.CATCH_ALL_EXCEPTIONS for t in types)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1000,6 +1044,25 @@ def _as_expressions(node: object) -> Iterator[cst.BaseExpression]:
         yield from _expression_children(node)
 
 
+_LEAF_EXPRESSIONS = (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
+_CHAINS = (cst.ConcatenatedString, cst.BinaryOperation)
+
+
+def _chain_operands(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The operands of a left- or right-nested chain, without recursion."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.ConcatenatedString):
+            stack.append(node.right)
+            stack.append(node.left)
+        elif isinstance(node, cst.BinaryOperation):
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            yield node
+
+
 def _flatten_targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     if isinstance(node, (cst.Tuple, cst.List)):
         for element in node.elements:
@@ -1041,11 +1104,11 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
         and len(test.comparisons) == 1
     ):
         target = test.comparisons[0]
-        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
-            if isinstance(target.operator, cst.Is):
-                return test.left.value, True
-            if isinstance(target.operator, cst.IsNot):
-                return test.left.value, False
+        # ``f is None`` / ``f is sys.stdout``: when true, f does not hold our resource
+        if isinstance(target.operator, cst.Is):
+            return test.left.value, True
+        if isinstance(target.operator, cst.IsNot):
+            return test.left.value, False
     return None
 
 
@@ -1059,6 +1122,31 @@ def _is_constant_true(test: cst.BaseExpression) -> bool:
 
 def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
     return node.func if isinstance(node, cst.Call) else node
+
+
+def _is_own_method(func: cst.Attribute) -> bool:
+    """``self.m``, ``cls.m``, ``super().m``: a method of the class being written."""
+    receiver = func.value
+    if isinstance(receiver, cst.Name):
+        return receiver.value in ("self", "cls")
+    return (
+        isinstance(receiver, cst.Call)
+        and isinstance(receiver.func, cst.Name)
+        and receiver.func.value == "super"
+    )
+
+
+def _expects_raise(expr: cst.BaseExpression) -> bool:
+    """``self.assertRaises(...)``, ``pytest.raises(...)``: the body is meant to fail."""
+    if not isinstance(expr, cst.Call):
+        return False
+    name = dotted_name(expr.func) or ""
+    return name.rsplit(".", 1)[-1] in _EXPECTING_RAISE
+
+
+_EXPECTING_RAISE = frozenset(
+    {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "raises", "assertWarns"}
+)
 
 
 def _releases(resource: Resource, method: str) -> bool:

@@ -52,6 +52,7 @@ OWNING_METHODS = frozenset(
         "set_result",
         "send",
         "__setitem__",
+        "wrap_socket",  # ssl: the SSLSocket takes the socket over (the original is detached)
     }
 )
 
@@ -66,9 +67,6 @@ SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
 CONTEXT_MANAGER_DECORATORS = frozenset(
     {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
 )
-
-#: Handler types that catch (practically) every exception.
-CATCH_ALL_EXCEPTIONS = frozenset({"builtins.BaseException", "builtins.Exception"})
 
 
 def is_releasing_callee(name: str) -> bool:

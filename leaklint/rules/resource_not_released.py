@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import libcst as cst
+
 from leaklint.analysis.obligations import Leak
 from leaklint.rules.base import LineOf, Rule, subject
 
@@ -14,8 +16,9 @@ class ResourceNotReleased(Rule):
         verb = leak.resource.verb
         if leak.kind == "overwritten":
             name = f"`{leak.var}`" if leak.var else "it"
+            what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
             return (
-                f"{subject(leak)} is not {verb} before {name} is reassigned "
+                f"{subject(leak)} is not {verb} before {name} is {what} "
                 f"at line {line_of(leak.other)}"
             )
         if leak.other is not None:
