@@ -58,25 +58,35 @@ class _Obligation:
 
 
 class _State:
-    """Per path-set facts: obligation → {OPEN, DONE} bits, name → obligations it may hold."""
+    """Per path-set facts: obligation → {OPEN, DONE} bits, name → obligations it may hold.
 
-    __slots__ = ("status", "names", "blame")
+    ``flags`` records ownership flags: ``f = open(p); close_f = True`` makes ``close_f`` vouch
+    for f, so on the branch where ``close_f`` is false f was never opened (or was handed on).
+    """
+
+    __slots__ = ("status", "names", "blame", "flags")
 
     def __init__(
         self,
         status: dict[int, int] | None = None,
         names: dict[str, frozenset[int]] | None = None,
         blame: dict[int, cst.CSTNode] | None = None,
+        flags: dict[str, frozenset[int]] | None = None,
     ) -> None:
         self.status = status if status is not None else {}
         self.names = names if names is not None else {}
         self.blame = blame if blame is not None else {}
+        self.flags = flags if flags is not None else {}
 
     def copy(self) -> _State:
-        return _State(dict(self.status), dict(self.names), dict(self.blame))
+        return _State(dict(self.status), dict(self.names), dict(self.blame), dict(self.flags))
 
     def same(self, other: _State) -> bool:
-        return self.status == other.status and self.names == other.names
+        return (
+            self.status == other.status
+            and self.names == other.names
+            and self.flags == other.flags
+        )
 
     def open_ids(self) -> Iterator[int]:
         return (oid for oid, bits in self.status.items() if bits & OPEN)
@@ -105,6 +115,9 @@ def _join(*states: _MaybeState) -> _MaybeState:
             out.names[name] = oids if mine is None else mine | oids
         for oid, node in other.blame.items():
             out.blame.setdefault(oid, node)
+        for name, oids in other.flags.items():
+            mine = out.flags.get(name)
+            out.flags[name] = oids if mine is None else mine | oids
     return out
 
 
@@ -183,6 +196,8 @@ class _ScopeAnalyser:
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
+        self.fresh: list[int] = []  # obligations the current statement created
+        self.previous_fresh: list[int] = []  # ... and the statement before it
 
     # ---- driver
 
@@ -265,6 +280,7 @@ class _ScopeAnalyser:
         for stmt in body:
             if state is None:
                 return None
+            self.previous_fresh, self.fresh = self.fresh, []
             state = self.statement(stmt, state)
         return state
 
@@ -275,7 +291,11 @@ class _ScopeAnalyser:
 
     def statement(self, stmt: cst.CSTNode, state: _State) -> _MaybeState:
         if isinstance(stmt, cst.SimpleStatementLine):
-            return self.block(stmt.body, state)
+            for small in stmt.body:
+                if state is None:
+                    return None
+                state = self.statement(small, state)
+            return state
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
         if method is None:
             return state
@@ -294,7 +314,15 @@ class _ScopeAnalyser:
     def stmt_Assign(self, stmt: cst.Assign, state: _State) -> _MaybeState:
         fx = _Effects()
         targets = [t.target for t in stmt.targets]
-        return self.assign(targets, stmt.value, fx, state, stmt)
+        vouched = self.previous_fresh if _is_true_constant(stmt.value) else []
+        post = self.assign(targets, stmt.value, fx, state, stmt)
+        if post is not None:
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    post.flags.pop(target.value, None)
+                    if vouched:
+                        post.flags[target.value] = frozenset(vouched)
+        return post
 
     def stmt_AnnAssign(self, stmt: cst.AnnAssign, state: _State) -> _MaybeState:
         if stmt.value is None:
@@ -641,6 +669,9 @@ class _ScopeAnalyser:
                     self.bind_target(element.value, element_items, fx, post, stmt)
             else:
                 self.bind_target(target, items, fx, post, stmt)
+                if isinstance(target, cst.Name):
+                    # ``a = b = open(p)``: one resource, two names
+                    items = [("name", target.value)] + [i for i in items if i[0] != "new"]
         if pairwise is None and stored:
             # ``f = self.f = open(p)``: the object owns it, the name only borrows it
             for target in targets:
@@ -735,6 +766,7 @@ class _ScopeAnalyser:
         ):
             self.overwritten.setdefault(oid, call)
         state.status[oid] = OPEN
+        self.fresh.append(oid)
         for other_name, oids in list(state.names.items()):
             if oid in oids:
                 state.names[other_name] = oids - {oid}
@@ -937,7 +969,7 @@ class _ScopeAnalyser:
                     pass  # ``open(p, "w").close()``: the touch idiom releases at once
                 else:
                     self.consume_items([item], fx)
-            if method in ownership.OWNING_METHODS or method == "__init__":
+            if ownership.is_owning_method(method) or method == "__init__":
                 for arg in call.args:
                     self.escape(arg.value, fx)
                 return []
@@ -982,6 +1014,10 @@ class _ScopeAnalyser:
                 return left_true, None
             right_true, right_false = self.refine(test.right, left_false)
             return _join(left_true, right_true), right_false
+        if isinstance(test, cst.Name) and state.flags.get(test.value):
+            unowned = state.copy()
+            unowned.discharge(state.flags[test.value])
+            return state, unowned
         holder = _none_test(test)
         if holder is not None:
             name, none_when_true = holder
@@ -1110,6 +1146,10 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
         if isinstance(target.operator, cst.IsNot):
             return test.left.value, False
     return None
+
+
+def _is_true_constant(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.Name) and value.value == "True"
 
 
 def _is_constant_true(test: cst.BaseExpression) -> bool:

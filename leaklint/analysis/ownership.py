@@ -56,6 +56,10 @@ OWNING_METHODS = frozenset(
     }
 )
 
+#: Methods named like setters hand their argument to the receiver
+#: (``source.setByteStream(f)``, ``self.set_socket(sock)``, ``loop.add_reader``).
+OWNING_METHOD_PREFIXES = ("set", "add", "attach", "register", "push", "put", "append")
+
 #: A call whose callee name holds one of these words releases what it is given
 #: (``os.close(fd)``, ``self._close_socket(s)``, ``safe_release(conn)``).
 RELEASING_WORDS = ("close", "release", "shutdown", "cleanup", "terminate", "dispose", "destroy")
@@ -67,6 +71,13 @@ SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
 CONTEXT_MANAGER_DECORATORS = frozenset(
     {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
 )
+
+
+def is_owning_method(name: str) -> bool:
+    """``stack.enter_context``, ``files.append``, ``source.setByteStream``: keeps its argument."""
+    return name in OWNING_METHODS or (
+        name.startswith(OWNING_METHOD_PREFIXES) and not name.startswith(("settimeout", "setblocking", "setsockopt"))
+    )
 
 
 def is_releasing_callee(name: str) -> bool:
