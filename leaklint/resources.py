@@ -32,7 +32,7 @@ _VERBS = {
     "release": "released",
 }
 
-_KEYS = {"kind", "release", "cm-closes", "async", "unpack", "source"}
+_KEYS = {"kind", "release", "cm-closes", "async", "unpack", "borrow-when", "source"}
 
 
 class RegistryError(ValueError):
@@ -49,6 +49,7 @@ class Resource:
     cm_closes: bool = True
     is_async: bool = False
     unpack: tuple[int, ...] = ()
+    borrow_when: tuple[str, ...] = ()
     source: str = ""
 
     @property
@@ -87,6 +88,13 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'unpack' must be a list of tuple indexes"
         )
+    borrow_when = entry.get("borrow-when", [])
+    if not isinstance(borrow_when, list) or not all(
+        isinstance(b, str) and "=" in b for b in borrow_when
+    ):
+        raise RegistryError(
+            f"{origin}: resources.{qualname!r}: 'borrow-when' must be a list of 'keyword=value'"
+        )
     kind = entry.get("kind", "resource")
     if not isinstance(kind, str):
         raise RegistryError(f"{origin}: resources.{qualname!r}: 'kind' must be a string")
@@ -99,6 +107,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         cm_closes=entry.get("cm-closes", True),
         is_async=entry.get("async", False),
         unpack=tuple(unpack),
+        borrow_when=tuple(borrow_when),
         source=str(entry.get("source", "")),
     )
 

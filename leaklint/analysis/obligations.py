@@ -551,8 +551,14 @@ class _ScopeAnalyser:
                 qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
                 expects_raise = expects_raise or _expects_raise(expr)
-                # the context manager keeps what it is built from (``wrap_socket(sock)``)
-                value = self.value_of(expr, fx, escaping=True)
+                if isinstance(expr, cst.Call):
+                    # the context manager keeps what it is built from (``wrap_socket(sock)``)
+                    self.value_of(expr.func, fx)
+                    for arg in expr.args:
+                        self.escape(arg.value, fx)
+                    value: list[_Item] = []
+                else:
+                    value = self.value_of(expr, fx)
                 for entry in _flat_items(value):
                     if entry[0] == "name":
                         fx.method_uses.append((entry[1], "__exit__"))
@@ -811,9 +817,13 @@ class _ScopeAnalyser:
         return self.scope.resolve(node)
 
     def factory(self, node: cst.BaseExpression) -> Resource | None:
+        """The resource a call acquires, unless its arguments say it only borrows one."""
         if not isinstance(node, cst.Call):
             return None
-        return self.registry.get(self.qualname(node.func))
+        resource = self.registry.get(self.qualname(node.func))
+        if resource is not None and resource.borrow_when and _borrows(node, resource):
+            return None
+        return resource
 
     def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
         """The value is used and dropped: a fresh resource in it is LL102."""
@@ -1162,6 +1172,18 @@ def _is_constant_true(test: cst.BaseExpression) -> bool:
 
 def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
     return node.func if isinstance(node, cst.Call) else node
+
+
+def _borrows(call: cst.Call, resource: Resource) -> bool:
+    """``open(fd, closefd=False)``: a keyword in ``borrow-when`` with that literal value."""
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        value = arg.value
+        literal = value.value if isinstance(value, (cst.Name, cst.Integer)) else None
+        if literal is not None and f"{arg.keyword.value}={literal}" in resource.borrow_when:
+            return True
+    return False
 
 
 def _is_own_method(func: cst.Attribute) -> bool:

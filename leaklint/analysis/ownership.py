@@ -87,6 +87,7 @@ def is_releasing_callee(name: str) -> bool:
 
 
 def is_constructor_name(name: str) -> bool:
-    """``Connection``, ``io.TextIOWrapper``: by convention a class, which may keep its argument."""
+    """``Connection``, ``io.TextIOWrapper``, ``ctx.wrap_socket``: a class or a wrapper, which
+    keeps its argument."""
     last = name.rsplit(".", 1)[-1]
-    return last[:1].isupper() and not last.isupper()
+    return (last[:1].isupper() and not last.isupper()) or "wrap" in last.lower()
