@@ -309,7 +309,23 @@ class _ScopeAnalyser:
         if not self.expecting_raise:
             # under ``assertRaises`` the call is expected to fail before it acquires anything
             self.consume_items(items, fx)
+        if self.is_release_call(stmt.value, state):
+            fx.may_raise = False  # ``a.close(); b.close()``: a failing close is not a leak
         return self.apply(fx, state, stmt)
+
+    def is_release_call(self, expr: cst.BaseExpression, state: _State) -> bool:
+        """``f.close()`` on a name that holds a resource ``close`` releases."""
+        if not (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and isinstance(expr.func.value, cst.Name)
+        ):
+            return False
+        oids = state.names.get(expr.func.value.value)
+        method = expr.func.attr.value
+        return bool(oids) and all(
+            _releases(self.obligations[oid].resource, method) for oid in oids
+        )
 
     def stmt_Assign(self, stmt: cst.Assign, state: _State) -> _MaybeState:
         fx = _Effects()
@@ -996,7 +1012,8 @@ class _ScopeAnalyser:
             for arg in call.args:
                 items = self.value_of(arg.value, fx)
                 fx.released.extend(i[1] for i in items if i[0] == "name")
-        elif escaping:
+        elif escaping and not qualname.startswith("builtins."):
+            # ``return addinfourl(fp)`` hands fp on; ``return len(f)`` does not
             for arg in call.args:
                 items = self.value_of(arg.value, fx, escaping=True)
                 self.escape_value_items([i for i in items if i[0] != "new"], fx)
@@ -1144,6 +1161,14 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
     """``f`` / ``f is None`` / ``f is not None`` → (name, "is the name None when true?")."""
     if isinstance(test, cst.Name):
         return test.value, False
+    if isinstance(test, cst.NamedExpr) and isinstance(test.target, cst.Name):
+        return test.target.value, False  # ``if (f := open(p)):``
+    if (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.NamedExpr)
+        and isinstance(test.left.target, cst.Name)
+    ):
+        test = test.with_changes(left=test.left.target)
     if (
         isinstance(test, cst.Comparison)
         and isinstance(test.left, cst.Name)
