@@ -6,7 +6,6 @@ findings for the same file and configuration by construction.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +14,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from leaklint.analysis.obligations import analyse_module
+from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
 from leaklint.rules import FILE_NOT_ANALYSED, RULES_BY_LEAK_KIND
@@ -57,12 +57,21 @@ def might_acquire(source: bytes, registry: Registry) -> bool:
 
 
 def check_source(
-    source: bytes | str, path: str, config: Config, *, honour_noqa: bool = True
+    source: bytes | str,
+    path: str,
+    config: Config,
+    *,
+    honour_noqa: bool = True,
+    project: Project | None = None,
 ) -> FileResult:
-    """Analyse one file. Unparsable input becomes an LL900 finding; our bugs, ``internal_error``."""
+    """Analyse one file. Unparsable input becomes an LL900 finding; our bugs, ``internal_error``.
+
+    ``project`` holds the summaries of every file of the run (factories, owning classes);
+    without it the file is its own project.
+    """
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
-        return _check(data, path, config, honour_noqa)
+        return _check(data, path, config, honour_noqa, project)
     except RecursionError:
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
@@ -75,21 +84,28 @@ def check_source(
         return FileResult(path, result.findings, internal_error=detail)
 
 
-def _check(data: bytes, path: str, config: Config, honour_noqa: bool) -> FileResult:
-    registry = config.registry
+def single_file_project(data: bytes, path: str, config: Config) -> Project:
+    """The summaries of one file alone (a run of one, or a front end without a run)."""
+    facts, error = facts_of_source(data, path)
+    return build_project(
+        [facts] if facts is not None else [], config.registry, {path: error} if error else None
+    )
+
+
+def _check(
+    data: bytes, path: str, config: Config, honour_noqa: bool, project: Project | None
+) -> FileResult:
     if b"\0" in data:
         return _not_analysed(path, 1, 0, "binary file (NUL bytes)", config)
+    if project is None:
+        project = single_file_project(data, path, config)
+    registry = project.registry
     if not might_acquire(data, registry):
-        # nothing to analyse, but a file that does not parse is still reported: CPython's own
-        # parser says so for a tenth of libcst's cost
-        try:
-            ast.parse(data, path)
-        except SyntaxError as err:
-            return _not_analysed(
-                path, err.lineno or 1, (err.offset or 1) - 1, f"syntax error: {err.msg}", config
-            )
-        except (ValueError, UnicodeDecodeError) as err:
-            return _not_analysed(path, 1, 0, f"cannot decode the file: {err}", config)
+        # nothing to analyse, but a file that does not parse is still reported: the summary
+        # pass (CPython's own parser, a tenth of libcst's cost) has said so already
+        error = project.syntax_errors.get(path)
+        if error is not None:
+            return _not_analysed(path, error[0], error[1], error[2], config)
         return FileResult(path)
     try:
         module = cst.parse_module(data)
@@ -99,7 +115,10 @@ def _check(data: bytes, path: str, config: Config, honour_noqa: bool) -> FileRes
         )
     except (UnicodeDecodeError, LookupError, SyntaxError) as err:
         return _not_analysed(path, 1, 0, f"cannot decode the file: {err}", config)
-    leaks = analyse_module(module, registry)
+    name, is_package = module_name(path)
+    leaks = analyse_module(
+        module, registry, module_name=name, is_package=is_package, project=project
+    )
     if not leaks:
         return FileResult(path)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

@@ -14,7 +14,10 @@ from typing import Any
 
 from leaklint import __version__
 from leaklint.config import Config, ConfigError, load_config
+from leaklint.analysis.summaries import Project
 from leaklint.core import check_source
+from leaklint.runner import discover, summarise
+
 
 
 @lru_cache(maxsize=64)
@@ -25,19 +28,35 @@ def _config_for(folder: str) -> Config:
         return Config()
 
 
+@lru_cache(maxsize=4)
+def _project_for(paths: tuple[str, ...], config: Config) -> Project:
+    """The summaries of the files flake8 was asked to check, as the CLI's run has them."""
+    return summarise(discover(paths, config), config)
+
+
 class Plugin:
     name = "leaklint"
     version = __version__
+    _paths: tuple[str, ...] = (".",)
 
     def __init__(self, tree: Any, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
         self.lines = lines
 
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        cls._paths = tuple(getattr(options, "filenames", None) or (".",))
+
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         folder = os.path.dirname(os.path.abspath(self.filename)) or "."
         config = _config_for(folder)
         source = "".join(self.lines)
-        result = check_source(source, self.filename, config, honour_noqa=False)
+        project: Project | None = _project_for(self._paths, config)
+        if os.path.normpath(self.filename) not in project.paths:
+            project = None  # a file the run did not list (stdin): it stands alone
+        result = check_source(
+            source, self.filename, config, honour_noqa=False, project=project
+        )
         for finding in result.findings:
             if finding.code == "LL900":
                 continue  # flake8 reports files it cannot parse itself (E902/E999)

@@ -51,12 +51,14 @@ class Resource:
     unpack: tuple[int, ...] = ()
     borrow_when: tuple[str, ...] = ()
     source: str = ""
+    origin: str = ""  # a project factory: what it really acquires ("sqlite3.connect() at db.py:12")
 
     @property
     def display(self) -> str:
-        """How messages name the factory: ``open()``, ``sqlite3.connect()``."""
-        name = self.qualname.removeprefix("builtins.")
-        return f"{name}()"
+        """How messages name the factory: ``open()``, ``sqlite3.connect()``, ``get_conn()``."""
+        if self.origin:
+            return f"{self.qualname.rsplit('.', 1)[-1]}()"
+        return f"{self.qualname.removeprefix('builtins.')}()"
 
     @property
     def verb(self) -> str:

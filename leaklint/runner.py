@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pathspec
 
+from leaklint.analysis.summaries import ModuleFacts, Project, build_project, facts_of_source
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding, check_source
 
@@ -109,7 +110,40 @@ def _walk_folder(
             yield str(shown / name)
 
 
-def check_file(target: Target, config: Config) -> FileResult:
+def _read(path: str) -> bytes | None:
+    try:
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+_Facts = tuple[str, "ModuleFacts | None", "tuple[int, int, str] | None"]
+
+
+def _summarise_batch(targets: list[Target]) -> list[_Facts]:
+    out: list[_Facts] = []
+    for target in targets:
+        data = _read(target.path)
+        if data is None or b"\0" in data:
+            continue  # the check reports it
+        facts, error = facts_of_source(data, target.path)
+        out.append((target.path, facts, error))
+    return out
+
+
+def summarise(targets: list[Target], config: Config, jobs: int = 1) -> Project:
+    """Phase one: the summaries of every file of the run, closed to a fixed point."""
+    batches = _map_batches(_summarise_batch, targets, jobs, ())
+    modules = [facts for batch in batches for _, facts, _ in batch if facts is not None]
+    errors = {path: error for batch in batches for path, _, error in batch if error is not None}
+    paths = [os.path.normpath(path) for batch in batches for path, _, _ in batch]
+    return build_project(modules, config.registry, errors, paths)
+
+
+def check_file(target: Target, config: Config, project: Project | None = None) -> FileResult:
     """Read and check one file; an unreadable one is an LL900 finding, never an exception."""
     path = target.path
     try:
@@ -124,7 +158,7 @@ def check_file(target: Target, config: Config) -> FileResult:
             data = f.read()
     except OSError as err:
         return _unreadable(path, f"cannot be read: {err.strerror or err}", config)
-    return check_source(data, path, config)
+    return check_source(data, path, config, project=project)
 
 
 def _unreadable(path: str, why: str, config: Config) -> FileResult:
@@ -133,22 +167,40 @@ def _unreadable(path: str, why: str, config: Config) -> FileResult:
     return FileResult(path, (Finding(path, 1, 0, "LL900", f"file {why}"),))
 
 
-def _check_batch(targets: list[Target], config: Config) -> list[FileResult]:
-    return [check_file(target, config) for target in targets]
+# State of a worker process, sent once when it starts instead of with every batch.
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(shared: tuple) -> None:
+    _WORKER["shared"] = shared
+
+
+def _run_in_worker(function, batch):  # type: ignore[no-untyped-def]
+    return function(batch, *_WORKER["shared"])
+
+
+def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> list:  # type: ignore[no-untyped-def]
+    """``function(batch, *shared)`` over batches of targets, in worker processes when it pays."""
+    if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
+        return [function(targets, *shared)]
+    size = max(1, min(32, len(targets) // (jobs * 8)))
+    batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(shared,)
+        ) as pool:
+            return list(pool.map(_run_in_worker, [function] * len(batches), batches))
+    except (OSError, RuntimeError):
+        return [function(targets, *shared)]  # no processes to be had: do it here
+
+
+def _check_batch(targets: list[Target], config: Config, project: Project) -> list[FileResult]:
+    return [check_file(target, config, project) for target in targets]
 
 
 def check_paths(targets: list[Target], config: Config, jobs: int | None = None) -> list[FileResult]:
     """Check every target; results come back in the targets' order."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
-        return _check_batch(targets, config)
-    size = max(1, min(32, len(targets) // (jobs * 8)))
-    batches = [targets[i : i + size] for i in range(0, len(targets), size)]
-    results: list[FileResult] = []
-    try:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for batch in pool.map(_check_batch, batches, [config] * len(batches)):
-                results.extend(batch)
-    except (OSError, RuntimeError):
-        return _check_batch(targets, config)  # no processes to be had: do it here
-    return results
+    project = summarise(targets, config, jobs)
+    batches = _map_batches(_check_batch, targets, jobs, (config, project))
+    return [result for batch in batches for result in batch]

@@ -43,6 +43,8 @@ class Scope:
 
     kind: str  # "module" | "class" | "function"
     parent: Scope | None = None
+    module: str = ""  # the dotted module name, for module-level defs and relative imports
+    is_package: bool = False
     bindings: dict[str, set[str]] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
@@ -85,6 +87,19 @@ class Scope:
         return f"{target}.{rest}" if rest else target
 
 
+def resolve_relative(module: str, is_package: bool, level: int, name: str | None) -> str | None:
+    """``from ..x import y`` inside ``module`` → the absolute module ``x`` names."""
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    if name:
+        base = [*base, name]
+    return ".".join(base) or None
+
+
 def _module_of(scope: Scope) -> Scope:
     while scope.parent is not None:
         scope = scope.parent
@@ -96,6 +111,8 @@ class _BindingCollector:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+        root = _module_of(scope)
+        self.module, self.is_package = root.module, root.is_package
 
     def collect(self, body: Sequence[cst.BaseStatement]) -> None:
         for stmt in body:
@@ -107,7 +124,10 @@ class _BindingCollector:
             for small in stmt.body:
                 self.small(small)
         elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            scope.bind(stmt.name.value)
+            if scope.kind == "module" and self.module:
+                scope.bind(stmt.name.value, f"{self.module}.{stmt.name.value}")
+            else:
+                scope.bind(stmt.name.value)
         elif isinstance(stmt, (cst.For,)):
             self.target(stmt.target)
             self.block(stmt.body)
@@ -162,7 +182,14 @@ class _BindingCollector:
                     head = module.split(".", 1)[0]
                     scope.bind(head, head)
         elif isinstance(small, cst.ImportFrom):
-            if small.relative or small.module is None:
+            if small.relative:
+                name = _import_module_name(small.module) if small.module is not None else None
+                base = (
+                    resolve_relative(self.module, self.is_package, len(small.relative), name)
+                    if self.module
+                    else None
+                )
+            elif small.module is None:
                 base = None
             else:
                 base = _import_module_name(small.module)
@@ -253,8 +280,14 @@ def function_scope(
     return scope
 
 
-def body_scope(kind: str, parent: Scope | None, body: Iterable[cst.BaseStatement]) -> Scope:
+def body_scope(
+    kind: str,
+    parent: Scope | None,
+    body: Iterable[cst.BaseStatement],
+    module: str = "",
+    is_package: bool = False,
+) -> Scope:
     """The scope of a module or class body."""
-    scope = Scope(kind, parent)
+    scope = Scope(kind, parent, module=module, is_package=is_package)
     _BindingCollector(scope).collect(list(body))
     return scope

@@ -26,6 +26,7 @@ import libcst as cst
 
 from leaklint.analysis import ownership
 from leaklint.analysis.names import Scope, body_scope, dotted_name, function_scope
+from leaklint.analysis.summaries import Project
 from leaklint.resources import Registry, Resource
 
 OPEN = 1
@@ -40,11 +41,12 @@ _MAX_LOOP_ROUNDS = 32
 class Leak:
     """What the analysis found; rules turn it into a message at ``call``'s position."""
 
-    kind: str  # "not-released" | "exception-path" | "unbound" | "overwritten"
+    kind: str  # "not-released" | "exception-path" | "unbound" | "overwritten" | "init-raises"
+    #          | "owner-never-releases"
     call: cst.Call
     resource: Resource
     var: str | None = None
-    other: cst.CSTNode | None = None  # the raising statement, the return, the rebinding
+    other: object = None  # the raising statement, the return, the rebinding, the class
 
 
 @dataclass(slots=True, eq=False)
@@ -156,14 +158,25 @@ class _Frame:
 @dataclass(slots=True)
 class _Module:
     registry: Registry
+    project: Project | None = None
+    module: str = ""
     leaks: list[Leak] = field(default_factory=list)
     analysed: set[int] = field(default_factory=set)  # nested scopes, each analysed once
+    # class qualname -> (attr, acquiring call, resource) for every resource stored on self
+    self_stores: dict[str, list[tuple[str, cst.Call, Resource]]] = field(default_factory=dict)
 
 
-def analyse_module(module: cst.Module, registry: Registry) -> list[Leak]:
+def analyse_module(
+    module: cst.Module,
+    registry: Registry,
+    *,
+    module_name: str = "",
+    is_package: bool = False,
+    project: Project | None = None,
+) -> list[Leak]:
     """Every leak in ``module``, in no particular order (the caller sorts by position)."""
-    ctx = _Module(registry)
-    scope = body_scope("module", None, module.body)
+    ctx = _Module(registry, project, module_name)
+    scope = body_scope("module", None, module.body, module_name, is_package)
     _ScopeAnalyser(ctx, scope, "module").run(module.body)
     return ctx.leaks
 
@@ -177,9 +190,20 @@ def _block_body(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
 
 class _ScopeAnalyser:
     def __init__(
-        self, ctx: _Module, scope: Scope, kind: str, lends_on_yield: bool = False
+        self,
+        ctx: _Module,
+        scope: Scope,
+        kind: str,
+        lends_on_yield: bool = False,
+        class_name: str | None = None,
+        method: cst.FunctionDef | None = None,
     ) -> None:
         self.ctx = ctx
+        # in a method: the class's qualified name and the name of ``self``
+        self.class_name = class_name
+        self.self_name = _first_param(method) if method is not None else None
+        self.in_init = method is not None and method.name.value == "__init__"
+        self.pending: set[int] = set()  # stored on self in __init__: owned once it returns
         self.registry = ctx.registry
         self.scope = scope
         self.kind = kind  # "module" | "class" | "function"
@@ -190,6 +214,7 @@ class _ScopeAnalyser:
         self.normal_exits: dict[int, list[cst.CSTNode | None]] = {}
         self.exception_exits: dict[int, cst.CSTNode | None] = {}
         self.overwritten: dict[int, cst.CSTNode] = {}
+        self.init_raises: dict[int, cst.CSTNode | None] = {}
         self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
         self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
         self.expecting_raise = 0  # inside ``with self.assertRaises(...)``/``pytest.raises``
@@ -227,6 +252,11 @@ class _ScopeAnalyser:
                     Leak("overwritten", obligation.call, obligation.resource, var,
                          self.overwritten[oid])
                 )
+            elif oid in self.init_raises:
+                leaks.append(
+                    Leak("init-raises", obligation.call, obligation.resource, var,
+                         self.init_raises[oid])
+                )
             elif self.kind == "function" and oid in self.exception_exits:
                 leaks.append(
                     Leak("exception-path", obligation.call, obligation.resource, var,
@@ -237,6 +267,8 @@ class _ScopeAnalyser:
 
     def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
         for oid in state.open_ids():
+            if oid in self.pending:
+                continue  # __init__ returned: the object owns it
             exits = self.normal_exits.setdefault(oid, [])
             if node not in exits:
                 exits.append(node)
@@ -254,6 +286,8 @@ class _ScopeAnalyser:
                 return
         for oid in state.open_ids():
             self.exception_exits.setdefault(oid, state.blame.get(oid))
+            if oid in self.pending:
+                self.init_raises.setdefault(oid, state.blame.get(oid))
 
     def return_(self, state: _MaybeState, node: cst.CSTNode | None) -> None:
         if state is None:
@@ -636,7 +670,15 @@ class _ScopeAnalyser:
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             scope = function_scope(stmt, self.scope, stmt.body.body)
-            _ScopeAnalyser(self.ctx, scope, "function", lends_on_yield=lends).run(stmt.body.body)
+            in_class = self.kind == "class"
+            _ScopeAnalyser(
+                self.ctx,
+                scope,
+                "function",
+                lends_on_yield=lends,
+                class_name=self.class_name if in_class else None,
+                method=stmt if in_class else None,
+            ).run(stmt.body.body)
         return state
 
     def stmt_ClassDef(self, stmt: cst.ClassDef, state: _State) -> _MaybeState:
@@ -652,8 +694,31 @@ class _ScopeAnalyser:
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             scope = body_scope("class", self.scope, stmt.body.body)
-            _ScopeAnalyser(self.ctx, scope, "class").run(stmt.body.body)
+            # only module-level classes have a name other files (and the summaries) know
+            name = (
+                f"{self.ctx.module}.{stmt.name.value}"
+                if self.kind == "module" and self.ctx.module
+                else None
+            )
+            _ScopeAnalyser(self.ctx, scope, "class", class_name=name).run(stmt.body.body)
+            if name is not None:
+                self.report_owner(name)
         return state
+
+    def report_owner(self, class_name: str) -> None:
+        """LL120: what the class stores on self and no method of it (or its bases) releases."""
+        project = self.ctx.project
+        stores = self.ctx.self_stores.pop(class_name, [])
+        if project is None:
+            return
+        for attr, call, resource in stores:
+            if resource.qualname == class_name:
+                continue  # a class keeping another instance of itself: a linked structure
+            if project.releases_attr(class_name, attr, resource) is False:
+                self.ctx.leaks.append(
+                    Leak("owner-never-releases", call, resource, f"self.{attr}",
+                         _ClassRef(class_name))
+                )
 
     # ---- assignment and binding
 
@@ -737,8 +802,48 @@ class _ScopeAnalyser:
             self.bind_target(target.value, [], fx, state, stmt)
             self.escape_items(items, state)
             return
-        # self.x = ..., d[k] = ...: the object or container owns it now
+        attr = self.self_attribute(target)
+        if attr is not None:
+            self.store_on_self(attr, items, state, stmt)
+            return
+        # obj.x = ..., d[k] = ...: the object or container owns it now
         self.escape_items(items, state)
+
+    def self_attribute(self, node: cst.BaseExpression) -> str | None:
+        """``self.x`` inside a method: "x"."""
+        if (
+            self.self_name is not None
+            and isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == self.self_name
+        ):
+            return node.attr.value
+        return None
+
+    def store_on_self(
+        self, attr: str, items: list[_Item], state: _State, stmt: cst.CSTNode
+    ) -> None:
+        """``self.x = resource``: the object owns it (LL120 checks that it releases it). In
+        ``__init__`` the object only exists once ``__init__`` returns: until then an exception
+        leaks what was stored, so it stays tracked under the name ``self.x``."""
+        pseudo = f"{self.self_name}.{attr}"
+        stored: list[tuple[cst.Call, Resource]] = []
+        for item in _flat_items(items):
+            if item[0] == "new":
+                stored.append((item[1], item[2]))
+            elif item[0] == "name":
+                stored.extend(
+                    (self.obligations[oid].call, self.obligations[oid].resource)
+                    for oid in state.names.get(item[1], frozenset())
+                )
+        if self.class_name is not None:
+            records = self.ctx.self_stores.setdefault(self.class_name, [])
+            records.extend((attr, call, resource) for call, resource in stored)
+        if self.in_init:
+            self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
+            self.pending.update(state.names.get(pseudo, frozenset()))
+        else:
+            self.escape_items(items, state)
 
     def drop_unbound_new(self, items, unpacked, state) -> None:
         """``a, b = f, g`` of a non-unpacking value: what we cannot follow, we trust."""
@@ -832,11 +937,39 @@ class _ScopeAnalyser:
             return None
         return self.scope.resolve(node)
 
+    def callee_name(self, func: cst.BaseExpression) -> str | None:
+        """Qualified name of a callee, ``self.m``/``cls.m`` included (as ``Class.m``)."""
+        if (
+            self.class_name is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls", self.self_name)
+        ):
+            return f"{self.class_name}.{func.attr.value}"
+        return self.qualname(func)
+
+    def project_takes(self, call: cst.Call) -> list[bool] | None:
+        """Per argument: does this run's summary of the callee say it keeps/releases it?"""
+        project = self.ctx.project
+        if project is None:
+            return None
+        callee = self.callee_name(call.func)
+        if callee is None or callee not in project.functions:
+            return None
+        out = []
+        for index, arg in enumerate(call.args):
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if arg.star:
+                out.append(True)
+                continue
+            out.append(bool(project.takes_argument(callee, index, keyword)))
+        return out
+
     def factory(self, node: cst.BaseExpression) -> Resource | None:
         """The resource a call acquires, unless its arguments say it only borrows one."""
         if not isinstance(node, cst.Call):
             return None
-        resource = self.registry.get(self.qualname(node.func))
+        resource = self.registry.get(self.callee_name(node.func))
         if resource is not None and resource.borrow_when and _borrows(node, resource):
             return None
         return resource
@@ -891,6 +1024,9 @@ class _ScopeAnalyser:
         if isinstance(expr, cst.Call):
             return self.value_of_call(expr, fx, escaping)
         if isinstance(expr, cst.Attribute):
+            attr = self.self_attribute(expr)
+            if attr is not None and self.in_init:
+                return [("name", f"{self.self_name}.{attr}")]
             inner = self.value_of(expr.value, fx)
             for item in inner:
                 if item[0] == "name":
@@ -999,13 +1135,21 @@ class _ScopeAnalyser:
                 for arg in call.args:
                     self.escape(arg.value, fx)
                 return []
-            if _is_own_method(func):
+            if _is_own_method(func) and self.project_takes(call) is None:
                 # ``self.initfp(f)``, ``cls.taropen(..., fileobj)``: the object takes it
                 escaping = True
         else:
             self.consume(func, fx)
         qualname = self.qualname(func) or dotted_name(func) or ""
-        if qualname in ownership.OWNING_FUNCTIONS or ownership.is_constructor_name(qualname):
+        takes = self.project_takes(call)
+        if takes is not None:
+            # a function of this run: its summary says which arguments it keeps or releases
+            for arg, kept in zip(call.args, takes):
+                if kept:
+                    self.escape(arg.value, fx)
+                else:
+                    self.consume(arg.value, fx)
+        elif qualname in ownership.OWNING_FUNCTIONS or ownership.is_constructor_name(qualname):
             for arg in call.args:
                 self.escape(arg.value, fx)
         elif ownership.is_releasing_callee(qualname):
@@ -1151,6 +1295,19 @@ def _unpacked_items(items: list[_Item], arity: int) -> dict[int, list[_Item]]:
                 if index < arity:
                     out.setdefault(index, []).append(("new", item[1], item[2], index))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _ClassRef:
+    """The class an LL120 finding is about (named in the message, not positioned)."""
+
+    qualname: str
+
+
+def _first_param(node: cst.FunctionDef) -> str | None:
+    params = node.params
+    positional = (*params.posonly_params, *params.params)
+    return positional[0].name.value if positional else None
 
 
 def _first_name(obligation: _Obligation) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leaklint.rules import (
     file_not_analysed,
+    owner_never_releases,
     release_not_in_finally,
     resource_not_released,
     unbound_resource,
@@ -14,6 +15,7 @@ ALL_RULES: tuple[Rule, ...] = (
     resource_not_released.RULE,
     release_not_in_finally.RULE,
     unbound_resource.RULE,
+    owner_never_releases.RULE,
     file_not_analysed.RULE,
 )
 

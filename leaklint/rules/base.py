@@ -31,6 +31,8 @@ class Rule:
 
 def subject(leak: Leak) -> str:
     """"`f` from open()" or "socket from socket.socket()" for messages."""
+    resource = leak.resource
+    source = resource.display + (f" ({resource.origin})" if resource.origin else "")
     if leak.var:
-        return f"`{leak.var}` from {leak.resource.display}"
-    return f"{leak.resource.kind} from {leak.resource.display}"
+        return f"`{leak.var}` from {source}"
+    return f"{resource.kind} from {source}"

@@ -21,6 +21,12 @@ class ResourceNotReleased(Rule):
                 f"{subject(leak)} is not {verb} before {name} is {what} "
                 f"at line {line_of(leak.other)}"
             )
+        if leak.kind == "init-raises":
+            where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
+            return (
+                f"{subject(leak)} leaks if {where} raises: __init__ never returns, so "
+                f"nothing can {leak.resource.release[0]}() it; release it in an except block"
+            )
         if leak.other is not None:
             return (
                 f"{subject(leak)} is not {verb} on every path: "
@@ -33,7 +39,7 @@ RULE = ResourceNotReleased(
     code="LL100",
     name="resource-not-released",
     summary="A resource is acquired and not released on every path, nor handed on.",
-    leak_kinds=("not-released", "overwritten"),
+    leak_kinds=("not-released", "overwritten", "init-raises"),
     bad_example='''\
 def read_config(path):
     f = open(path)
@@ -56,7 +62,14 @@ Reports a resource (file, socket, connection, process, temporary file, executor,
 that is acquired in a function and can reach the end of the function, on some normal
 path, without being released and without being handed to someone who will release it.
 Re-binding or deleting the only name of an open resource counts too: nothing can close
-it afterwards.
+it afterwards. So does a resource stored on `self` in `__init__` when a later statement
+of `__init__` can raise: the object is never returned, so nobody can release it.
+
+Functions of the checked code that return a resource are factories too
+(`def get_conn(): return sqlite3.connect(DB)`): their callers must release what they get,
+and the message names the chain. So are classes that store a resource on `self` and
+release it in a public method (`close`, `shutdown`, ...): `db = Database(url)` must be
+closed, or used in `with` when the class has `__exit__`.
 
 Ownership moves, and then nothing is reported, when the resource is returned or yielded
 (the caller owns it), stored on an object or in a container (`self.f = f`,

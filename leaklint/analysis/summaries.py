@@ -1,0 +1,573 @@
+"""Project summaries: which functions of the run are factories, which classes own resources.
+
+Computed before the obligation analysis from CPython's ``ast`` (a tenth of libcst's cost),
+for every file of the run, then closed to a fixed point so chains of helpers work:
+``get_conn()`` returning ``_connect()`` returning ``sqlite3.connect()`` is a factory of
+connections, and ``Database`` storing one on ``self`` and closing it in ``close()`` is a
+resource type whose instances must be closed.
+
+What is recorded is syntactic and flow-insensitive; the flow-sensitive part stays in the
+obligation analysis, which treats a project factory like any entry of the registry.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaklint.analysis.names import resolve_relative
+from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS, RELEASING_WORDS
+from leaklint.resources import Registry, Resource
+
+#: Public method names that release the object (besides any method that closes what it owns).
+_RELEASE_METHOD_NAMES = ("close", "aclose", "shutdown", "stop", "release", "cleanup", "dispose")
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFacts:
+    qualname: str
+    path: str
+    line: int
+    returns: frozenset[str]  # qualified names of the calls whose result it may return
+    params: tuple[str, ...]
+    takes: frozenset[str]  # parameters it releases or keeps (stores, returns, closes)
+    is_method: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFacts:
+    qualname: str
+    path: str
+    line: int
+    bases: tuple[str | None, ...]  # resolved base classes; None where unknown
+    stores: Mapping[str, frozenset[str]]  # self.attr -> qualified names of calls stored there
+    attr_calls: Mapping[str, frozenset[str]]  # self.attr -> methods called on it
+    handed: frozenset[str]  # attrs passed, returned or aliased somewhere: trusted as released
+    method_releases: Mapping[str, frozenset[str]]  # method -> attrs it calls methods on
+    method_calls: Mapping[str, frozenset[str]]  # method -> self.methods it calls
+    methods: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str
+    module: str
+    functions: tuple[FunctionFacts, ...] = ()
+    classes: tuple[ClassFacts, ...] = ()
+
+
+def module_name(path: str) -> tuple[str, bool]:
+    """Dotted module name from the package folders above ``path``; and is it a package?"""
+    file = Path(path).resolve()
+    is_package = file.stem == "__init__"
+    parts = [] if is_package else [file.stem]
+    folder = file.parent
+    while (folder / "__init__.py").exists():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or file.stem, is_package
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+class _Names:
+    """Import table of a module or function body, from ``ast`` (see ``names.Scope``)."""
+
+    def __init__(self, module: str, is_package: bool, parent: _Names | None = None) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.parent = parent
+        self.bound: dict[str, str | None] = {}
+
+    def collect(self, body: Iterable[ast.stmt], defs_are_qualified: bool) -> None:
+        for node in _statements(body):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.bound[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.bound[head] = head
+            elif isinstance(node, ast.ImportFrom):
+                base = (
+                    resolve_relative(self.module, self.is_package, node.level, node.module)
+                    if node.level
+                    else node.module
+                )
+                for alias in node.names:
+                    if alias.name != "*":
+                        target = f"{base}.{alias.name}" if base else None
+                        self.bound[alias.asname or alias.name] = target
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.bound[node.name] = f"{self.module}.{node.name}" if defs_are_qualified else None
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for name in _target_names(target):
+                        self.bound.setdefault(name, None)
+
+    def resolve(self, node: ast.expr) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        scope: _Names | None = self
+        while scope is not None:
+            if node.id in scope.bound:
+                head = scope.bound[node.id]
+                break
+            scope = scope.parent
+        else:
+            import builtins
+
+            head = f"builtins.{node.id}" if hasattr(builtins, node.id) else None
+        if head is None:
+            return None
+        return ".".join([head, *reversed(parts)])
+
+
+def _statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
+    """Statements of a body, entering compound statements but not nested scopes."""
+    stack = list(reversed(list(body)))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if children:
+                stack.extend(reversed(children))
+
+
+def _target_names(target: ast.expr) -> Iterable[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _target_names(element)
+
+
+def _walk_scope(node: ast.AST) -> Iterable[ast.AST]:
+    """Every node below ``node`` outside nested functions, lambdas and classes."""
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == self_name
+    ):
+        return node.attr
+    return None
+
+
+class _FunctionReader:
+    """Facts about one function body."""
+
+    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> None:
+        self.node = node
+        self.names = _Names(names.module, names.is_package, names)
+        self.names.collect(node.body, defs_are_qualified=False)
+        args = node.args
+        self.params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+
+    def facts(self, qualname: str, path: str, is_method: bool) -> FunctionFacts | None:
+        node = self.node
+        decorators = {self.names.resolve(_callee(d)) for d in node.decorator_list}
+        if decorators & CONTEXT_MANAGER_DECORATORS:
+            return None
+        assigned: dict[str, set[str]] = {}
+        released_names: set[str] = set()
+        returned: list[ast.expr] = []
+        takes: set[str] = set()
+        params = set(self.params)
+        for sub in _walk_scope(node):
+            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
+                callee = self.names.resolve(sub.value.func)
+                if callee:
+                    for target in sub.targets:
+                        if isinstance(target, ast.Name):
+                            assigned.setdefault(target.id, set()).add(callee)
+            if isinstance(sub, ast.Assign):
+                stored = [n for n in _names_in(sub.value) if n in params]
+                if any(not isinstance(t, ast.Name) for t in sub.targets):
+                    takes.update(stored)  # self.x = param / d[k] = param
+            elif isinstance(sub, ast.Return) and sub.value is not None:
+                returned.append(sub.value)
+                takes.update(n for n in _names_in(sub.value) if n in params)
+            elif isinstance(sub, ast.Call):
+                func = sub.func
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                    if _is_releasing(func.attr):
+                        released_names.add(func.value.id)
+                        if func.value.id in params:
+                            takes.add(func.value.id)
+                callee_name = _last_name(func)
+                if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES:
+                    takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
+            elif isinstance(sub, (ast.With, ast.AsyncWith)):
+                for item in sub.items:
+                    if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
+                        takes.add(item.context_expr.id)
+        sources: set[str] = set()
+        for value in returned:
+            for leaf in _value_leaves(value):
+                if isinstance(leaf, ast.Call):
+                    callee = self.names.resolve(leaf.func)
+                    if callee:
+                        sources.add(callee)
+                elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
+                    sources.update(assigned.get(leaf.id, ()))
+        return FunctionFacts(
+            qualname=qualname,
+            path=path,
+            line=node.lineno,
+            returns=frozenset(sources),
+            params=self.params,
+            takes=frozenset(takes),
+            is_method=is_method,
+        )
+
+
+_KEEPING_CALLEES = frozenset({"closing", "enter_context", "callback", "append", "add", "register"})
+
+
+def _callee(node: ast.expr) -> ast.expr:
+    return node.func if isinstance(node, ast.Call) else node
+
+
+def _last_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _is_releasing(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in RELEASING_WORDS) or lowered in (
+        "wait",
+        "communicate",
+        "quit",
+        "logout",
+        "detach",
+    )
+
+
+def _names_in(node: ast.expr) -> Iterable[str]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            yield sub.id
+
+
+def _value_leaves(node: ast.expr) -> Iterable[ast.expr]:
+    """What a returned expression may evaluate to: branches of ``a if c else b``/``a or b``."""
+    if isinstance(node, ast.IfExp):
+        yield from _value_leaves(node.body)
+        yield from _value_leaves(node.orelse)
+    elif isinstance(node, ast.BoolOp):
+        for value in node.values:
+            yield from _value_leaves(value)
+    elif isinstance(node, ast.Await):
+        yield from _value_leaves(node.value)
+    else:
+        yield node
+
+
+class _ClassReader:
+    def __init__(self, node: ast.ClassDef, names: _Names, qualname: str, path: str) -> None:
+        self.node = node
+        self.names = names
+        self.qualname = qualname
+        self.path = path
+
+    def facts(self) -> tuple[ClassFacts, list[FunctionFacts]]:
+        stores: dict[str, set[str]] = {}
+        attr_calls: dict[str, set[str]] = {}
+        handed: set[str] = set()
+        method_releases: dict[str, set[str]] = {}
+        method_calls: dict[str, set[str]] = {}
+        functions: list[FunctionFacts] = []
+        methods: set[str] = set()
+        for item in self.node.body:
+            if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            methods.add(item.name)
+            reader = _FunctionReader(item, self.names)
+            facts = reader.facts(f"{self.qualname}.{item.name}", self.path, is_method=True)
+            if facts is not None:
+                functions.append(facts)
+            if not reader.params:
+                continue
+            me = reader.params[0]
+            local_calls: dict[str, set[str]] = {}
+            touched = method_releases.setdefault(item.name, set())
+            called = method_calls.setdefault(item.name, set())
+            for sub in _walk_scope(item):
+                if isinstance(sub, ast.Assign):
+                    value_calls = {
+                        c
+                        for leaf in _value_leaves(sub.value)
+                        for c in self._call_sources(leaf, reader, local_calls)
+                    }
+                    for target in sub.targets:
+                        attr = _is_self_attr(target, me)
+                        if attr is not None and value_calls:
+                            stores.setdefault(attr, set()).update(value_calls)
+                        elif isinstance(target, ast.Name) and isinstance(sub.value, ast.Call):
+                            callee = reader.names.resolve(sub.value.func)
+                            if callee:
+                                local_calls.setdefault(target.id, set()).add(callee)
+                    # ``x = self.attr`` / ``other.y = self.attr``: the attribute is handed on
+                    for leaf in _value_leaves(sub.value):
+                        attr = _is_self_attr(leaf, me)
+                        if attr is not None:
+                            handed.add(attr)
+                elif isinstance(sub, ast.Call):
+                    func = sub.func
+                    if isinstance(func, ast.Attribute):
+                        attr = _is_self_attr(func.value, me)
+                        if attr is not None:
+                            attr_calls.setdefault(attr, set()).add(func.attr)
+                            touched.add(attr)
+                        elif isinstance(func.value, ast.Name) and func.value.id == me:
+                            called.add(func.attr)
+                    for arg in (*sub.args, *(k.value for k in sub.keywords)):
+                        for leaf in ast.walk(arg):
+                            attr = _is_self_attr(leaf, me)
+                            if attr is not None:
+                                handed.add(attr)
+                                touched.add(attr)
+                elif isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
+                    for leaf in _value_leaves(sub.value):
+                        attr = _is_self_attr(leaf, me)
+                        if attr is not None:
+                            handed.add(attr)
+                elif isinstance(sub, (ast.With, ast.AsyncWith)):
+                    for with_item in sub.items:
+                        attr = _is_self_attr(with_item.context_expr, me)
+                        if attr is not None:
+                            handed.add(attr)
+                            touched.add(attr)
+        bases = tuple(self.names.resolve(b) for b in self.node.bases)
+        facts = ClassFacts(
+            qualname=self.qualname,
+            path=self.path,
+            line=self.node.lineno,
+            bases=bases,
+            stores={k: frozenset(v) for k, v in stores.items()},
+            attr_calls={k: frozenset(v) for k, v in attr_calls.items()},
+            handed=frozenset(handed),
+            method_releases={k: frozenset(v) for k, v in method_releases.items()},
+            method_calls={k: frozenset(v) for k, v in method_calls.items()},
+            methods=frozenset(methods),
+        )
+        return facts, functions
+
+    def _call_sources(
+        self, leaf: ast.expr, reader: _FunctionReader, local_calls: dict[str, set[str]]
+    ) -> set[str]:
+        if isinstance(leaf, ast.Call):
+            callee = reader.names.resolve(leaf.func)
+            if callee is None and isinstance(leaf.func, ast.Attribute):
+                # self._open_log(): a method of this class
+                if isinstance(leaf.func.value, ast.Name) and leaf.func.value.id == reader.params[0]:
+                    callee = f"{self.qualname}.{leaf.func.attr}"
+            return {callee} if callee else set()
+        if isinstance(leaf, ast.Name):
+            return set(local_calls.get(leaf.id, ()))
+        return set()
+
+
+def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
+    """The facts of one parsed module."""
+    module, is_package = module_name(path)
+    names = _Names(module, is_package)
+    names.collect(tree.body, defs_are_qualified=True)
+    functions: list[FunctionFacts] = []
+    classes: list[ClassFacts] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            facts = _FunctionReader(node, names).facts(f"{module}.{node.name}", path, False)
+            if facts is not None:
+                functions.append(facts)
+        elif isinstance(node, ast.ClassDef):
+            class_facts, methods = _ClassReader(node, names, f"{module}.{node.name}", path).facts()
+            classes.append(class_facts)
+            functions.extend(methods)
+    return ModuleFacts(path, module, tuple(functions), tuple(classes))
+
+
+# --------------------------------------------------------------------------- the project
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """Everything the run's files tell about each other; immutable and picklable."""
+
+    registry: Registry
+    functions: Mapping[str, FunctionFacts] = field(default_factory=dict)
+    classes: Mapping[str, ClassFacts] = field(default_factory=dict)
+    #: path -> (line, column, message) of the files CPython's parser rejected
+    syntax_errors: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
+    paths: frozenset[str] = frozenset()  # every file summarised
+
+    def takes_argument(self, callee: str, index: int | None, keyword: str | None) -> bool | None:
+        """Does project function ``callee`` release or keep this argument? None: not ours."""
+        facts = self.functions.get(callee)
+        if facts is None:
+            return None
+        if keyword is not None:
+            return keyword in facts.takes
+        offset = 1 if facts.is_method else 0
+        position = (index or 0) + offset
+        if position >= len(facts.params):
+            return True  # *args: cannot tell, trust it
+        return facts.params[position] in facts.takes
+
+    def releases_attr(self, class_name: str, attr: str, resource: Resource) -> bool | None:
+        """Does some method of the class (or of its project bases) release ``self.attr``?
+        None when a base class is outside the project: it might."""
+        facts = self.classes.get(class_name)
+        if facts is None:
+            return None
+        if attr in facts.handed:
+            return True
+        if facts.attr_calls.get(attr, frozenset()) & (set(resource.release) | {"__exit__"}):
+            return True
+        for base in facts.bases:
+            if base in (None,):
+                return None
+            if base in ("builtins.object", "builtins.Exception", "typing.Generic"):
+                continue
+            inherited = self.releases_attr(base, attr, resource)
+            if inherited is None or inherited:
+                return inherited
+        return False
+
+
+def build_project(
+    modules: Iterable[ModuleFacts],
+    registry: Registry,
+    syntax_errors: Mapping[str, tuple[int, int, str]] | None = None,
+    paths: Iterable[str] = (),
+) -> Project:
+    """Close the facts to a fixed point: factories of factories, classes owning resources."""
+    functions: dict[str, FunctionFacts] = {}
+    classes: dict[str, ClassFacts] = {}
+    ambiguous: set[str] = set()
+    for module in modules:
+        for facts in module.functions:
+            if facts.qualname in functions:
+                ambiguous.add(facts.qualname)
+            functions[facts.qualname] = facts
+        for cls in module.classes:
+            if cls.qualname in classes:
+                ambiguous.add(cls.qualname)
+            classes[cls.qualname] = cls
+    for name in ambiguous:  # two files claim one module name: trust neither
+        functions.pop(name, None)
+        classes.pop(name, None)
+    known = dict(registry.by_name)
+    changed = True
+    while changed:
+        changed = False
+        for facts in functions.values():
+            if facts.qualname in known:
+                continue
+            inner = next((known[c] for c in sorted(facts.returns) if c in known), None)
+            if inner is not None:
+                known[facts.qualname] = _derived(facts.qualname, inner, facts.path, facts.line)
+                changed = True
+        for cls in classes.values():
+            if cls.qualname in known:
+                continue
+            resource = _class_resource(cls, known)
+            if resource is not None:
+                known[cls.qualname] = resource
+                changed = True
+    return Project(
+        Registry(known), functions, classes, dict(syntax_errors or {}), frozenset(paths)
+    )
+
+
+def _derived(qualname: str, inner: Resource, path: str, line: int) -> Resource:
+    origin = inner.origin or f"{inner.display} at {Path(path).name}:{line}"
+    return Resource(
+        qualname=qualname,
+        kind=inner.kind,
+        release=inner.release,
+        cm_closes=inner.cm_closes,
+        is_async=inner.is_async,
+        unpack=inner.unpack,
+        origin=origin,
+    )
+
+
+def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource | None:
+    """A class that stores a resource on self and has a public method releasing it."""
+    owned = {
+        attr
+        for attr, callees in cls.stores.items()
+        if any(c in known and known[c].qualname != cls.qualname for c in callees)
+    }
+    if not owned:
+        return None
+    direct = {m for m, attrs in cls.method_releases.items() if attrs & owned}
+    releasing = set(direct)
+    grew = True
+    while grew:
+        grew = False
+        for method, calls in cls.method_calls.items():
+            if method not in releasing and calls & releasing:
+                releasing.add(method)
+                grew = True
+    public = tuple(
+        sorted(
+            m
+            for m in releasing
+            if (not m.startswith("_") and (m in _RELEASE_METHOD_NAMES or m.endswith("close")))
+        )
+    )
+    if not public:
+        return None
+    short = cls.qualname.rsplit(".", 1)[-1]
+    return Resource(
+        qualname=cls.qualname,
+        kind=short,
+        release=public,
+        cm_closes="__exit__" in releasing or "__aexit__" in releasing,
+        origin=f"owns what {Path(cls.path).name}:{cls.line} stores",
+    )
+
+
+def facts_of_source(
+    data: bytes, path: str
+) -> tuple[ModuleFacts | None, tuple[int, int, str] | None]:
+    """Parse with ``ast`` and summarise; a file that does not parse gives (line, col, why)."""
+    try:
+        tree = ast.parse(data, path)
+    except SyntaxError as err:
+        return None, (err.lineno or 1, max((err.offset or 1) - 1, 0), f"syntax error: {err.msg}")
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, (1, 0, f"cannot decode the file: {err}")
+    except RecursionError:
+        return None, (1, 0, "too deeply nested to analyse")
+    return module_facts(tree, path), None

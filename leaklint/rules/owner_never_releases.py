@@ -1,0 +1,100 @@
+"""LL120 owner-never-releases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule, subject
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerNeverReleases(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        class_name = getattr(leak.other, "qualname", "the class").rsplit(".", 1)[-1]
+        verb = leak.resource.verb
+        return (
+            f"{subject(leak)} is stored on the object but no method of `{class_name}` "
+            f"{'releases' if verb == 'released' else 'has it ' + verb}: add a close() that "
+            f"releases it"
+        )
+
+
+RULE = OwnerNeverReleases(
+    code="LL120",
+    name="owner-never-releases",
+    summary="A class stores a resource on self but no method of it releases it.",
+    leak_kinds=("owner-never-releases",),
+    bad_example='''\
+import socket
+
+
+class Client:
+    def __init__(self, host):
+        self.sock = socket.create_connection((host, 80))
+
+    def send(self, data):
+        self.sock.sendall(data)
+''',
+    good_example='''\
+import socket
+
+
+class Client:
+    def __init__(self, host):
+        self.sock = socket.create_connection((host, 80))
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
+''',
+    docs='''\
+## What it does
+Reports a resource stored on `self` (`self.sock = socket.create_connection(...)`, in any
+method) when no method of the class releases it: nothing calls `self.sock.close()` (or the
+resource's other release methods), uses it in `with`, hands it to a helper, returns it or
+passes it on. Methods of base classes defined in the checked code count; when a base class
+is outside the checked code it might release the attribute, and nothing is reported.
+
+## Why is this bad?
+The object owns the resource, so only the object can release it, and it offers no way to
+do so: every instance leaks its socket, file or connection until the garbage collector
+finalises it. A class that does release what it owns becomes a resource itself: leaklint
+then checks that its users call `close()` or use it in `with`.
+
+## Example
+```python
+import socket
+
+
+class Client:
+    def __init__(self, host):
+        self.sock = socket.create_connection((host, 80))
+
+    def send(self, data):
+        self.sock.sendall(data)
+```
+
+## Use instead
+```python
+import socket
+
+
+class Client:
+    def __init__(self, host):
+        self.sock = socket.create_connection((host, 80))
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
+```
+Add `__enter__`/`__exit__` calling `close()` so that callers can write `with Client(h) as c:`.
+
+## Fix safety
+No automatic fix: which method should release the resource is a design decision.
+''',
+)
