@@ -6,6 +6,7 @@ findings for the same file and configuration by construction.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,14 +47,22 @@ _NOQA = re.compile(
 
 
 @lru_cache(maxsize=8)
-def _trigger_pattern(registry: Registry) -> re.Pattern[bytes]:
-    names = sorted(registry.trigger_names, key=len, reverse=True)
-    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
+def _registry_pattern(registry: Registry) -> re.Pattern[bytes]:
+    return _names_pattern(registry.trigger_names)
 
 
-def might_acquire(source: bytes, registry: Registry) -> bool:
-    """The pre-filter: a file that names no factory cannot acquire a resource."""
-    return _trigger_pattern(registry).search(source) is not None
+@lru_cache(maxsize=256)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in ordered) + rb")\b")
+
+
+def might_acquire(source: bytes, registry: Registry, extra: frozenset[str] = frozenset()) -> bool:
+    """The pre-filter: a file that names no factory cannot acquire a resource. ``extra``:
+    the project factories this file can reach."""
+    if _registry_pattern(registry).search(source) is not None:
+        return True
+    return bool(extra) and _names_pattern(extra).search(source) is not None
 
 
 def check_source(
@@ -100,7 +109,8 @@ def _check(
     if project is None:
         project = single_file_project(data, path, config)
     registry = project.registry
-    if not might_acquire(data, registry):
+    reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
+    if not might_acquire(data, config.registry, reachable):
         # nothing to analyse, but a file that does not parse is still reported: the summary
         # pass (CPython's own parser, a tenth of libcst's cost) has said so already
         error = project.syntax_errors.get(path)

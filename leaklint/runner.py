@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pathspec
 
-from leaklint.analysis.summaries import ModuleFacts, Project, build_project, facts_of_source
+from leaklint.analysis.summaries import (
+    ModuleFacts,
+    Project,
+    build_project,
+    facts_of_source,
+    module_file,
+)
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding, check_source
 
@@ -134,12 +140,33 @@ def _summarise_batch(targets: list[Target]) -> list[_Facts]:
     return out
 
 
+#: How many rounds of imports the summaries follow beyond the files of the run.
+_IMPORT_DEPTH = 8
+
+
 def summarise(targets: list[Target], config: Config, jobs: int = 1) -> Project:
-    """Phase one: the summaries of every file of the run, closed to a fixed point."""
+    """Phase one: the summaries of every file of the run, and of the project modules they
+    import (so one changed file, as pre-commit passes it, sees the helpers it calls),
+    closed to a fixed point."""
     batches = _map_batches(_summarise_batch, targets, jobs, ())
-    modules = [facts for batch in batches for _, facts, _ in batch if facts is not None]
-    errors = {path: error for batch in batches for path, _, error in batch if error is not None}
-    paths = [os.path.normpath(path) for batch in batches for path, _, _ in batch]
+    found = [entry for batch in batches for entry in batch]
+    errors = {path: error for path, _, error in found if error is not None}
+    paths = [os.path.normpath(path) for path, _, _ in found]
+    seen = {os.path.realpath(path) for path, _, _ in found}
+    modules = [facts for _, facts, _ in found if facts is not None]
+    frontier = list(modules)
+    for _ in range(_IMPORT_DEPTH):
+        wanted = []
+        for facts in frontier:
+            for name in facts.imports:
+                file = module_file(facts.root, name)
+                if file is not None and os.path.realpath(file) not in seen:
+                    seen.add(os.path.realpath(file))
+                    wanted.append(Target(file))
+        if not wanted:
+            break
+        frontier = [facts for _, facts, _ in _summarise_batch(wanted) if facts is not None]
+        modules.extend(frontier)
     return build_project(modules, config.registry, errors, paths)
 
 

@@ -13,6 +13,7 @@ obligation analysis, which treats a project factory like any entry of the regist
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ class FunctionFacts:
     qualname: str
     path: str
     line: int
-    returns: frozenset[str]  # qualified names of the calls whose result it may return
+    returns: Mapping[str, int]  # qualified names of the calls it may return -> their line
     params: tuple[str, ...]
     takes: frozenset[str]  # parameters it releases or keeps (stores, returns, closes)
     is_method: bool = False
@@ -59,10 +60,17 @@ class ModuleFacts:
     module: str
     functions: tuple[FunctionFacts, ...] = ()
     classes: tuple[ClassFacts, ...] = ()
+    imports: tuple[str, ...] = ()  # absolute names of the modules it imports from
+    root: str = ""  # the folder its top-level package (or the module itself) sits in
 
 
 def module_name(path: str) -> tuple[str, bool]:
     """Dotted module name from the package folders above ``path``; and is it a package?"""
+    name, is_package, _ = _module_location(path)
+    return name, is_package
+
+
+def _module_location(path: str) -> tuple[str, bool, Path]:
     file = Path(path).resolve()
     is_package = file.stem == "__init__"
     parts = [] if is_package else [file.stem]
@@ -70,7 +78,16 @@ def module_name(path: str) -> tuple[str, bool]:
     while (folder / "__init__.py").exists():
         parts.insert(0, folder.name)
         folder = folder.parent
-    return ".".join(parts) or file.stem, is_package
+    return ".".join(parts) or file.stem, is_package, folder
+
+
+def module_file(root: str, module: str) -> str | None:
+    """Where ``module`` lives below ``root``, the way an import from that root finds it."""
+    base = Path(root, *module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return str(candidate)
+    return None
 
 
 # --------------------------------------------------------------------------- extraction
@@ -84,10 +101,13 @@ class _Names:
         self.is_package = is_package
         self.parent = parent
         self.bound: dict[str, str | None] = {}
+        # absolute names of the modules imported here or in any scope below (shared)
+        self.imports: set[str] = parent.imports if parent is not None else set()
 
     def collect(self, body: Iterable[ast.stmt], defs_are_qualified: bool) -> None:
         for node in _statements(body):
             if isinstance(node, ast.Import):
+                self.imports.update(alias.name for alias in node.names)
                 for alias in node.names:
                     if alias.asname:
                         self.bound[alias.asname] = alias.name
@@ -100,10 +120,14 @@ class _Names:
                     if node.level
                     else node.module
                 )
+                if base:
+                    self.imports.add(base)
                 for alias in node.names:
                     if alias.name != "*":
                         target = f"{base}.{alias.name}" if base else None
                         self.bound[alias.asname or alias.name] = target
+                        if target:
+                            self.imports.add(target)  # ``from pkg import sub``: a submodule?
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.bound[node.name] = f"{self.module}.{node.name}" if defs_are_qualified else None
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -178,7 +202,7 @@ def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
 
 
 class _FunctionReader:
-    """Facts about one function body."""
+    """Facts about one function body, in one walk; for a method, what it does with ``self``."""
 
     def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> None:
         self.node = node
@@ -186,38 +210,56 @@ class _FunctionReader:
         self.names.collect(node.body, defs_are_qualified=False)
         args = node.args
         self.params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+        # filled for methods (see ``read``): what is done with self.<attr>
+        self.stores: dict[str, set[str]] = {}
+        self.attr_calls: dict[str, set[str]] = {}
+        self.handed: set[str] = set()
+        self.self_calls: set[str] = set()
 
-    def facts(self, qualname: str, path: str, is_method: bool) -> FunctionFacts | None:
+    def read(
+        self, qualname: str, path: str, is_method: bool, class_name: str | None = None
+    ) -> FunctionFacts | None:
         node = self.node
-        decorators = {self.names.resolve(_callee(d)) for d in node.decorator_list}
-        if decorators & CONTEXT_MANAGER_DECORATORS:
-            return None
-        assigned: dict[str, set[str]] = {}
+        me = self.params[0] if is_method and self.params else None
+        assigned: dict[str, dict[str, int]] = {}  # local name -> calls assigned to it
         released_names: set[str] = set()
         returned: list[ast.expr] = []
         takes: set[str] = set()
         params = set(self.params)
+        quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
         for sub in _walk_scope(node):
-            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
-                callee = self.names.resolve(sub.value.func)
-                if callee:
-                    for target in sub.targets:
-                        if isinstance(target, ast.Name):
-                            assigned.setdefault(target.id, set()).add(callee)
             if isinstance(sub, ast.Assign):
-                stored = [n for n in _names_in(sub.value) if n in params]
-                if any(not isinstance(t, ast.Name) for t in sub.targets):
-                    takes.update(stored)  # self.x = param / d[k] = param
+                value = sub.value
+                calls = self._call_sources(value, assigned, me, class_name)
+                for target in sub.targets:
+                    if isinstance(target, ast.Name):
+                        for callee in calls:
+                            assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
+                    else:
+                        takes.update(n for n in _names_in(value) if n in params)
+                        attr = _is_self_attr(target, me) if me else None
+                        if attr is not None:
+                            quiet.add(id(target))
+                            if calls:
+                                self.stores.setdefault(attr, set()).update(calls)
             elif isinstance(sub, ast.Return) and sub.value is not None:
                 returned.append(sub.value)
                 takes.update(n for n in _names_in(sub.value) if n in params)
             elif isinstance(sub, ast.Call):
                 func = sub.func
-                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-                    if _is_releasing(func.attr):
-                        released_names.add(func.value.id)
-                        if func.value.id in params:
-                            takes.add(func.value.id)
+                if isinstance(func, ast.Attribute):
+                    receiver = func.value
+                    if isinstance(receiver, ast.Name):
+                        if _is_releasing(func.attr):
+                            released_names.add(receiver.id)
+                            if receiver.id in params:
+                                takes.add(receiver.id)
+                        if receiver.id == me:
+                            self.self_calls.add(func.attr)
+                    attr = _is_self_attr(receiver, me) if me else None
+                    if attr is not None:
+                        quiet.add(id(receiver))
+                        self.attr_calls.setdefault(attr, set()).add(func.attr)
                 callee_name = _last_name(func)
                 if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES:
                     takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
@@ -225,24 +267,67 @@ class _FunctionReader:
                 for item in sub.items:
                     if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
                         takes.add(item.context_expr.id)
-        sources: set[str] = set()
+            elif isinstance(sub, ast.Attribute) and me is not None:
+                attr = _is_self_attr(sub.value, me)
+                if attr is not None:
+                    quiet.add(id(sub.value))  # ``self.sock.family``: a use, not a hand-over
+                attr = _is_self_attr(sub, me)
+                if attr is not None and id(sub) not in quiet:
+                    # passed, returned, aliased, used in with: someone else may release it
+                    self.handed.add(attr)
+        sources: dict[str, int] = {}
         for value in returned:
             for leaf in _value_leaves(value):
                 if isinstance(leaf, ast.Call):
                     callee = self.names.resolve(leaf.func)
                     if callee:
-                        sources.add(callee)
+                        sources.setdefault(callee, leaf.lineno)
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
-                    sources.update(assigned.get(leaf.id, ()))
+                    for callee, line in assigned.get(leaf.id, {}).items():
+                        sources.setdefault(callee, line)
+        if _decorated_as_context_manager(node, self.names):
+            return None
         return FunctionFacts(
             qualname=qualname,
             path=path,
             line=node.lineno,
-            returns=frozenset(sources),
+            returns=sources,
             params=self.params,
             takes=frozenset(takes),
             is_method=is_method,
         )
+
+    def _call_sources(
+        self,
+        value: ast.expr,
+        assigned: dict[str, dict[str, int]],
+        me: str | None,
+        class_name: str | None,
+    ) -> set[str]:
+        """The calls (qualified) whose result ``value`` may be: ``f()``, ``x if c else g()``,
+        a local name assigned from one, ``self._open()`` (a method of this class)."""
+        out: set[str] = set()
+        for leaf in _value_leaves(value):
+            if isinstance(leaf, ast.Call):
+                callee = self.names.resolve(leaf.func)
+                func = leaf.func
+                if (
+                    callee is None
+                    and class_name is not None
+                    and isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == me
+                ):
+                    callee = f"{class_name}.{func.attr}"
+                if callee:
+                    out.add(callee)
+            elif isinstance(leaf, ast.Name):
+                out.update(assigned.get(leaf.id, ()))
+        return out
+
+
+def _decorated_as_context_manager(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:
+    return bool({names.resolve(_callee(d)) for d in node.decorator_list} & CONTEXT_MANAGER_DECORATORS)
 
 
 _KEEPING_CALLEES = frozenset({"closing", "enter_context", "callback", "append", "add", "register"})
@@ -302,117 +387,63 @@ class _ClassReader:
         stores: dict[str, set[str]] = {}
         attr_calls: dict[str, set[str]] = {}
         handed: set[str] = set()
-        method_releases: dict[str, set[str]] = {}
-        method_calls: dict[str, set[str]] = {}
+        method_releases: dict[str, frozenset[str]] = {}
+        method_calls: dict[str, frozenset[str]] = {}
         functions: list[FunctionFacts] = []
-        methods: set[str] = set()
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            methods.add(item.name)
             reader = _FunctionReader(item, self.names)
-            facts = reader.facts(f"{self.qualname}.{item.name}", self.path, is_method=True)
+            facts = reader.read(
+                f"{self.qualname}.{item.name}", self.path, is_method=True, class_name=self.qualname
+            )
             if facts is not None:
                 functions.append(facts)
-            if not reader.params:
-                continue
-            me = reader.params[0]
-            local_calls: dict[str, set[str]] = {}
-            touched = method_releases.setdefault(item.name, set())
-            called = method_calls.setdefault(item.name, set())
-            for sub in _walk_scope(item):
-                if isinstance(sub, ast.Assign):
-                    value_calls = {
-                        c
-                        for leaf in _value_leaves(sub.value)
-                        for c in self._call_sources(leaf, reader, local_calls)
-                    }
-                    for target in sub.targets:
-                        attr = _is_self_attr(target, me)
-                        if attr is not None and value_calls:
-                            stores.setdefault(attr, set()).update(value_calls)
-                        elif isinstance(target, ast.Name) and isinstance(sub.value, ast.Call):
-                            callee = reader.names.resolve(sub.value.func)
-                            if callee:
-                                local_calls.setdefault(target.id, set()).add(callee)
-                    # ``x = self.attr`` / ``other.y = self.attr``: the attribute is handed on
-                    for leaf in _value_leaves(sub.value):
-                        attr = _is_self_attr(leaf, me)
-                        if attr is not None:
-                            handed.add(attr)
-                elif isinstance(sub, ast.Call):
-                    func = sub.func
-                    if isinstance(func, ast.Attribute):
-                        attr = _is_self_attr(func.value, me)
-                        if attr is not None:
-                            attr_calls.setdefault(attr, set()).add(func.attr)
-                            touched.add(attr)
-                        elif isinstance(func.value, ast.Name) and func.value.id == me:
-                            called.add(func.attr)
-                    for arg in (*sub.args, *(k.value for k in sub.keywords)):
-                        for leaf in ast.walk(arg):
-                            attr = _is_self_attr(leaf, me)
-                            if attr is not None:
-                                handed.add(attr)
-                                touched.add(attr)
-                elif isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
-                    for leaf in _value_leaves(sub.value):
-                        attr = _is_self_attr(leaf, me)
-                        if attr is not None:
-                            handed.add(attr)
-                elif isinstance(sub, (ast.With, ast.AsyncWith)):
-                    for with_item in sub.items:
-                        attr = _is_self_attr(with_item.context_expr, me)
-                        if attr is not None:
-                            handed.add(attr)
-                            touched.add(attr)
-        bases = tuple(self.names.resolve(b) for b in self.node.bases)
+            for attr, callees in reader.stores.items():
+                stores.setdefault(attr, set()).update(callees)
+            for attr, methods in reader.attr_calls.items():
+                attr_calls.setdefault(attr, set()).update(methods)
+            handed |= reader.handed
+            method_releases[item.name] = frozenset(
+                attr
+                for attr, methods in reader.attr_calls.items()
+                if any(_is_releasing(m) for m in methods)
+            ) | frozenset(reader.handed)
+            method_calls[item.name] = frozenset(reader.self_calls)
         facts = ClassFacts(
             qualname=self.qualname,
             path=self.path,
             line=self.node.lineno,
-            bases=bases,
+            bases=tuple(self.names.resolve(b) for b in self.node.bases),
             stores={k: frozenset(v) for k, v in stores.items()},
             attr_calls={k: frozenset(v) for k, v in attr_calls.items()},
             handed=frozenset(handed),
-            method_releases={k: frozenset(v) for k, v in method_releases.items()},
-            method_calls={k: frozenset(v) for k, v in method_calls.items()},
-            methods=frozenset(methods),
+            method_releases=method_releases,
+            method_calls=method_calls,
+            methods=frozenset(method_releases),
         )
         return facts, functions
-
-    def _call_sources(
-        self, leaf: ast.expr, reader: _FunctionReader, local_calls: dict[str, set[str]]
-    ) -> set[str]:
-        if isinstance(leaf, ast.Call):
-            callee = reader.names.resolve(leaf.func)
-            if callee is None and isinstance(leaf.func, ast.Attribute):
-                # self._open_log(): a method of this class
-                if isinstance(leaf.func.value, ast.Name) and leaf.func.value.id == reader.params[0]:
-                    callee = f"{self.qualname}.{leaf.func.attr}"
-            return {callee} if callee else set()
-        if isinstance(leaf, ast.Name):
-            return set(local_calls.get(leaf.id, ()))
-        return set()
 
 
 def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     """The facts of one parsed module."""
-    module, is_package = module_name(path)
+    module, is_package, root = _module_location(path)
     names = _Names(module, is_package)
     names.collect(tree.body, defs_are_qualified=True)
     functions: list[FunctionFacts] = []
     classes: list[ClassFacts] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts = _FunctionReader(node, names).facts(f"{module}.{node.name}", path, False)
+            facts = _FunctionReader(node, names).read(f"{module}.{node.name}", path, False)
             if facts is not None:
                 functions.append(facts)
         elif isinstance(node, ast.ClassDef):
             class_facts, methods = _ClassReader(node, names, f"{module}.{node.name}", path).facts()
             classes.append(class_facts)
             functions.extend(methods)
-    return ModuleFacts(path, module, tuple(functions), tuple(classes))
+    return ModuleFacts(
+        path, module, tuple(functions), tuple(classes), tuple(sorted(names.imports)), str(root)
+    )
 
 
 # --------------------------------------------------------------------------- the project
@@ -428,6 +459,9 @@ class Project:
     #: path -> (line, column, message) of the files CPython's parser rejected
     syntax_errors: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
     paths: frozenset[str] = frozenset()  # every file summarised
+    #: path -> names of the project factories it can reach (its own module's and its
+    #: imports'): the pre-filter looks for these besides the registry's
+    file_triggers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def takes_argument(self, callee: str, index: int | None, keyword: str | None) -> bool | None:
         """Does project function ``callee`` release or keep this argument? None: not ours."""
@@ -473,6 +507,7 @@ def build_project(
     functions: dict[str, FunctionFacts] = {}
     classes: dict[str, ClassFacts] = {}
     ambiguous: set[str] = set()
+    modules = list(modules)
     for module in modules:
         for facts in module.functions:
             if facts.qualname in functions:
@@ -492,9 +527,11 @@ def build_project(
         for facts in functions.values():
             if facts.qualname in known:
                 continue
-            inner = next((known[c] for c in sorted(facts.returns) if c in known), None)
-            if inner is not None:
-                known[facts.qualname] = _derived(facts.qualname, inner, facts.path, facts.line)
+            source = next((c for c in sorted(facts.returns) if c in known), None)
+            if source is not None:
+                known[facts.qualname] = _derived(
+                    facts.qualname, known[source], facts.path, facts.returns[source]
+                )
                 changed = True
         for cls in classes.values():
             if cls.qualname in known:
@@ -503,8 +540,25 @@ def build_project(
             if resource is not None:
                 known[cls.qualname] = resource
                 changed = True
+    derived: dict[str, set[str]] = {}  # module -> names of its project factories
+    for module in modules:
+        for facts in (*module.functions, *module.classes):
+            if facts.qualname in known and facts.qualname not in registry.by_name:
+                derived.setdefault(module.module, set()).add(facts.qualname.rsplit(".", 1)[-1])
+    triggers = {}
+    for module in modules:
+        names = set(derived.get(module.module, ()))
+        for imported in module.imports:
+            names |= derived.get(imported, set())
+        if names:
+            triggers[os.path.normpath(module.path)] = frozenset(names)
     return Project(
-        Registry(known), functions, classes, dict(syntax_errors or {}), frozenset(paths)
+        Registry(known),
+        functions,
+        classes,
+        dict(syntax_errors or {}),
+        frozenset(paths),
+        triggers,
     )
 
 
@@ -549,12 +603,15 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
     if not public:
         return None
     short = cls.qualname.rsplit(".", 1)[-1]
+    inner = next(
+        known[c] for attr in sorted(owned) for c in sorted(cls.stores[attr]) if c in known
+    )
     return Resource(
         qualname=cls.qualname,
         kind=short,
         release=public,
         cm_closes="__exit__" in releasing or "__aexit__" in releasing,
-        origin=f"owns what {Path(cls.path).name}:{cls.line} stores",
+        origin=f"owns a {inner.kind}, {Path(cls.path).name}:{cls.line}",
     )
 
 

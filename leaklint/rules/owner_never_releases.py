@@ -12,11 +12,10 @@ from leaklint.rules.base import LineOf, Rule, subject
 class OwnerNeverReleases(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         class_name = getattr(leak.other, "qualname", "the class").rsplit(".", 1)[-1]
-        verb = leak.resource.verb
+        release = leak.resource.release[0]
         return (
             f"{subject(leak)} is stored on the object but no method of `{class_name}` "
-            f"{'releases' if verb == 'released' else 'has it ' + verb}: add a close() that "
-            f"releases it"
+            f"calls {release}() on it: add a close() that does"
         )
 
 
