@@ -81,7 +81,7 @@ def check_source(
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
         return _check(data, path, config, honour_noqa, project)
-    except RecursionError:
+    except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
         import traceback
@@ -110,12 +110,13 @@ def _check(
         project = single_file_project(data, path, config)
     registry = project.registry
     reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
+    # a file CPython's parser rejects (the summary pass has tried it) is reported as such and
+    # never reaches libcst, whose native parser can overflow the C stack on a very deep
+    # expression and kill the process (a sum of 10,000 terms: LibCST#1000)
+    error = project.syntax_errors.get(path)
+    if error is not None:
+        return _not_analysed(path, error[0], error[1], error[2], config)
     if not might_acquire(data, config.registry, reachable):
-        # nothing to analyse, but a file that does not parse is still reported: the summary
-        # pass (CPython's own parser, a tenth of libcst's cost) has said so already
-        error = project.syntax_errors.get(path)
-        if error is not None:
-            return _not_analysed(path, error[0], error[1], error[2], config)
         return FileResult(path)
     try:
         module = cst.parse_module(data)

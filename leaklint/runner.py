@@ -37,7 +37,8 @@ def discover(paths: Iterable[str], config: Config) -> list[Target]:
     excludes = pathspec.GitIgnoreSpec.from_lines(config.excludes)
     found: dict[str, Target] = {}
     for raw in paths:
-        if os.path.isdir(raw):
+        # a folder named like a Python file was meant as one: check_file reports it (LL900)
+        if os.path.isdir(raw) and not raw.rstrip("/" + os.sep).endswith(".py"):
             for file in _walk(Path(raw), excludes):
                 found.setdefault(os.path.normpath(file), Target(os.path.normpath(file)))
         else:
@@ -135,7 +136,10 @@ def _summarise_batch(targets: list[Target]) -> list[_Facts]:
         data = _read(target.path)
         if data is None or b"\0" in data:
             continue  # the check reports it
-        facts, error = facts_of_source(data, target.path)
+        try:
+            facts, error = facts_of_source(data, target.path)
+        except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
+            facts, error = None, (1, 0, "too deeply nested to analyse")
         out.append((target.path, facts, error))
     return out
 
