@@ -53,7 +53,7 @@ class Leak:
 class _Obligation:
     call: cst.Call
     resource: Resource
-    names: set[str] = field(default_factory=set)
+    names: dict[str, None] = field(default_factory=dict)  # in binding order
 
 
 # --------------------------------------------------------------------------- state
@@ -240,7 +240,7 @@ class _ScopeAnalyser:
         for call, resource in self.unbound.values():
             leaks.append(Leak("unbound", call, resource))
         for oid, obligation in enumerate(self.obligations):
-            if obligation.names & escaped_names:
+            if obligation.names.keys() & escaped_names:
                 continue  # a closure or another scope can still release it
             var = _first_name(obligation)
             if self.kind == "function" and oid in self.normal_exits:
@@ -490,25 +490,35 @@ class _ScopeAnalyser:
         if state is None:
             return None
 
+        # ``for f in (a, b): f.close()``: the target holds each of the named resources in turn
+        elements = [("name", n) for n in _iterated_names(stmt.iter)]
+
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
             # next() on the iterator can raise, or end the loop; then the target is bound.
             advanced = self.apply(_Effects(may_raise=True), s, stmt)
             if advanced is not None:
-                self.bind_target(stmt.target, [], _Effects(), advanced, stmt)
+                self.bind_target(stmt.target, elements, _Effects(), advanced, stmt)
             return advanced, s
 
-        return self.loop(stmt, state, head)
+        # a loop over a display of resources runs at least once
+        return self.loop(stmt, state, head, runs_once=bool(elements))
 
-    def loop(self, stmt: cst.For | cst.While, state: _State, head) -> _MaybeState:
-        """Iterate the body to a fixed point; ``head`` gives (enter-body, leave-loop) states."""
+    def loop(
+        self, stmt: cst.For | cst.While, state: _State, head, runs_once: bool = False
+    ) -> _MaybeState:
+        """Iterate the body to a fixed point; ``head`` gives (enter-body, leave-loop) states.
+        ``runs_once``: the loop cannot be left before its first iteration."""
         frame = _Frame("loop")
         self.frames.append(frame)
         entry: _State = state
         exit_state: _MaybeState = None
         for _ in range(_MAX_LOOP_ROUNDS):
             started, leaving = head(entry.copy())
-            exit_state = _join(exit_state, leaving)
+            if not runs_once:
+                exit_state = _join(exit_state, leaving)
             body_out = self.suite(stmt.body, started) if started is not None else None
+            if runs_once:
+                exit_state = _join(exit_state, body_out, frame.cont)
             nxt = _join(entry, body_out, frame.cont)
             assert nxt is not None
             if nxt.same(entry):
@@ -863,7 +873,7 @@ class _ScopeAnalyser:
         if new:
             state.names[name] = frozenset(new)
             for oid in new:
-                self.obligations[oid].names.add(name)
+                self.obligations[oid].names.setdefault(name)
 
     def unbind(
         self, state: _State, name: str, stmt: cst.CSTNode, keep: set[int] | frozenset[int] = frozenset()
@@ -1115,8 +1125,9 @@ class _ScopeAnalyser:
             clause = clause.inner_for_in
 
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
-        fx.may_raise = True
         func = call.func
+        if not ownership.cannot_raise(self.qualname(func), func):
+            fx.may_raise = True
         resource = self.factory(call)
         if resource is not None:
             self.consume_args(call, fx)
@@ -1311,7 +1322,7 @@ def _first_param(node: cst.FunctionDef) -> str | None:
 
 
 def _first_name(obligation: _Obligation) -> str | None:
-    return min(obligation.names) if obligation.names else None
+    return next(iter(obligation.names), None)
 
 
 def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
@@ -1338,6 +1349,28 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
         if isinstance(target.operator, cst.IsNot):
             return test.left.value, False
     return None
+
+
+_PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
+
+
+def _iterated_names(expr: cst.BaseExpression) -> list[str]:
+    """Names listed in ``(a, b)``, ``[a, b]``, ``filter(None, (a, self.b))``: what a loop over
+    it binds its target to (``self.b`` as the pseudo-name of ``__init__``)."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+        if expr.func.value in _PASS_THROUGH_ITERATION and expr.args:
+            return _iterated_names(expr.args[-1].value)
+        return []
+    if not isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        return []
+    names = []
+    for element in expr.elements:
+        value = element.value
+        if isinstance(value, cst.Name):
+            names.append(value.value)
+        elif isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
+            names.append(f"{value.value.value}.{value.attr.value}")
+    return names
 
 
 def _is_true_constant(value: cst.BaseExpression) -> bool:

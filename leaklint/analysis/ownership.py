@@ -91,3 +91,45 @@ def is_constructor_name(name: str) -> bool:
     keeps its argument."""
     last = name.rsplit(".", 1)[-1]
     return (last[:1].isupper() and not last.isupper()) or "wrap" in last.lower()
+
+
+#: Calls that do not raise in practice (MemoryError aside): between an acquisition and its
+#: release they are not blamed for a leak. Qualified names, and method names for logging.
+NON_RAISING_FUNCTIONS = frozenset(
+    {
+        "threading.Lock",
+        "threading.RLock",
+        "threading.Event",
+        "threading.Condition",
+        "threading.get_ident",
+        "collections.deque",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.set",
+        "builtins.object",
+        "builtins.len",
+        "builtins.isinstance",
+        "builtins.id",
+        "builtins.callable",
+        "weakref.ref",
+        "weakref.WeakValueDictionary",
+        "weakref.WeakKeyDictionary",
+        "weakref.WeakSet",
+        "logging.getLogger",
+        "time.time",
+        "time.monotonic",
+        "time.perf_counter",
+        "os.getpid",
+    }
+)
+NON_RAISING_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "append", "appendleft"}
+)
+
+
+def cannot_raise(qualname: str | None, func: object) -> bool:
+    """``threading.RLock()``, ``logger.debug(...)``, ``items.append(x)``: no exit to blame."""
+    if qualname is not None and qualname in NON_RAISING_FUNCTIONS:
+        return True
+    attr = getattr(func, "attr", None)
+    return attr is not None and attr.value in NON_RAISING_METHODS

@@ -610,7 +610,8 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
         qualname=cls.qualname,
         kind=short,
         release=public,
-        cm_closes="__exit__" in releasing or "__aexit__" in releasing,
+        # the class's own context manager is trusted (LL162 checks what __exit__ does)
+        cm_closes="__exit__" in cls.methods or "__aexit__" in cls.methods,
         origin=f"owns a {inner.kind}, {Path(cls.path).name}:{cls.line}",
     )
 
