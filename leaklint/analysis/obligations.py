@@ -197,6 +197,7 @@ class _ScopeAnalyser:
         lends_on_yield: bool = False,
         class_name: str | None = None,
         method: cst.FunctionDef | None = None,
+        mocked: frozenset[str] = frozenset(),
     ) -> None:
         self.ctx = ctx
         # in a method: the class's qualified name and the name of ``self``
@@ -218,6 +219,7 @@ class _ScopeAnalyser:
         self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
         self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
         self.expecting_raise = 0  # inside ``with self.assertRaises(...)``/``pytest.raises``
+        self.mocked: set[str] = set(mocked)  # names patched by ``mock.patch("...open")``
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
@@ -588,6 +590,7 @@ class _ScopeAnalyser:
     def stmt_With(self, stmt: cst.With, state: _State) -> _MaybeState:
         suppress = False
         expects_raise = False
+        patched: set[str] = set()
         cur: _MaybeState = state
         for item in stmt.items:
             if cur is None:
@@ -611,6 +614,7 @@ class _ScopeAnalyser:
                 qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
                 expects_raise = expects_raise or _expects_raise(expr)
+                patched |= _patched_names(expr)
                 if isinstance(expr, cst.Call):
                     # the context manager keeps what it is built from (``wrap_socket(sock)``)
                     self.value_of(expr.func, fx)
@@ -630,6 +634,8 @@ class _ScopeAnalyser:
         if cur is None:
             return None
         self.expecting_raise += expects_raise
+        mocked_before = self.mocked
+        self.mocked = self.mocked | patched
         try:
             if suppress:
                 frame = _Frame("suppress")
@@ -642,6 +648,7 @@ class _ScopeAnalyser:
             return self.suite(stmt.body, cur)
         finally:
             self.expecting_raise -= expects_raise
+            self.mocked = mocked_before
 
     def stmt_Match(self, stmt: cst.Match, state: _State) -> _MaybeState:
         fx = _Effects()
@@ -681,6 +688,9 @@ class _ScopeAnalyser:
             self.ctx.analysed.add(id(stmt))
             scope = function_scope(stmt, self.scope, stmt.body.body)
             in_class = self.kind == "class"
+            patched = set(self.mocked)
+            for decorator in stmt.decorators:
+                patched |= _patched_names(decorator.decorator)
             _ScopeAnalyser(
                 self.ctx,
                 scope,
@@ -688,6 +698,7 @@ class _ScopeAnalyser:
                 lends_on_yield=lends,
                 class_name=self.class_name if in_class else None,
                 method=stmt if in_class else None,
+                mocked=frozenset(patched),
             ).run(stmt.body.body)
         return state
 
@@ -976,10 +987,14 @@ class _ScopeAnalyser:
         return out
 
     def factory(self, node: cst.BaseExpression) -> Resource | None:
-        """The resource a call acquires, unless its arguments say it only borrows one."""
-        if not isinstance(node, cst.Call):
+        """The resource a call acquires, unless its arguments say it only borrows one, the
+        call is expected to fail (``assertRaises``) or the factory is patched by a mock."""
+        if not isinstance(node, cst.Call) or self.expecting_raise:
             return None
-        resource = self.registry.get(self.callee_name(node.func))
+        qualname = self.callee_name(node.func)
+        if qualname is not None and self.mocked and qualname.rsplit(".", 1)[-1] in self.mocked:
+            return None
+        resource = self.registry.get(qualname)
         if resource is not None and resource.borrow_when and _borrows(node, resource):
             return None
         return resource
@@ -1146,6 +1161,10 @@ class _ScopeAnalyser:
                 for arg in call.args:
                     self.escape(arg.value, fx)
                 return []
+            if self.in_init and self.ctx.project is not None and self.class_name is not None:
+                # ``self.server_close()`` closes self.socket: the class summary says so
+                for attr in self.ctx.project.released_by(self.class_name, method):
+                    fx.released.append(f"{self.self_name}.{attr}")
             if _is_own_method(func) and self.project_takes(call) is None:
                 # ``self.initfp(f)``, ``cls.taropen(..., fileobj)``: the object takes it
                 escaping = True
@@ -1167,12 +1186,10 @@ class _ScopeAnalyser:
             for arg in call.args:
                 items = self.value_of(arg.value, fx)
                 fx.released.extend(i[1] for i in items if i[0] == "name")
-        elif escaping and not qualname.startswith("builtins."):
-            # ``return addinfourl(fp)`` hands fp on; ``return len(f)`` does not
+        elif escaping and not ownership.consumes(qualname):
+            # ``return addinfourl(fp)`` hands fp on; ``return len(f)``, ``json.load(f)`` do not
             for arg in call.args:
-                items = self.value_of(arg.value, fx, escaping=True)
-                self.escape_value_items([i for i in items if i[0] != "new"], fx)
-                self.consume_items([i for i in items if i[0] == "new"], fx)
+                self.escape(arg.value, fx)
         else:
             for arg in call.args:
                 self.consume(arg.value, fx)
@@ -1411,6 +1428,23 @@ def _is_own_method(func: cst.Attribute) -> bool:
         and isinstance(receiver.func, cst.Name)
         and receiver.func.value == "super"
     )
+
+
+def _patched_names(expr: cst.BaseExpression) -> set[str]:
+    """``patch("builtins.open", ...)``, ``mock.patch("%s.open" % name)``: {"open"}."""
+    if not isinstance(expr, cst.Call) or not expr.args:
+        return set()
+    name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+    if name != "patch":
+        return set()
+    first = expr.args[0].value
+    if isinstance(first, cst.BinaryOperation):
+        first = first.left
+    if isinstance(first, cst.SimpleString):
+        target = first.evaluated_value
+        if isinstance(target, str):
+            return {target.rsplit(".", 1)[-1]}
+    return set()
 
 
 def _expects_raise(expr: cst.BaseExpression) -> bool:

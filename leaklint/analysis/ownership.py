@@ -123,8 +123,50 @@ NON_RAISING_FUNCTIONS = frozenset(
     }
 )
 NON_RAISING_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "append", "appendleft"}
+    {
+        "debug",
+        "info",
+        "warning",
+        "warn",
+        "error",
+        "exception",
+        "critical",
+        "append",
+        "appendleft",
+        "addCleanup",  # unittest: registering a clean-up does not fail
+    }
 )
+
+#: Functions that read from (or write to) what they are given and keep nothing: a resource
+#: passed to them is still the caller's, even in ``return json.load(open(p))``.
+CONSUMING_FUNCTIONS = frozenset(
+    {
+        "json.load",
+        "json.dump",
+        "pickle.load",
+        "pickle.dump",
+        "marshal.load",
+        "marshal.dump",
+        "tomllib.load",
+        "plistlib.load",
+        "plistlib.dump",
+        "csv.reader",
+        "csv.writer",
+        "csv.DictReader",
+        "csv.DictWriter",
+        "shutil.copyfileobj",
+        "hashlib.file_digest",
+        "yaml.load",
+        "yaml.safe_load",
+        "yaml.dump",
+        "yaml.safe_dump",
+    }
+)
+
+
+def consumes(qualname: str) -> bool:
+    """Builtins and ``CONSUMING_FUNCTIONS`` use their argument and keep nothing."""
+    return qualname.startswith("builtins.") or qualname in CONSUMING_FUNCTIONS
 
 
 def cannot_raise(qualname: str | None, func: object) -> bool:

@@ -476,6 +476,22 @@ class Project:
             return True  # *args: cannot tell, trust it
         return facts.params[position] in facts.takes
 
+    def released_by(self, class_name: str, method: str) -> frozenset[str]:
+        """Attributes ``self.method()`` releases, directly or through other methods."""
+        facts = self.classes.get(class_name)
+        if facts is None:
+            return frozenset()
+        out: set[str] = set()
+        todo, seen = [method], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            out |= facts.method_releases.get(current, frozenset())
+            todo.extend(facts.method_calls.get(current, ()))
+        return frozenset(out)
+
     def releases_attr(self, class_name: str, attr: str, resource: Resource) -> bool | None:
         """Does some method of the class (or of its project bases) release ``self.attr``?
         None when a base class is outside the project: it might."""
