@@ -1,0 +1,64 @@
+"""The pre-commit hook, run for real: ``pre-commit try-repo`` snapshots this checkout, installs
+it into an environment of its own (pip, as a user's pre-commit would) and runs the hook.
+About 15 s here with PyPI reachable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (ROOT / ".git").exists():
+        pytest.skip("try-repo needs this checkout to be a git repository")
+    pytest.importorskip("pre_commit")
+    folder = tmp_path_factory.mktemp("user-project")
+    _git("init", "-q", cwd=folder)
+    (folder / "leaky.py").write_text("def read(p):\n    f = open(p)\n    return f.read()\n")
+    (folder / "clean.py").write_text("def read(p):\n    with open(p) as f:\n        return f.read()\n")
+    return folder
+
+
+def _try_repo(project: Path, file: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        # a cache of its own: no state shared with the user's pre-commit, none left behind
+        "PRE_COMMIT_HOME": str(project / ".pre-commit-cache"),
+        "PRE_COMMIT_COLOR": "never",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "leaklint", "--files", file],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
+def test_hook_fails_on_a_leak(project: Path) -> None:
+    proc = _try_repo(project, "leaky.py")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "leaky.py:2:9: LL100 " in proc.stdout
+    assert "Failed" in proc.stdout
+
+
+def test_hook_passes_on_a_clean_file(project: Path) -> None:
+    proc = _try_repo(project, "clean.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
