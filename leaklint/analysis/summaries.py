@@ -236,7 +236,7 @@ class _FunctionReader:
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
                     else:
-                        takes.update(n for n in _names_in(value) if n in params)
+                        takes.update(n for n in _kept_names(value) if n in params)
                         attr = _is_self_attr(target, me) if me else None
                         if attr is not None:
                             quiet.add(id(target))
@@ -244,7 +244,7 @@ class _FunctionReader:
                                 self.stores.setdefault(attr, set()).update(calls)
             elif isinstance(sub, ast.Return) and sub.value is not None:
                 returned.append(sub.value)
-                takes.update(n for n in _names_in(sub.value) if n in params)
+                takes.update(n for n in _kept_names(sub.value) if n in params)
             elif isinstance(sub, ast.Call):
                 func = sub.func
                 if isinstance(func, ast.Attribute):
@@ -356,10 +356,18 @@ def _is_releasing(name: str) -> bool:
     )
 
 
-def _names_in(node: ast.expr) -> Iterable[str]:
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            yield sub.id
+def _kept_names(node: ast.expr) -> Iterable[str]:
+    """Names a stored or returned value keeps: ``f``, ``(f, n)``, ``Wrapper(f)``; not ``f.read()``."""
+    for leaf in _value_leaves(node):
+        if isinstance(leaf, ast.Name):
+            yield leaf.id
+        elif isinstance(leaf, (ast.Tuple, ast.List, ast.Set)):
+            for element in leaf.elts:
+                yield from _kept_names(element)
+        elif isinstance(leaf, ast.Call):
+            for arg in (*leaf.args, *(k.value for k in leaf.keywords)):
+                if isinstance(arg, ast.Name):
+                    yield arg.id
 
 
 def _value_leaves(node: ast.expr) -> Iterable[ast.expr]:
