@@ -18,7 +18,7 @@ from leaklint.analysis.obligations import analyse_module
 from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
-from leaklint.rules import FILE_NOT_ANALYSED, RULES_BY_LEAK_KIND
+from leaklint.rules import FILE_NOT_ANALYSED, rule_for
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -139,7 +139,7 @@ def _check(
 
     findings = []
     for leak in leaks:
-        rule = RULES_BY_LEAK_KIND[leak.kind]
+        rule = rule_for(leak.kind, leak.resource.code)
         if not config.enabled(rule.code):
             continue
         start = positions[leak.call].start

@@ -32,7 +32,21 @@ _VERBS = {
     "release": "released",
 }
 
-_KEYS = {"kind", "release", "cm-closes", "async", "unpack", "borrow-when", "source"}
+_KEYS = {
+    "kind",
+    "release",
+    "cm-closes",
+    "cm-effect",
+    "async",
+    "unpack",
+    "borrow-when",
+    "acquire-when",
+    "return-to",
+    "code",
+    "tracked",
+    "on-receiver",
+    "source",
+}
 
 
 class RegistryError(ValueError):
@@ -50,6 +64,12 @@ class Resource:
     is_async: bool = False
     unpack: tuple[int, ...] = ()
     borrow_when: tuple[str, ...] = ()
+    acquire_when: tuple[str, ...] = ()
+    return_to: tuple[str, ...] = ()
+    cm_effect: str = ""
+    code: str = ""  # the rule reporting it when not released ("" → LL100/LL101)
+    tracked: bool = True
+    on_receiver: bool = False
     source: str = ""
     origin: str = ""  # a project factory: what it really acquires ("sqlite3.connect() at db.py:12")
 
@@ -63,7 +83,11 @@ class Resource:
     @property
     def verb(self) -> str:
         """What releasing it is called: "closed", "shut down", "waited for"."""
-        return _VERBS.get(self.release[0], f"{self.release[0]}()-ed") if self.release else "released"
+        if self.return_to:
+            return "returned"
+        if not self.release or self.release[0] == "__exit__":
+            return "released"
+        return _VERBS.get(self.release[0], f"{self.release[0]}()-ed")
 
 
 def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) -> Resource:
@@ -76,13 +100,21 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
     release = entry.get("release", ["close"])
     if isinstance(release, str):
         release = [release]
-    if not isinstance(release, list) or not release or not all(
+    return_to = entry.get("return-to", [])
+    if not isinstance(release, list) or not all(
         isinstance(r, str) and r.isidentifier() for r in release
-    ):
+    ) or not (release or return_to or entry.get("tracked", True) is False):
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
         )
-    for key in ("cm-closes", "async"):
+    for key in ("return-to", "acquire-when"):
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a list of strings")
+    for key in ("cm-effect", "code"):
+        if key in entry and not isinstance(entry[key], str):
+            raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a string")
+    for key in ("cm-closes", "async", "tracked", "on-receiver"):
         if key in entry and not isinstance(entry[key], bool):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be true or false")
     unpack = entry.get("unpack", [])
@@ -110,6 +142,12 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         is_async=entry.get("async", False),
         unpack=tuple(unpack),
         borrow_when=tuple(borrow_when),
+        acquire_when=tuple(entry.get("acquire-when", [])),
+        return_to=tuple(return_to),
+        cm_effect=entry.get("cm-effect", ""),
+        code=entry.get("code", ""),
+        tracked=entry.get("tracked", True),
+        on_receiver=entry.get("on-receiver", False),
         source=str(entry.get("source", "")),
     )
 
@@ -132,6 +170,10 @@ class Registry:
     def trigger_names(self) -> frozenset[str]:
         """Last components of every factory: a file without any of them acquires nothing."""
         return frozenset(name.rsplit(".", 1)[-1] for name in self.by_name)
+
+    def method(self, type_name: str | None, method: str) -> Resource | None:
+        """``pool.getconn()`` where ``pool`` holds a ``type_name``: its entry, if any."""
+        return self.by_name.get(f"{type_name}.{method}") if type_name else None
 
 
 @lru_cache(maxsize=1)

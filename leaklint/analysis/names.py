@@ -48,6 +48,17 @@ class Scope:
     bindings: dict[str, set[str]] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
+    # name -> qualified names of what it is bound from: ``x = F(...)`` and ``x: F``
+    made_by: dict[str, set[str]] = field(default_factory=dict)
+
+    def types_of(self, name: str) -> list[str]:
+        """What ``name`` may have been made by, looked up like the name itself."""
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.bindings or name in scope.made_by:
+                return sorted(scope.made_by.get(name, ()))
+            scope = scope.lookup_parent()
+        return []
 
     def bind(self, name: str, target: str = UNKNOWN) -> None:
         self.bindings.setdefault(name, set()).add(target)
@@ -207,15 +218,34 @@ class _BindingCollector:
             value = _alias_target(scope, small.value)
             for target in small.targets:
                 self.target(target.target, value)
+                self.made_by(target.target, small.value)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 self.target(small.target, _alias_target(scope, small.value))
+                self.made_by(small.target, small.value)
+            self.made_by(small.target, small.annotation.annotation, annotation=True)
         elif isinstance(small, cst.AugAssign):
             self.target(small.target)
         elif isinstance(small, cst.Global):
             scope.declared_global.update(n.name.value for n in small.names)
         elif isinstance(small, cst.Nonlocal):
             scope.declared_nonlocal.update(n.name.value for n in small.names)
+
+    def made_by(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, annotation: bool = False
+    ) -> None:
+        if not isinstance(target, cst.Name):
+            return
+        callee = value if annotation else value.func if isinstance(value, cst.Call) else None
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
+            callee = value.expression.func  # ``pool = await asyncpg.create_pool()``
+        if callee is None:
+            return
+        if isinstance(callee, cst.Call):  # ``sessionmaker(...)()``
+            callee = callee.func
+        qualname = self.scope.resolve(callee) if isinstance(callee, (cst.Name, cst.Attribute)) else None
+        if qualname:
+            self.scope.made_by.setdefault(target.value, set()).add(qualname)
 
     def target(self, node: cst.BaseExpression, value: str | None = UNKNOWN) -> None:
         if isinstance(node, cst.Name):
@@ -271,12 +301,15 @@ def function_scope(
     """The scope of a function: its parameters, then what its body binds."""
     scope = Scope("function", parent)
     params = node.params
+    collector = _BindingCollector(scope)
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         scope.bind(param.name.value)
+        if param.annotation is not None:
+            collector.made_by(param.name, param.annotation.annotation, annotation=True)
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             scope.bind(star.name.value)
-    _BindingCollector(scope).collect(list(body))
+    collector.collect(list(body))
     return scope
 
 

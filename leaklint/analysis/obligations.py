@@ -54,6 +54,8 @@ class _Obligation:
     call: cst.Call
     resource: Resource
     names: dict[str, None] = field(default_factory=dict)  # in binding order
+    parents: frozenset[int] = frozenset()  # released with them: a cursor with its connection
+    via_with: bool = False  # bound by a ``with`` whose __exit__ does not close it (LL110)
 
 
 # --------------------------------------------------------------------------- state
@@ -136,6 +138,10 @@ class _Effects:
     escaped: list[str] = field(default_factory=list)
     unbound: list[tuple[cst.Call, Resource]] = field(default_factory=list)
     walrus: list[tuple[str, list[_Item]]] = field(default_factory=list)
+    # ``pool.putconn(conn)``: (name, method) for names passed to a method
+    method_args: list[tuple[str, str]] = field(default_factory=list)
+    # ``lock.acquire()``: (call, resource, receiver name) — the obligation sits on the receiver
+    on_receiver: list[tuple[cst.Call, Resource, str]] = field(default_factory=list)
 
 
 # An expression's value: ("new", call, resource, index) | ("name", name) | ("contained", items)
@@ -223,6 +229,8 @@ class _ScopeAnalyser:
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
+        self.has_children = False  # some obligation has parents (see release_children)
+        self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.fresh: list[int] = []  # obligations the current statement created
         self.previous_fresh: list[int] = []  # ... and the statement before it
 
@@ -245,7 +253,11 @@ class _ScopeAnalyser:
             if obligation.names.keys() & escaped_names:
                 continue  # a closure or another scope can still release it
             var = _first_name(obligation)
-            if self.kind == "function" and oid in self.normal_exits:
+            if obligation.via_with and (
+                oid in self.normal_exits or oid in self.overwritten or oid in self.exception_exits
+            ):
+                leaks.append(Leak("with-does-not-close", obligation.call, obligation.resource, var))
+            elif self.kind == "function" and oid in self.normal_exits:
                 exits = self.normal_exits[oid]
                 early = None if None in exits else exits[0]
                 leaks.append(Leak("not-released", obligation.call, obligation.resource, var, early))
@@ -367,7 +379,12 @@ class _ScopeAnalyser:
         fx = _Effects()
         targets = [t.target for t in stmt.targets]
         vouched = self.previous_fresh if _is_true_constant(stmt.value) else []
+        if isinstance(stmt.value, cst.Call) and _acquires_conditionally(stmt.value):
+            vouched = [-1]  # filled in below, once the acquisition has an obligation
         post = self.assign(targets, stmt.value, fx, state, stmt)
+        if vouched == [-1]:
+            oid = self.conditional.get(id(stmt.value))
+            vouched = [oid] if oid is not None else []
         if post is not None:
             for target in targets:
                 if isinstance(target, cst.Name):
@@ -631,6 +648,8 @@ class _ScopeAnalyser:
                 self.bind_target(item.asname.name, items, fx, cur, stmt)
             elif cur is not None and items:
                 self.new_obligation(cur, items[0], None)
+            if items:
+                self.obligations[self.by_site[(id(expr), -1)]].via_with = True
         if cur is None:
             return None
         self.expecting_raise += expects_raise
@@ -906,7 +925,12 @@ class _ScopeAnalyser:
         oid = self.by_site.get(site)
         if oid is None:
             oid = len(self.obligations)
-            self.obligations.append(_Obligation(call, resource))
+            parents = frozenset()
+            if isinstance(call.func, cst.Attribute) and not resource.on_receiver:
+                holder = _receiver_key(call.func)
+                parents = state.names.get(holder, frozenset()) if holder else frozenset()
+                self.has_children = self.has_children or bool(parents)
+            self.obligations.append(_Obligation(call, resource, parents=parents))
             self.by_site[site] = oid
         # a loop may come back here while the previous one is still open: that one is lost
         if state.status.get(oid, 0) & OPEN and not any(
@@ -943,13 +967,38 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
         for name in (*fx.released, *fx.escaped):
             state.discharge(state.names.get(name, frozenset()))
+        for name, method in fx.method_args:
+            for oid in state.names.get(name, frozenset()):
+                if method in self.obligations[oid].resource.return_to:
+                    state.status[oid] = DONE
+        if self.has_children:
+            self.release_children(state)
         if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
         for call, resource in fx.unbound:
+            holder = _receiver_key(call.func) if isinstance(call.func, cst.Attribute) else None
+            if holder is not None and state.names.get(holder):
+                continue  # ``conn.getresponse().status``: released with its connection
             self.unbound.setdefault(id(call), (call, resource))
         for name, items in fx.walrus:
             self.bind(state, name, items, stmt)
+        for call, resource, holder in fx.on_receiver:
+            oid = self.new_obligation(state, ("new", call, resource, None), holder)
+            state.names[holder] = state.names.get(holder, frozenset()) | {oid}
+            self.obligations[oid].names.setdefault(holder)
+            if _acquires_conditionally(call):
+                self.conditional[id(call)] = oid
         return state
+
+    def release_children(self, state: _State) -> None:
+        """A cursor is released with its connection, a response with its connection."""
+        for oid, obligation in enumerate(self.obligations):
+            if (
+                obligation.parents
+                and state.status.get(oid, 0) & OPEN
+                and all(state.status.get(p, DONE) == DONE for p in obligation.parents)
+            ):
+                state.status[oid] = DONE
 
     # ---- expressions
 
@@ -994,10 +1043,43 @@ class _ScopeAnalyser:
         qualname = self.callee_name(node.func)
         if qualname is not None and self.mocked and qualname.rsplit(".", 1)[-1] in self.mocked:
             return None
-        resource = self.registry.get(qualname)
-        if resource is not None and resource.borrow_when and _borrows(node, resource):
+        resource = self.registry.get(qualname) or self.method_factory(node.func)
+        if resource is None or not resource.tracked:
+            return None
+        if resource.borrow_when and _borrows(node, resource):
+            return None
+        if resource.acquire_when and not _passes(node, resource.acquire_when):
             return None
         return resource
+
+    def method_factory(self, func: cst.BaseExpression) -> Resource | None:
+        """``pool.getconn()``, ``conn.cursor()``, ``Session()`` (a sessionmaker), by the type
+        of the receiver: what the name or attribute was bound from."""
+        if isinstance(func, cst.Attribute):
+            return self.registry.method(self.type_of(func.value), func.attr.value)
+        if isinstance(func, cst.Name):
+            return self.registry.method(self.type_of(func), "__call__")
+        return None
+
+    def type_of(self, node: cst.BaseExpression) -> str | None:
+        """The registry entry an object was made by: ``pool = SimpleConnectionPool(...)``,
+        ``self.lock = threading.Lock()``, ``sessionmaker(...)()``, ``pool: ConnectionPool``."""
+        if isinstance(node, cst.Call):
+            callee = self.callee_name(node.func)
+            return callee if callee in self.registry.by_name else None
+        if isinstance(node, cst.Name):
+            for made_by in self.scope.types_of(node.value):
+                if made_by in self.registry.by_name:
+                    return made_by
+            return None
+        attr = self.self_attribute(node)
+        project = self.ctx.project
+        if attr is not None and project is not None and self.class_name is not None:
+            facts = project.classes.get(self.class_name)
+            for made_by in sorted(facts.stores.get(attr, ())) if facts else ():
+                if made_by in self.registry.by_name:
+                    return made_by
+        return None
 
     def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
         """The value is used and dropped: a fresh resource in it is LL102."""
@@ -1050,7 +1132,7 @@ class _ScopeAnalyser:
             return self.value_of_call(expr, fx, escaping)
         if isinstance(expr, cst.Attribute):
             attr = self.self_attribute(expr)
-            if attr is not None and self.in_init:
+            if attr is not None:
                 return [("name", f"{self.self_name}.{attr}")]
             inner = self.value_of(expr.value, fx)
             for item in inner:
@@ -1144,12 +1226,20 @@ class _ScopeAnalyser:
         if not ownership.cannot_raise(self.qualname(func), func):
             fx.may_raise = True
         resource = self.factory(call)
+        if resource is not None and resource.on_receiver:
+            holder = _receiver_key(func)
+            if holder is not None:
+                fx.on_receiver.append((call, resource, holder))
+            resource = None  # ``lock.acquire()`` returns a flag, not a resource
         if resource is not None:
             self.consume_args(call, fx)
             return [("new", call, resource, None)]
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.value_of(func.value, fx)
+            fx.method_args.extend(
+                (arg.value.value, method) for arg in call.args if isinstance(arg.value, cst.Name)
+            )
             for item in receiver:
                 if item[0] == "name":
                     fx.method_uses.append((item[1], method))
@@ -1213,6 +1303,11 @@ class _ScopeAnalyser:
                 return left_true, None
             right_true, right_false = self.refine(test.right, left_false)
             return _join(left_true, right_true), right_false
+        if isinstance(test, cst.Call) and id(test) in self.conditional:
+            # ``if lock.acquire(blocking=False):`` — not acquired when false
+            not_held = state.copy()
+            not_held.discharge({self.conditional[id(test)]})
+            return state, not_held
         if isinstance(test, cst.Name) and state.flags.get(test.value):
             unowned = state.copy()
             unowned.discharge(state.flags[test.value])
@@ -1404,6 +1499,49 @@ def _is_constant_true(test: cst.BaseExpression) -> bool:
 
 def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
     return node.func if isinstance(node, cst.Call) else node
+
+
+def _receiver_key(func: cst.BaseExpression) -> str | None:
+    """The name an on-receiver obligation is kept under: ``lock``, ``self._lock``."""
+    if not isinstance(func, cst.Attribute):
+        return None
+    receiver = func.value
+    if isinstance(receiver, cst.Name):
+        return receiver.value
+    if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
+        return f"{receiver.value.value}.{receiver.attr.value}"
+    return None
+
+
+def _acquires_conditionally(call: cst.Call) -> bool:
+    """``lock.acquire(False)``, ``acquire(blocking=False)``, ``acquire(timeout=1)``."""
+    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"):
+        return False
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword == "timeout" or (index == 1 and keyword is None):
+            return True
+        if keyword in ("blocking", None) and isinstance(arg.value, cst.Name):
+            if arg.value.value == "False":
+                return True
+    return False
+
+
+def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
+    """``stream=True`` / ``name`` (given, not None): every condition of ``acquire-when``."""
+    for condition in wanted:
+        keyword, _, literal = condition.partition("=")
+        found = False
+        for index, arg in enumerate(call.args):
+            if arg.keyword is not None and arg.keyword.value == keyword or (
+                arg.keyword is None and index == 0 and not literal and keyword == "name"
+            ):
+                value = arg.value
+                text = value.value if isinstance(value, (cst.Name, cst.Integer)) else None
+                found = text == literal if literal else text != "None"
+        if not found:
+            return False
+    return True
 
 
 def _borrows(call: cst.Call, resource: Resource) -> bool:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from leaklint.rules import (
+    context_manager_does_not_close,
     file_not_analysed,
+    lock_not_released,
     owner_never_releases,
+    pool_checkout_not_returned,
     release_not_in_finally,
     resource_not_released,
+    response_not_closed,
     unbound_resource,
 )
-from leaklint.rules.base import DOC_SECTIONS, Rule
+from leaklint.rules.base import DOC_SECTIONS, PATH_KINDS, Rule
 
 ALL_RULES: tuple[Rule, ...] = (
     resource_not_released.RULE,
     release_not_in_finally.RULE,
     unbound_resource.RULE,
+    context_manager_does_not_close.RULE,
     owner_never_releases.RULE,
+    pool_checkout_not_returned.RULE,
+    lock_not_released.RULE,
+    response_not_closed.RULE,
     file_not_analysed.RULE,
 )
 
@@ -25,4 +33,12 @@ RULES_BY_LEAK_KIND: dict[str, Rule] = {
 }
 FILE_NOT_ANALYSED = file_not_analysed.RULE
 
-__all__ = ["ALL_RULES", "DOC_SECTIONS", "FILE_NOT_ANALYSED", "RULES_BY_CODE", "RULES_BY_LEAK_KIND", "Rule"]
+
+def rule_for(kind: str, resource_code: str) -> Rule:
+    """The rule reporting a leak: the resource's own code for path leaks of pooled
+    connections, locks and responses; otherwise the one for the kind of leak."""
+    if resource_code and kind in PATH_KINDS:
+        return RULES_BY_CODE[resource_code]
+    return RULES_BY_LEAK_KIND[kind]
+
+__all__ = ["rule_for", "ALL_RULES", "DOC_SECTIONS", "FILE_NOT_ANALYSED", "RULES_BY_CODE", "RULES_BY_LEAK_KIND", "Rule"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import libcst as cst
+
 from leaklint.analysis.obligations import Leak
 
 #: Gives the 1-based line of a node, for messages that name another line.
@@ -36,3 +38,32 @@ def subject(leak: Leak) -> str:
     if leak.var:
         return f"`{leak.var}` from {source}"
     return f"{resource.kind} from {source}"
+
+
+def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it in a finally") -> str:
+    """The message of a leak along a path, whichever rule reports it (LL100, LL101, LL130...)."""
+    resource = leak.resource
+    verb = resource.verb
+    if leak.kind == "overwritten":
+        name = f"`{leak.var}`" if leak.var else "it"
+        what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
+        return f"{subject(leak)} is not {verb} before {name} is {what} at line {line_of(leak.other)}"
+    where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
+    if leak.kind == "init-raises":
+        how = f"{resource.release[0]}()" if resource.release else "release"
+        return (
+            f"{subject(leak)} leaks if {where} raises: __init__ never returns, so nothing can "
+            f"{how} it; release it in an except block"
+        )
+    if leak.kind == "exception-path":
+        return f"{subject(leak)} leaks if {where} raises: {fix}"
+    if leak.other is not None:
+        return (
+            f"{subject(leak)} is not {verb} on every path: the return at line "
+            f"{line_of(leak.other)} skips it"
+        )
+    return f"{subject(leak)} is not {verb} on every path"
+
+
+#: Leak kinds that a resource's own ``code`` (LL130, LL140, LL150) reports instead of LL100/LL101.
+PATH_KINDS = frozenset({"not-released", "exception-path", "overwritten", "init-raises"})

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, subject
+from leaklint.rules.base import LineOf, Rule, path_message
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseNotInFinally(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
-        where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
-        fix = "use with or release it in a finally"
-        return f"{subject(leak)} leaks if {where} raises: {fix}"
+        return path_message(leak, line_of)
 
 
 RULE = ReleaseNotInFinally(

@@ -4,35 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libcst as cst
-
 from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, subject
+from leaklint.rules.base import LineOf, Rule, path_message
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceNotReleased(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
-        verb = leak.resource.verb
-        if leak.kind == "overwritten":
-            name = f"`{leak.var}`" if leak.var else "it"
-            what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
-            return (
-                f"{subject(leak)} is not {verb} before {name} is {what} "
-                f"at line {line_of(leak.other)}"
-            )
-        if leak.kind == "init-raises":
-            where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
-            return (
-                f"{subject(leak)} leaks if {where} raises: __init__ never returns, so "
-                f"nothing can {leak.resource.release[0]}() it; release it in an except block"
-            )
-        if leak.other is not None:
-            return (
-                f"{subject(leak)} is not {verb} on every path: "
-                f"the return at line {line_of(leak.other)} skips it"
-            )
-        return f"{subject(leak)} is not {verb} on every path"
+        return path_message(leak, line_of)
 
 
 RULE = ResourceNotReleased(

@@ -1,0 +1,93 @@
+"""LL110 context-manager-does-not-close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class ContextManagerDoesNotClose(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        resource = leak.resource
+        effect = resource.cm_effect or "does not close it"
+        call = f"{resource.display[:-2]}(...)"
+        name = f"`{leak.var}`" if leak.var else f"the {resource.kind}"
+        return (
+            f"`with {call}` {effect} but does not close {name}: "
+            f"use contextlib.closing({call}) or close it in a finally"
+        )
+
+
+RULE = ContextManagerDoesNotClose(
+    code="LL110",
+    name="context-manager-does-not-close",
+    summary="`with` on an object whose __exit__ does not close it (sqlite3.connect, psycopg2.connect).",
+    leak_kinds=('with-does-not-close',),
+    bad_example='''\
+import sqlite3
+
+
+def count_rows(path):
+    with sqlite3.connect(path) as conn:  # commits, never closes
+        return conn.execute("select count(*) from t").fetchone()[0]
+''',
+    good_example='''\
+import contextlib
+import sqlite3
+
+
+def count_rows(path):
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        with conn:  # the transaction
+            return conn.execute("select count(*) from t").fetchone()[0]
+''',
+    docs='''\
+## What it does
+Reports `with X(...) as conn:` where the context manager of `X` ends a transaction
+(commit on success, rollback on error) but leaves the connection open, and the connection
+is not closed on every path afterwards. Checked per library, from the registry
+(`cm-closes = false`, with the source of the claim):
+
+| library | `with connect(...) as conn:` does |
+|---|---|
+| `sqlite3` | commits or rolls back; the connection stays open (Python docs, "How to use the connection context manager") |
+| `psycopg2` | commits or rolls back; the connection stays open (psycopg2 docs, "with statement") |
+| `psycopg` (3) | closes the connection: not reported |
+| `pymysql` (>= 1.0), `mysql.connector` | close the connection: not reported |
+
+## Why is this bad?
+The code reads as if the connection were closed at the end of the block. It is not: every
+call leaks a connection (a file descriptor for sqlite3, a server connection for
+PostgreSQL) until the garbage collector finalises it.
+
+## Example
+```python
+import sqlite3
+
+
+def count_rows(path):
+    with sqlite3.connect(path) as conn:  # commits, never closes
+        return conn.execute("select count(*) from t").fetchone()[0]
+```
+
+## Use instead
+```python
+import contextlib
+import sqlite3
+
+
+def count_rows(path):
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        with conn:  # the transaction
+            return conn.execute("select count(*) from t").fetchone()[0]
+```
+The inner `with conn:` keeps the commit/rollback the original code relied on.
+
+## Fix safety
+No automatic fix yet. Wrapping the call in `contextlib.closing(...)` and keeping an inner
+`with conn:` preserves the transaction semantics.
+''',
+)

@@ -1,0 +1,87 @@
+"""LL140 lock-not-released."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule, path_message
+
+
+@dataclass(frozen=True, slots=True)
+class LockNotReleased(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        return path_message(leak, line_of, f"use `with {leak.var or 'lock'}:` or release it in a finally")
+
+
+RULE = LockNotReleased(
+    code="LL140",
+    name="lock-not-released",
+    summary="lock.acquire() without release() on every path (or with).",
+    leak_kinds=(),
+    bad_example='''\
+import threading
+
+LOCK = threading.Lock()
+
+
+def bump(counter):
+    LOCK.acquire()
+    counter.value += 1  # if this raises, the lock is never released
+    LOCK.release()
+''',
+    good_example='''\
+import threading
+
+LOCK = threading.Lock()
+
+
+def bump(counter):
+    with LOCK:
+        counter.value += 1
+''',
+    docs='''\
+## What it does
+Reports `lock.acquire()` without a `release()` of the same lock on every path, the
+exception path included. Locks are recognised by what they were made by: `threading.Lock`,
+`RLock`, `Semaphore`, `BoundedSemaphore`, `Condition`, `multiprocessing.Lock`/`RLock`/
+`Semaphore`, `asyncio.Lock`/`Semaphore` (with `await lock.acquire()`), bound in the
+function, at module level or on `self`. A non-blocking acquire
+(`acquire(blocking=False)`, `acquire(timeout=...)`) only holds the lock where its result
+was true: `if lock.acquire(blocking=False):` and `ok = lock.acquire(timeout=1)` /
+`if not ok: return` are understood.
+
+## Why is this bad?
+A lock that is never released deadlocks the next thread (or task) that wants it, usually
+far from the bug and only after an unrelated error.
+
+## Example
+```python
+import threading
+
+LOCK = threading.Lock()
+
+
+def bump(counter):
+    LOCK.acquire()
+    counter.value += 1  # if this raises, the lock is never released
+    LOCK.release()
+```
+
+## Use instead
+```python
+import threading
+
+LOCK = threading.Lock()
+
+
+def bump(counter):
+    with LOCK:
+        counter.value += 1
+```
+
+## Fix safety
+No automatic fix yet. Rewriting `acquire()`/`release()` in one block to `with lock:` is safe
+when the release is the last use in the block.
+''',
+)

@@ -1,0 +1,80 @@
+"""LL150 response-not-closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule, path_message
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseNotClosed(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        return path_message(leak, line_of, "use with or close it in a finally")
+
+
+RULE = ResponseNotClosed(
+    code="LL150",
+    name="response-not-closed",
+    summary="A streaming HTTP response is not closed on every path.",
+    leak_kinds=(),
+    bad_example='''\
+import requests
+
+
+def first_line(url):
+    r = requests.get(url, stream=True)
+    return next(r.iter_lines())  # the connection is never given back
+''',
+    good_example='''\
+import requests
+
+
+def first_line(url):
+    with requests.get(url, stream=True) as r:
+        return next(r.iter_lines())
+''',
+    docs='''\
+## What it does
+Reports an HTTP response that holds its connection until it is closed and is not closed on
+every path:
+
+| library | call | when |
+|---|---|---|
+| `requests` | `get`/`post`/`request`, `Session.get`/`post`/`request` | only with `stream=True` (otherwise the body is read and the connection returned at once) |
+| `httpx` | `httpx.stream(...)`, `Client.stream(...)` | outside `with` |
+| `urllib.request` | `urlopen(...)` | always |
+| `http.client` | `HTTPConnection.getresponse()` | always; closing the connection closes it too |
+
+A generator that yields from a response is reported too when the response is not closed
+in a `finally` (a consumer that stops early leaves it open).
+
+## Why is this bad?
+A streaming response keeps its connection out of the pool (and a socket open) until it is
+closed; under load the pool runs dry and requests hang.
+
+## Example
+```python
+import requests
+
+
+def first_line(url):
+    r = requests.get(url, stream=True)
+    return next(r.iter_lines())  # the connection is never given back
+```
+
+## Use instead
+```python
+import requests
+
+
+def first_line(url):
+    with requests.get(url, stream=True) as r:
+        return next(r.iter_lines())
+```
+
+## Fix safety
+No automatic fix yet.
+''',
+)
