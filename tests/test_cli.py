@@ -633,6 +633,9 @@ DEEP = {
     "sum of 10000": "+".join(["1"] * 10_000),
     "not 10000": "not " * 10_000 + "x",
     "attribute chain": "a" + ".b" * 10_000,
+    # CPython accepts these; libcst would overflow the C stack: refused by operand count
+    "and of 10000": " and ".join(["x"] * 10_000),
+    "comparison of 10000": " < ".join(["x"] * 10_000),
 }
 
 

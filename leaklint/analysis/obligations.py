@@ -230,6 +230,7 @@ class _ScopeAnalyser:
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
         self.has_children = False  # some obligation has parents (see release_children)
+        self.called_on: set[tuple[str, str]] = set()  # (name, method) of every call here
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.fresh: list[int] = []  # obligations the current statement created
         self.previous_fresh: list[int] = []  # ... and the statement before it
@@ -252,6 +253,18 @@ class _ScopeAnalyser:
         for oid, obligation in enumerate(self.obligations):
             if obligation.names.keys() & escaped_names:
                 continue  # a closure or another scope can still release it
+            if (
+                obligation.resource.on_receiver
+                and not any(
+                    (holder, method) in self.called_on
+                    for holder in obligation.names
+                    for method in obligation.resource.release
+                )
+                and not any(holder in self.scope.made_by for holder in obligation.names)
+            ):
+                # ``_acquireLock()`` / ``_releaseLock()`` helpers, a semaphore used as a
+                # signal: acquire and release are paired across functions, not here
+                continue
             var = _first_name(obligation)
             if obligation.via_with and (
                 oid in self.normal_exits or oid in self.overwritten or oid in self.exception_exits
@@ -811,7 +824,7 @@ class _ScopeAnalyser:
         if isinstance(target, cst.Attribute):
             self.consume(target.value, fx)
         elif isinstance(target, cst.Subscript):
-            fx.may_raise = True
+            # storing into a container does not fail in practice (an unhashable key aside)
             self.consume(target.value, fx)
             for element in target.slice:
                 self.consume_node(element.slice, fx)
@@ -1237,6 +1250,9 @@ class _ScopeAnalyser:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.value_of(func.value, fx)
+            holder = _receiver_key(func)
+            if holder is not None:
+                self.called_on.add((holder, method))
             fx.method_args.extend(
                 (arg.value.value, method) for arg in call.args if isinstance(arg.value, cst.Name)
             )

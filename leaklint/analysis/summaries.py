@@ -650,6 +650,35 @@ def facts_of_source(
         return None, (err.lineno or 1, max((err.offset or 1) - 1, 0), f"syntax error: {err.msg}")
     except (ValueError, UnicodeDecodeError) as err:
         return None, (1, 0, f"cannot decode the file: {err}")
-    except RecursionError:
+    except (RecursionError, MemoryError):
         return None, (1, 0, "too deeply nested to analyse")
+    if _chain_too_long(data, tree):
+        # libcst's native parser recurses once per operand of ``a and b and ...`` /
+        # ``a + b + ...`` and overflows the C stack on a few thousand (LibCST#1000)
+        return None, (1, 0, "too deeply nested to analyse (an expression of thousands of operands)")
     return module_facts(tree, path), None
+
+
+#: Operands in one chain beyond which libcst's parser may overflow the C stack.
+_MAX_CHAIN = 3000
+
+
+def _chain_too_long(data: bytes, tree: ast.Module) -> bool:
+    """A chain of thousands of operands needs a big file or a very long line: only those
+    are walked."""
+    if len(data) < 20_000 and max(map(len, data.splitlines()), default=0) < 4_000:
+        return False
+    spines: set[int] = set()  # BinOps already counted as part of a longer chain
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BoolOp) and len(node.values) > _MAX_CHAIN:
+            return True
+        if isinstance(node, ast.Compare) and len(node.ops) > _MAX_CHAIN:
+            return True
+        if isinstance(node, ast.BinOp) and id(node) not in spines:
+            depth, left = 0, node
+            while isinstance(left, ast.BinOp):
+                spines.add(id(left))
+                depth, left = depth + 1, left.left
+            if depth > _MAX_CHAIN:
+                return True
+    return False

@@ -43,7 +43,10 @@ def bump(counter):
     docs='''\
 ## What it does
 Reports `lock.acquire()` without a `release()` of the same lock on every path, the
-exception path included. Locks are recognised by what they were made by: `threading.Lock`,
+exception path included, in a function that creates the lock or releases it somewhere (a
+function that only acquires a shared lock, like logging's `_acquireLock()`, pairs with
+another that releases it; a semaphore used as a signal is acquired and released in
+different places). Locks are recognised by what they were made by: `threading.Lock`,
 `RLock`, `Semaphore`, `BoundedSemaphore`, `Condition`, `multiprocessing.Lock`/`RLock`/
 `Semaphore`, `asyncio.Lock`/`Semaphore` (with `await lock.acquire()`), bound in the
 function, at module level or on `self`. A non-blocking acquire
