@@ -45,6 +45,7 @@ _KEYS = {
     "code",
     "tracked",
     "on-receiver",
+    "coroutine-release",
     "source",
 }
 
@@ -70,6 +71,7 @@ class Resource:
     code: str = ""  # the rule reporting it when not released ("" → LL100/LL101)
     tracked: bool = True
     on_receiver: bool = False
+    coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
     source: str = ""
     origin: str = ""  # a project factory: what it really acquires ("sqlite3.connect() at db.py:12")
 
@@ -79,6 +81,14 @@ class Resource:
         if self.origin:
             return f"{self.qualname.rsplit('.', 1)[-1]}()"
         return f"{self.qualname.removeprefix('builtins.')}()"
+
+    @property
+    def awaited_release(self) -> frozenset[str]:
+        """Release methods that are coroutines: called without ``await`` they release nothing."""
+        if not self.is_async:
+            return frozenset()
+        chosen = self.release if self.coroutine_release is None else self.coroutine_release
+        return frozenset(chosen)
 
     @property
     def verb(self) -> str:
@@ -107,7 +117,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
         )
-    for key in ("return-to", "acquire-when"):
+    for key in ("return-to", "acquire-when", "coroutine-release"):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a list of strings")
@@ -148,6 +158,9 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         code=entry.get("code", ""),
         tracked=entry.get("tracked", True),
         on_receiver=entry.get("on-receiver", False),
+        coroutine_release=(
+            tuple(entry["coroutine-release"]) if "coroutine-release" in entry else None
+        ),
         source=str(entry.get("source", "")),
     )
 

@@ -231,6 +231,8 @@ class _ScopeAnalyser:
         self.in_cleanup = 0
         self.has_children = False  # some obligation has parents (see release_children)
         self.called_on: set[tuple[str, str]] = set()  # (name, method) of every call here
+        self.awaited: set[int] = set()  # calls under ``await``
+        self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.fresh: list[int] = []  # obligations the current statement created
         self.previous_fresh: list[int] = []  # ... and the statement before it
@@ -250,9 +252,18 @@ class _ScopeAnalyser:
             escaped_names = escaped_names | _names_read(self.nested)
         for call, resource in self.unbound.values():
             leaks.append(Leak("unbound", call, resource))
+        # a context entered by hand (LL202) that leaks: its resource's own leak is the same bug
+        entered = {
+            name
+            for oid, obligation in enumerate(self.obligations)
+            if obligation.resource.code == "LL202" and oid in self.exception_exits
+            for name in obligation.names
+        }
         for oid, obligation in enumerate(self.obligations):
             if obligation.names.keys() & escaped_names:
                 continue  # a closure or another scope can still release it
+            if obligation.names.keys() & self.unawaited:
+                continue  # its LL203 (the close that is never awaited) says it already
             if (
                 obligation.resource.on_receiver
                 and not any(
@@ -284,7 +295,11 @@ class _ScopeAnalyser:
                     Leak("init-raises", obligation.call, obligation.resource, var,
                          self.init_raises[oid])
                 )
-            elif self.kind == "function" and oid in self.exception_exits:
+            elif (
+                self.kind == "function"
+                and oid in self.exception_exits
+                and not (obligation.resource.code != "LL202" and obligation.names.keys() & entered)
+            ):
                 leaks.append(
                     Leak("exception-path", obligation.call, obligation.resource, var,
                          self.exception_exits[oid])
@@ -370,9 +385,29 @@ class _ScopeAnalyser:
         if not self.expecting_raise:
             # under ``assertRaises`` the call is expected to fail before it acquires anything
             self.consume_items(items, fx)
-        if self.is_release_call(stmt.value, state):
+        if self.is_release_call(stmt.value, state) or _is_manual_enter(stmt.value):
             fx.may_raise = False  # ``a.close(); b.close()``: a failing close is not a leak
+        self.check_awaited(stmt.value, fx, state)
         return self.apply(fx, state, stmt)
+
+    def check_awaited(self, expr: cst.BaseExpression, fx: _Effects, state: _State) -> None:
+        """LL203: ``session.close()`` / ``x.aclose()`` / ``cm.__aexit__()`` as a statement,
+        not awaited: the coroutine is created, dropped, and releases nothing."""
+        if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+            return
+        method = expr.func.attr.value
+        holder = _receiver_key(expr.func)
+        held = [self.obligations[oid].resource for oid in state.names.get(holder or "", ())]
+        coroutine = method in _ALWAYS_COROUTINES or any(
+            method in resource.awaited_release for resource in held
+        )
+        if not coroutine:
+            return
+        resource = next((r for r in held if method in r.awaited_release), _COROUTINE_CLEANUP)
+        self.ctx.leaks.append(Leak("not-awaited", expr, resource, holder, method))
+        if holder is not None:
+            self.unawaited.add(holder)
+            fx.method_uses = [use for use in fx.method_uses if use != (holder, method)]
 
     def is_release_call(self, expr: cst.BaseExpression, state: _State) -> bool:
         """``f.close()`` on a name that holds a resource ``close`` releases."""
@@ -630,7 +665,12 @@ class _ScopeAnalyser:
             fx = _Effects(may_raise=not isinstance(expr, cst.Name))
             items: list[_Item] = []
             resource = self.factory(expr)
-            if resource is not None:
+            if resource is not None and resource.is_async and not stmt.asynchronous:
+                # ``with aiohttp.ClientSession()``: fails at run time, or leaks
+                self.ctx.leaks.append(Leak("sync-with-async", expr, resource))
+                resource = None
+                self.consume_args(expr, fx)
+            elif resource is not None:
                 assert isinstance(expr, cst.Call)
                 self.consume_args(expr, fx)
                 if not resource.cm_closes:
@@ -939,7 +979,9 @@ class _ScopeAnalyser:
         if oid is None:
             oid = len(self.obligations)
             parents = frozenset()
-            if isinstance(call.func, cst.Attribute) and not resource.on_receiver:
+            if isinstance(call.func, cst.Attribute) and not (
+                resource.on_receiver or resource.return_to
+            ):  # a pool checkout is not given back by closing the pool
                 holder = _receiver_key(call.func)
                 parents = state.names.get(holder, frozenset()) if holder else frozenset()
                 self.has_children = self.has_children or bool(parents)
@@ -1185,6 +1227,8 @@ class _ScopeAnalyser:
             )
         if isinstance(expr, cst.Await):
             fx.may_raise = True
+            if isinstance(expr.expression, cst.Call):
+                self.awaited.add(id(expr.expression))
             return self.value_of(expr.expression, fx, escaping)
         if isinstance(expr, cst.Yield):
             fx.may_raise = True
@@ -1239,6 +1283,8 @@ class _ScopeAnalyser:
         if not ownership.cannot_raise(self.qualname(func), func):
             fx.may_raise = True
         resource = self.factory(call)
+        if resource is None and isinstance(func, cst.Attribute):
+            resource = _MANUAL_ENTER.get(func.attr.value)
         if resource is not None and resource.on_receiver:
             holder = _receiver_key(func)
             if holder is not None:
@@ -1479,6 +1525,19 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
     return None
 
 
+#: Methods that are coroutines whatever the object: not awaited, they do nothing (LL203).
+_ALWAYS_COROUTINES = frozenset({"aclose", "__aexit__", "wait_closed"})
+_COROUTINE_CLEANUP = Resource("coroutine", kind="coroutine", release=("aclose",), is_async=True)
+#: ``await cm.__aenter__()`` / ``cm.__enter__()`` by hand: the exit is owed on every path.
+_MANUAL_ENTER = {
+    "__aenter__": Resource(
+        "__aenter__", kind="context", release=("__aexit__",), on_receiver=True, code="LL202"
+    ),
+    "__enter__": Resource(
+        "__enter__", kind="context", release=("__exit__",), on_receiver=True, code="LL202"
+    ),
+}
+
 _PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
 
 
@@ -1572,6 +1631,17 @@ def _borrows(call: cst.Call, resource: Resource) -> bool:
     return False
 
 
+def _is_manual_enter(expr: cst.BaseExpression) -> bool:
+    """``await x.__aenter__()`` / ``x.__enter__()``: blamed as LL202, not as a raise point."""
+    if isinstance(expr, cst.Await):
+        expr = expr.expression
+    return (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in _MANUAL_ENTER
+    )
+
+
 def _is_own_method(func: cst.Attribute) -> bool:
     """``self.m``, ``cls.m``, ``super().m``: a method of the class being written."""
     receiver = func.value
@@ -1616,7 +1686,7 @@ _EXPECTING_RAISE = frozenset(
 
 def _releases(resource: Resource, method: str) -> bool:
     """Calling ``method`` on the resource (``__exit__``: leaving a ``with``) releases it."""
-    if method == "__exit__":
+    if method in ("__exit__", "__aexit__") and method not in resource.release:
         return resource.cm_closes
     return method in resource.release
 

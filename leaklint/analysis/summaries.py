@@ -508,7 +508,8 @@ class Project:
             return None
         if attr in facts.handed:
             return True
-        if facts.attr_calls.get(attr, frozenset()) & (set(resource.release) | {"__exit__"}):
+        releasing = set(resource.release) | set(resource.return_to) | {"__exit__", "__aexit__"}
+        if facts.attr_calls.get(attr, frozenset()) & releasing:
             return True
         for base in facts.bases:
             if base in (None,):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from leaklint.rules import (
+    aenter_without_aexit,
+    async_resource_not_released,
+    cleanup_not_awaited,
     context_manager_does_not_close,
     file_not_analysed,
     lock_not_released,
@@ -11,6 +14,7 @@ from leaklint.rules import (
     release_not_in_finally,
     resource_not_released,
     response_not_closed,
+    sync_with_on_async_resource,
     unbound_resource,
 )
 from leaklint.rules.base import DOC_SECTIONS, PATH_KINDS, Rule
@@ -24,6 +28,10 @@ ALL_RULES: tuple[Rule, ...] = (
     pool_checkout_not_returned.RULE,
     lock_not_released.RULE,
     response_not_closed.RULE,
+    async_resource_not_released.RULE,
+    sync_with_on_async_resource.RULE,
+    aenter_without_aexit.RULE,
+    cleanup_not_awaited.RULE,
     file_not_analysed.RULE,
 )
 

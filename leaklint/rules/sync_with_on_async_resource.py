@@ -1,0 +1,73 @@
+"""LL201 sync-with-on-async-resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.obligations import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class SyncWithOnAsyncResource(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        return (
+            f"`with {leak.resource.display[:-2]}(...)` on an async {leak.resource.kind}: "
+            f"it fails at run time or never closes; use `async with`"
+        )
+
+
+RULE = SyncWithOnAsyncResource(
+    code="LL201",
+    name="sync-with-on-async-resource",
+    summary="A plain `with` on an async-only context manager.",
+    leak_kinds=('sync-with-async',),
+    bad_example='''\
+import aiohttp
+
+
+async def fetch(url):
+    with aiohttp.ClientSession() as session:
+        return await session.get(url)
+''',
+    good_example='''\
+import aiohttp
+
+
+async def fetch(url):
+    async with aiohttp.ClientSession() as session:
+        return await session.get(url)
+''',
+    docs='''\
+## What it does
+Reports `with X(...)` (not `async with`) where `X` makes an async resource of the
+registry (`aiohttp.ClientSession`, `httpx.AsyncClient`, `aiofiles.open`, ...).
+
+## Why is this bad?
+Depending on the library, the block fails at run time (`TypeError: ... does not support the
+context manager protocol`) or silently never closes the resource.
+
+## Example
+```python
+import aiohttp
+
+
+async def fetch(url):
+    with aiohttp.ClientSession() as session:
+        return await session.get(url)
+```
+
+## Use instead
+```python
+import aiohttp
+
+
+async def fetch(url):
+    async with aiohttp.ClientSession() as session:
+        return await session.get(url)
+```
+
+## Fix safety
+No automatic fix yet; inside `async def`, `with` → `async with` is safe.
+''',
+)
