@@ -1283,8 +1283,10 @@ class _ScopeAnalyser:
         if not ownership.cannot_raise(self.qualname(func), func):
             fx.may_raise = True
         resource = self.factory(call)
-        if resource is None and isinstance(func, cst.Attribute):
-            resource = _MANUAL_ENTER.get(func.attr.value)
+        if resource is None and isinstance(func, cst.Attribute) and (
+            isinstance(func.value, cst.Name) or self.self_attribute(func.value) is not None
+        ):
+            resource = _MANUAL_ENTER.get(func.attr.value)  # ``cm.__aenter__()``, ``self.cm...``
         if resource is not None and resource.on_receiver:
             holder = _receiver_key(func)
             if holder is not None:
@@ -1331,7 +1333,11 @@ class _ScopeAnalyser:
                     self.escape(arg.value, fx)
                 else:
                     self.consume(arg.value, fx)
-        elif qualname in ownership.OWNING_FUNCTIONS or ownership.is_constructor_name(qualname):
+        elif (
+            qualname in ownership.OWNING_FUNCTIONS
+            or ownership.is_constructor_name(qualname)
+            or ownership.runs_coroutine(qualname)
+        ):
             for arg in call.args:
                 self.escape(arg.value, fx)
         elif ownership.is_releasing_callee(qualname):

@@ -175,3 +175,23 @@ def cannot_raise(qualname: str | None, func: object) -> bool:
         return True
     attr = getattr(func, "attr", None)
     return attr is not None and attr.value in NON_RAISING_METHODS
+
+
+#: Calls that run or schedule the coroutine they are given and return its result:
+#: ``srv = loop.run_until_complete(asyncio.start_server(...))`` is the caller's server.
+_RUNNING_COROUTINES = frozenset(
+    {
+        "run_until_complete",
+        "run_coroutine_threadsafe",
+        "wait_for",
+        "ensure_future",
+        "create_task",
+        "shield",
+        "gather",
+    }
+)
+
+
+def runs_coroutine(name: str) -> bool:
+    """``loop.run_until_complete(c)``, ``asyncio.wait_for(c, t)``: what ``c`` makes is handed on."""
+    return name.rsplit(".", 1)[-1] in _RUNNING_COROUTINES
