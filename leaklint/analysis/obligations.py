@@ -232,6 +232,7 @@ class _ScopeAnalyser:
         self.has_children = False  # some obligation has parents (see release_children)
         self.called_on: set[tuple[str, str]] = set()  # (name, method) of every call here
         self.awaited: set[int] = set()  # calls under ``await``
+        self.statement_calls: set[int] = set()  # calls that are a whole statement or test
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.fresh: list[int] = []  # obligations the current statement created
@@ -366,6 +367,9 @@ class _ScopeAnalyser:
         return self.block(suite.body, state)
 
     def statement(self, stmt: cst.CSTNode, state: _State) -> _MaybeState:
+        head = _statement_call(stmt)
+        if head is not None:
+            self.statement_calls.add(id(head))
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if state is None:
@@ -1289,7 +1293,9 @@ class _ScopeAnalyser:
             resource = _MANUAL_ENTER.get(func.attr.value)  # ``cm.__aenter__()``, ``self.cm...``
         if resource is not None and resource.on_receiver:
             holder = _receiver_key(func)
-            if holder is not None:
+            # only a call that is the statement itself (or its test, or the value assigned):
+            # ``create_task(sem.acquire())`` acquires in another task
+            if holder is not None and id(call) in self.statement_calls:
                 fx.on_receiver.append((call, resource, holder))
             resource = None  # ``lock.acquire()`` returns a flag, not a resource
         if resource is not None:
@@ -1635,6 +1641,22 @@ def _borrows(call: cst.Call, resource: Resource) -> bool:
         if literal is not None and f"{arg.keyword.value}={literal}" in resource.borrow_when:
             return True
     return False
+
+
+def _statement_call(stmt: cst.CSTNode) -> cst.Call | None:
+    """The call a statement is made of: ``f()``, ``await f()``, ``x = f()``, ``if f():``."""
+    expr = None
+    if isinstance(stmt, cst.Expr):
+        expr = stmt.value
+    elif isinstance(stmt, (cst.Assign, cst.AnnAssign)):
+        expr = stmt.value
+    elif isinstance(stmt, (cst.If, cst.While)):
+        expr = stmt.test
+        if isinstance(expr, cst.UnaryOperation):
+            expr = expr.expression
+    if isinstance(expr, cst.Await):
+        expr = expr.expression
+    return expr if isinstance(expr, cst.Call) else None
 
 
 def _is_manual_enter(expr: cst.BaseExpression) -> bool:

@@ -605,7 +605,9 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
     owned = {
         attr
         for attr, callees in cls.stores.items()
-        if any(c in known and known[c].qualname != cls.qualname for c in callees)
+        if any(
+            c in known and known[c].tracked and known[c].qualname != cls.qualname for c in callees
+        )
     }
     if not owned:
         return None
@@ -629,7 +631,10 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
         return None
     short = cls.qualname.rsplit(".", 1)[-1]
     inner = next(
-        known[c] for attr in sorted(owned) for c in sorted(cls.stores[attr]) if c in known
+        known[c]
+        for attr in sorted(owned)
+        for c in sorted(cls.stores[attr])
+        if c in known and known[c].tracked
     )
     return Resource(
         qualname=cls.qualname,
