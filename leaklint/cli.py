@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from leaklint import __version__
+from leaklint.baseline import new_findings, read_baseline, write_baseline
 from leaklint.config import Config, ConfigError, load_config
-from leaklint.report import FORMATS, render
+from leaklint.core import check_source
+from leaklint.report import FORMATS, SourceLines, render, rule_table
+from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.runner import check_paths, discover
 
@@ -37,8 +43,41 @@ def main() -> None:
     help="A pyproject.toml to read [tool.leaklint] from (default: the nearest one).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output-file",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Print how many findings of each code instead.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings that this baseline file does not hold.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every finding of this run in a baseline file, and exit 0.",
+)
+@click.option(
+    "--warn-unused-noqa",
+    is_flag=True,
+    help="Warn on standard error about leaklint suppression comments that suppress nothing.",
+)
+@click.option(
+    "--stdin-filename",
+    help="With `-` as the path: the name of the file on standard input (for editors).",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=None,
+    help="A one-line summary on standard error (default: only when it is a terminal).",
+)
 @click.option("--debug", is_flag=True, help="Print the traceback of internal errors.")
 def check(
     paths: tuple[str, ...],
@@ -46,23 +85,88 @@ def check(
     ignore: str | None,
     config_path: Path | None,
     fmt: str,
+    output_file: Path | None,
     jobs: int | None,
     exit_zero: bool,
+    statistics: bool,
+    baseline_path: Path | None,
+    write_baseline_path: Path | None,
+    warn_unused_noqa: bool,
+    stdin_filename: str | None,
+    summary: bool | None,
     debug: bool,
 ) -> None:
-    """Check PATHS (files or folders; default: the current folder) for resource leaks."""
+    """Check PATHS (files or folders; default: the current folder) for resource leaks.
+
+    `-` reads one file from standard input."""
+    started = time.monotonic()
+    reading_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    if "-" in paths and not reading_stdin:
+        _fail("`-` (standard input) cannot be combined with other paths")
+    if statistics and fmt not in ("text", "json"):
+        _fail("--statistics prints text or json, not --format " + fmt)
     paths = paths or (".",)
     try:
-        start = Path(paths[0]) if Path(paths[0]).is_dir() else Path(paths[0]).parent
+        first = stdin_filename or "." if reading_stdin else paths[0]
+        start = Path(first) if Path(first).is_dir() else Path(first).parent
         config: Config = load_config(config_path, start=start if start.is_dir() else None)
         config = config.with_codes(_codes(select), _codes(ignore))
+        known = read_baseline(baseline_path) if baseline_path is not None else None
     except ConfigError as err:
-        click.echo(f"leaklint: error: {err}", err=True)
-        sys.exit(EXIT_ERROR)
-    targets = discover(paths, config)
-    results = check_paths(targets, config, jobs)
+        _fail(str(err))
+    source = SourceLines()
+    if reading_stdin:
+        name = stdin_filename or "-"
+        data = click.get_binary_stream("stdin").read()
+        source.given[name] = data.decode("utf-8", "replace").lstrip("\ufeff")
+        results = [check_source(data, name, config)]
+    else:
+        targets = discover(paths, config)
+        if _is_tty(sys.stderr) and len(targets) >= _PROGRESS_FROM and summary is not False:
+            with click.progressbar(length=len(targets), label="leaklint", file=sys.stderr) as bar:
+                results = check_paths(targets, config, jobs, progress=bar.update)
+        else:
+            results = check_paths(targets, config, jobs)
     findings = sorted(f for result in results for f in result.findings)
-    click.echo(render(findings, fmt), nl=False)
+    if write_baseline_path is not None:
+        write_baseline(write_baseline_path, findings, source)
+        click.echo(
+            f"leaklint: wrote {_count(len(findings), 'finding')} to {write_baseline_path}", err=True
+        )
+    reported = findings
+    if known is not None and baseline_path is not None:
+        reported = new_findings(baseline_path, known, findings, source)
+    if write_baseline_path is not None:
+        output = ""  # the baseline is the report
+    elif statistics:
+        output = render_statistics(reported, fmt)
+    else:
+        tty = output_file is None and _is_tty(sys.stdout)
+        color = tty and not os.environ.get("NO_COLOR")
+        output = render(reported, fmt, source=source, tty=tty, color=color)
+    if output_file is not None:
+        try:
+            output_file.write_text(output, "utf-8")
+        except OSError as err:
+            _fail(f"{output_file}: cannot write: {err.strerror or err}")
+    elif output:
+        click.echo(output, nl=False)
+    if warn_unused_noqa:
+        for unused in sorted(u for result in results for u in result.unused_suppressions):
+            what = ", ".join(unused.codes) if unused.codes else "leaklint: ignore"
+            click.echo(
+                f"{unused.path}:{unused.line}:{unused.col + 1}: warning: unused suppression "
+                f"({what}): nothing to suppress here",
+                err=True,
+            )
+    if summary or (summary is None and _is_tty(sys.stderr)):
+        known_note = f", {len(findings) - len(reported)} in the baseline" if known is not None else ""
+        click.echo(
+            f"leaklint: {_count(len(results), 'file')} checked, "
+            f"{_count(len(reported), 'finding')}{known_note}, "
+            f"{time.monotonic() - started:.2f} s",
+            err=True,
+        )
     internal = [r for r in results if r.internal_error]
     for result in internal:
         if debug:
@@ -71,12 +175,46 @@ def check(
         if not debug:
             click.echo("leaklint: internal errors occurred; run with --debug for details", err=True)
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+    if write_baseline_path is not None:
+        sys.exit(EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if reported and not exit_zero else EXIT_CLEAN)
+
+
+#: A progress bar only for runs at least this long, and only on a terminal.
+_PROGRESS_FROM = 32
+
+
+def _is_tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"leaklint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 @main.command()
-def rules() -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "markdown")),
+    default="text",
+    show_default=True,
+    help="markdown: the README's rule table.",
+)
+def rules(fmt: str) -> None:
     """List every rule: code, name and what it reports."""
+    if fmt == "markdown":
+        click.echo(rule_table(), nl=False)
+        return
     width = max(len(rule.name) for rule in ALL_RULES)
     for rule in ALL_RULES:
         click.echo(f"{rule.code}  {rule.name:<{width}}  {rule.summary}")

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pathspec
+
 from leaklint._toml import tomllib
 from leaklint.resources import Registry, RegistryError, Resource, builtin_registry, resource_from_entry
 
@@ -37,7 +39,15 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "venv",
 )
 
-_KNOWN_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude", "resources"}
+_KNOWN_KEYS = {
+    "select",
+    "ignore",
+    "extend-select",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "resources",
+}
 
 
 class ConfigError(ValueError):
@@ -51,6 +61,8 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
     extend_exclude: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
+    #: (gitignore-style pattern, codes or prefixes), relative to ``root``
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     source: str | None = None  # the pyproject.toml it came from
     root: str = field(default_factory=os.getcwd)
 
@@ -68,6 +80,20 @@ class Config:
         ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
         return selected >= 0 and selected > ignored
 
+    def enabled_for(self, code: str, path: str) -> bool:
+        """``enabled`` and not silenced for ``path`` by ``per-file-ignores``."""
+        if not self.enabled(code):
+            return False
+        if not self.per_file_ignores:
+            return True
+        relative = _relative_to(path, self.root)
+        return not any(
+            code.startswith(prefix)
+            for pattern, codes in self.per_file_ignores
+            if _pattern(pattern).match_file(relative)
+            for prefix in codes
+        )
+
     def with_codes(self, select: Iterable[str] | None, ignore: Iterable[str] | None) -> Config:
         """The command line's ``--select``/``--ignore`` replace the file's."""
         changed = self
@@ -76,6 +102,23 @@ class Config:
         if ignore is not None:
             changed = replace(changed, ignore=validate_codes(ignore, "--ignore"))
         return changed
+
+
+def _relative_to(path: str, root: str) -> str:
+    """``path`` as a posix path below ``root`` if it is there, else as given."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, root)
+    except ValueError:  # another drive on Windows
+        relative = absolute
+    if relative.startswith(".."):
+        relative = os.path.normpath(path)
+    return Path(relative).as_posix()
+
+
+@lru_cache(maxsize=256)
+def _pattern(pattern: str) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
 @lru_cache(maxsize=8)
@@ -167,6 +210,18 @@ def config_from_table(table: Any, origin: str) -> Config:
     extend_exclude = strings("extend-exclude")
     if extend_exclude is not None:
         config = replace(config, extend_exclude=extend_exclude)
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(
+            f"{origin}: [tool.leaklint]: 'per-file-ignores' must be a table of pattern = [codes]"
+        )
+    pairs = []
+    for pattern, codes in per_file.items():
+        key = f"per-file-ignores.{pattern!r}"
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{origin}: [tool.leaklint]: {key} must be a list of strings")
+        pairs.append((pattern, validate_codes(codes, f"{origin}: {key}")))
+    config = replace(config, per_file_ignores=tuple(pairs))
     resources = table.get("resources", {})
     if not isinstance(resources, dict):
         raise ConfigError(f"{origin}: [tool.leaklint.resources] must be a table")

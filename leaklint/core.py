@@ -6,19 +6,23 @@ findings for the same file and configuration by construction.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from dataclasses import dataclass
+import tokenize
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from leaklint.analysis.obligations import analyse_module
+from leaklint.analysis.obligations import Leak, analyse_module
 from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
-from leaklint.rules import FILE_NOT_ANALYSED, rule_for
+from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, rule_for
+from leaklint.rules.base import PATH_KINDS
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -30,6 +34,19 @@ class Finding:
     col: int
     code: str
     message: str
+    #: the path of a leak, for traces (SARIF codeFlows): (line, 0-based col, what happens there)
+    related: tuple[tuple[int, int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class UnusedSuppression:
+    """A ``# noqa: LL…`` or ``# leaklint: ignore[…]`` that silenced nothing: ``codes`` are
+    the leaklint codes it names that matched no finding (empty: a bare ``leaklint: ignore``)."""
+
+    path: str
+    line: int
+    col: int
+    codes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +54,16 @@ class FileResult:
     path: str
     findings: tuple[Finding, ...] = ()
     internal_error: str | None = None  # a traceback: our bug, not the user's
+    unused_suppressions: tuple[UnusedSuppression, ...] = ()
 
 
 _NOQA = re.compile(
     r"#\s*(?:noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?"
-    r"|leaklint:\s*ignore\[(?P<ignored>[^\]]*)\])",
+    r"|leaklint:\s*ignore(?:\[(?P<ignored>[^\]]*)\])?)",
     re.IGNORECASE,
 )
+#: the cheap test before tokenizing a file for its suppression comments
+_MAY_SUPPRESS = re.compile(rb"#\s*(?:noqa|leaklint:\s*ignore)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)
@@ -80,7 +100,8 @@ def check_source(
     """
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
-        return _check(data, path, config, honour_noqa, project)
+        result = _check(data, path, config, project)
+        return _suppressed(result, data, config) if honour_noqa else result
     except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
@@ -101,9 +122,7 @@ def single_file_project(data: bytes, path: str, config: Config) -> Project:
     )
 
 
-def _check(
-    data: bytes, path: str, config: Config, honour_noqa: bool, project: Project | None
-) -> FileResult:
+def _check(data: bytes, path: str, config: Config, project: Project | None) -> FileResult:
     if b"\0" in data:
         return _not_analysed(path, 1, 0, "binary file (NUL bytes)", config)
     if project is None:
@@ -138,38 +157,185 @@ def _check(
         return positions[node].start.line
 
     findings = []
+    functions: list[tuple[CodeRange, str]] | None = None
     for leak in leaks:
         rule = rule_for(leak.kind, leak.resource.code)
-        if not config.enabled(rule.code):
+        if not config.enabled_for(rule.code, path):
             continue
         start = positions[leak.call].start
+        related: tuple[tuple[int, int, str], ...] = ()
+        if leak.kind in PATH_KINDS:
+            if functions is None:
+                functions = [
+                    (positions[node], node.name.value)
+                    for node in positions
+                    if isinstance(node, cst.FunctionDef)
+                ]
+            related = _trace(leak, positions, functions)
         findings.append(
-            Finding(path, start.line, start.column, rule.code, rule.message(leak, line_of))
+            Finding(
+                path, start.line, start.column, rule.code, rule.message(leak, line_of), related
+            )
         )
-    if honour_noqa and findings:
-        findings = _unsuppressed(findings, module.code.splitlines())
     return FileResult(path, tuple(sorted(set(findings))))
 
 
+def _trace(
+    leak: Leak, positions: Mapping[cst.CSTNode, CodeRange], functions: list[tuple[CodeRange, str]]
+) -> tuple[tuple[int, int, str], ...]:
+    """Where a path leak goes: acquired here → this statement raises / this return skips the
+    release / the name is rebound → the resource leaves the function still held."""
+    start = positions[leak.call].start
+    name = f"`{leak.var}`" if leak.var else f"the {leak.resource.kind}"
+    steps = [(start.line, start.column, f"{name} is acquired here")]
+    other = positions.get(leak.other) if leak.other is not None else None  # type: ignore[call-overload]
+    if other is not None:
+        if leak.kind in ("exception-path", "init-raises"):
+            label = "this statement can raise before it is released"
+        elif isinstance(leak.other, cst.Return):
+            label = "this return leaves the function without releasing it"
+        elif isinstance(leak.other, cst.Del):
+            label = f"{name} is deleted here without being released"
+        else:
+            label = f"{name} is rebound here without being released"
+        steps.append((other.start.line, other.start.column, label))
+    if isinstance(leak.other, cst.Return):
+        return tuple(steps)
+    enclosing = [
+        (where, fname)
+        for where, fname in functions
+        if (where.start.line, where.start.column) <= (start.line, start.column)
+        and (where.end.line, where.end.column) >= (start.line, start.column)
+    ]
+    if enclosing:
+        where, fname = max(enclosing, key=lambda f: (f[0].start.line, f[0].start.column))
+        # the range ends after the body's last newline: column 0 of the line below
+        end = where.end.line - 1 if where.end.column == 0 else where.end.line
+        steps.append((end, where.start.column, f"{name} is still held when {fname}() ends"))
+    return tuple(steps)
+
+
 def _not_analysed(path: str, line: int, col: int, why: str, config: Config) -> FileResult:
-    if not config.enabled(FILE_NOT_ANALYSED.code):
+    if not config.enabled_for(FILE_NOT_ANALYSED.code, path):
         return FileResult(path)
     return FileResult(path, (Finding(path, max(line, 1), max(col, 0), "LL900", why),))
 
 
-def _unsuppressed(findings: list[Finding], lines: list[str]) -> list[Finding]:
-    """Drop findings whose line carries ``# noqa``, ``# noqa: LL100`` or ``# leaklint: ignore[...]``."""
+@dataclass(slots=True)
+class _Comment:
+    """A suppression comment and the lines it covers."""
+
+    line: int
+    col: int
+    codes: tuple[str, ...] | None  # None: all codes (bare ``# noqa``/``# leaklint: ignore``)
+    ours: bool  # names an LL code or is a leaklint comment: may be reported as unused
+    first: int  # the logical line (statement or compound header) it stands on
+    last: int
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, line: int) -> bool:
+        """The comment's own line; on the first or last line of a multi-line statement, every
+        line of it."""
+        if line == self.line:
+            return True
+        return self.line in (self.first, self.last) and self.first <= line <= self.last
+
+
+def _parse_comment(text: str, line: int, col: int, first: int, last: int) -> _Comment | None:
+    matches = list(_NOQA.finditer(text))
+    if not matches:
+        return None
+    codes: list[str] = []
+    ours = False
+    for match in matches:
+        listed = match.group("codes") if match.group("codes") is not None else match.group("ignored")
+        is_leaklint = match.group(0).lstrip("#").strip().lower().startswith("leaklint")
+        ours = ours or is_leaklint
+        if listed is None:
+            return _Comment(line, col, None, is_leaklint, first, last)
+        names = [c.upper() for c in re.split(r"[\s,]+", listed) if c]
+        codes.extend(names)
+        ours = ours or any(c.startswith("LL") for c in names)
+    return _Comment(line, col, tuple(codes), ours, first, last)
+
+
+def _comments(data: bytes) -> list[_Comment]:
+    """The suppression comments of a file, from its tokens (so never inside a string); a file
+    that does not tokenize falls back to a search line by line."""
+    if _MAY_SUPPRESS.search(data) is None:
+        return []
+    found: list[_Comment] = []
+    pending: list[tuple[str, int, int]] = []
+    first: int | None = None
+    skip = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            kind, (line, col) = token.type, token.start
+            if kind == tokenize.COMMENT:
+                if first is None:  # a comment on a line of its own
+                    comment = _parse_comment(token.string, line, col, line, line)
+                    found.extend([comment] if comment else [])
+                else:
+                    pending.append((token.string, line, col))
+            elif kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                last = token.start[0] if first is not None else line
+                for text, cline, ccol in pending:
+                    comment = _parse_comment(text, cline, ccol, first or cline, max(last, cline))
+                    found.extend([comment] if comment else [])
+                pending, first = [], None
+            elif kind not in skip and first is None:
+                first = line
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError):
+        found = []
+        for number, text in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            at = text.find("#")
+            comment = _parse_comment(text[at:], number, at, number, number) if at >= 0 else None
+            found.extend([comment] if comment else [])
+    return found
+
+
+def _suppressed(result: FileResult, data: bytes, config: Config) -> FileResult:
+    """Drop the findings a suppression comment covers; report the comments naming leaklint
+    codes (or ``leaklint: ignore``) that covered nothing."""
+    comments = _comments(data)
+    if not comments:
+        return result
     kept = []
-    for finding in findings:
-        text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-        match = _NOQA.search(text)
-        if match is None:
+    for finding in result.findings:
+        silenced = False
+        for comment in comments:
+            if not comment.covers(finding.line):
+                continue
+            if comment.codes is None:
+                comment.used.add("")
+                silenced = True
+                continue
+            matching = [c for c in comment.codes if finding.code.startswith(c)]
+            if matching:
+                comment.used.update(matching)
+                silenced = True
+        if not silenced:
             kept.append(finding)
+    unused = []
+    for comment in comments:
+        if not comment.ours:
             continue
-        codes = match.group("codes") or match.group("ignored")
-        if codes is None:
-            continue  # bare noqa: everything on the line
-        listed = [c.strip().upper() for c in re.split(r"[\s,]+", codes) if c.strip()]
-        if not any(finding.code.startswith(c) for c in listed):
-            kept.append(finding)
-    return kept
+        if comment.codes is None:
+            if not comment.used:
+                unused.append(UnusedSuppression(result.path, comment.line, comment.col, ()))
+            continue
+        idle = tuple(
+            c
+            for c in comment.codes
+            if c.startswith("LL") and c not in comment.used and _could_report(c, result.path, config)
+        )
+        if idle:
+            unused.append(UnusedSuppression(result.path, comment.line, comment.col, idle))
+    return replace(result, findings=tuple(kept), unused_suppressions=tuple(unused))
+
+
+def _could_report(prefix: str, path: str, config: Config) -> bool:
+    """A code this run could report here: a suppression of a deselected rule is not unused."""
+    return any(
+        rule.code.startswith(prefix) and config.enabled_for(rule.code, path) for rule in ALL_RULES
+    )

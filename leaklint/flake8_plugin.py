@@ -1,12 +1,15 @@
 """flake8 adapter: flake8 hands us the file's lines; the core does the rest.
 
-flake8 applies its own ``# noqa``, so the core's suppression is switched off here and
-``flake8 --disable-noqa`` shows everything, as users expect.
+The core applies ``[tool.leaklint]`` (select, ignore, per-file-ignores) and its own
+suppressions (``# noqa`` on the first or last line of a multi-line statement,
+``# leaklint: ignore[...]``), so both front ends agree; ``flake8 --disable-noqa`` switches
+the core's suppressions off too and shows everything, as users expect.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +27,8 @@ from leaklint.runner import discover, summarise
 def _config_for(folder: str) -> Config:
     try:
         return load_config(None, start=Path(folder))
-    except ConfigError:
+    except ConfigError as err:  # flake8 has no error channel for a plugin: say it, go on
+        sys.stderr.write(f"leaklint: error: {err}; using the default configuration\n")
         return Config()
 
 
@@ -38,6 +42,7 @@ class Plugin:
     name = "leaklint"
     version = __version__
     _paths: tuple[str, ...] = (".",)
+    _honour_noqa = True
 
     def __init__(self, tree: Any, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
@@ -46,6 +51,7 @@ class Plugin:
     @classmethod
     def parse_options(cls, options: Any) -> None:
         cls._paths = tuple(getattr(options, "filenames", None) or (".",))
+        cls._honour_noqa = not getattr(options, "disable_noqa", False)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         folder = os.path.dirname(os.path.abspath(self.filename)) or "."
@@ -55,7 +61,7 @@ class Plugin:
         if os.path.normpath(self.filename) not in project.paths:
             project = None  # a file the run did not list (stdin): it stands alone
         result = check_source(
-            source, self.filename, config, honour_noqa=False, project=project
+            source, self.filename, config, honour_noqa=self._honour_noqa, project=project
         )
         for finding in result.findings:
             if finding.code == "LL900":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,7 +193,7 @@ def check_file(target: Target, config: Config, project: Project | None = None) -
 
 
 def _unreadable(path: str, why: str, config: Config) -> FileResult:
-    if not config.enabled("LL900"):
+    if not config.enabled_for("LL900", path):
         return FileResult(path)
     return FileResult(path, (Finding(path, 1, 0, "LL900", f"file {why}"),))
 
@@ -229,9 +229,25 @@ def _check_batch(targets: list[Target], config: Config, project: Project) -> lis
     return [check_file(target, config, project) for target in targets]
 
 
-def check_paths(targets: list[Target], config: Config, jobs: int | None = None) -> list[FileResult]:
-    """Check every target; results come back in the targets' order."""
+def check_paths(
+    targets: list[Target],
+    config: Config,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[FileResult]:
+    """Check every target; results come back in the targets' order. ``progress(n)`` is told
+    each time n more files are done (the CLI's progress bar on a terminal)."""
     jobs = jobs or os.cpu_count() or 1
     project = summarise(targets, config, jobs)
-    batches = _map_batches(_check_batch, targets, jobs, (config, project))
-    return [result for batch in batches for result in batch]
+    if progress is None:
+        batches = _map_batches(_check_batch, targets, jobs, (config, project))
+        return [result for batch in batches for result in batch]
+    # in about twenty slices, each mapped on its own, so the bar moves
+    step = max(_PARALLEL_THRESHOLD * jobs, -(-len(targets) // 20))
+    results: list[FileResult] = []
+    for start in range(0, len(targets), step):
+        part = targets[start : start + step]
+        batches = _map_batches(_check_batch, part, jobs, (config, project))
+        results.extend(result for batch in batches for result in batch)
+        progress(len(part))
+    return results

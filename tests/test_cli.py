@@ -137,6 +137,9 @@ def test_unknown_code_on_the_command_line_exits_2(tmp_path: Path, option: str) -
         ("exclude = true", "exclude"),
         ('resources = "mylib.connect"', "resources"),
         ('[tool.leaklint.resources."mylib.connect"]\nrelease = "not a method"', "release"),
+        ('per-file-ignores = ["tests/"]', "per-file-ignores"),
+        ('[tool.leaklint.per-file-ignores]\n"tests/**" = "LL100"', "tests/**"),
+        ('[tool.leaklint.per-file-ignores]\n"tests/**" = ["LL777"]', "LL777"),
     ],
 )
 def test_bad_config_exits_2_with_one_clear_line(tmp_path: Path, table: str, mentioned: str) -> None:
@@ -147,6 +150,7 @@ def test_bad_config_exits_2_with_one_clear_line(tmp_path: Path, table: str, ment
     assert proc.stdout == ""
     assert mentioned in proc.stderr
     assert proc.stderr.startswith("leaklint: error: ")
+    assert len(proc.stderr.splitlines()) == 1
 
 
 def test_invalid_toml_exits_2(tmp_path: Path) -> None:

@@ -111,3 +111,15 @@ def test_readme_documents_every_config_key() -> None:
     text = README.read_text("utf-8")
     for key in _KNOWN_KEYS:
         assert f"`{key}`" in text, key
+
+
+def test_readme_rule_table_is_generated_from_the_rules() -> None:
+    """The table is `leaklint rules --format markdown`, verbatim, under its marker comment."""
+    from leaklint.report import rule_table
+
+    text = README.read_text("utf-8")
+    marker = "<!-- The table is generated: `leaklint rules --format markdown`"
+    assert marker in text
+    after = text.split(marker, 1)[1].split("\n", 1)[1]
+    table = after.split("\n\n", 1)[0] + "\n"
+    assert table == rule_table(), "stale: paste `leaklint rules --format markdown` into the README"

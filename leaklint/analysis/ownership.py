@@ -53,6 +53,17 @@ OWNING_METHODS = frozenset(
         "send",
         "__setitem__",
         "wrap_socket",  # ssl: the SSLSocket takes the socket over (the original is detached)
+        # asyncio event loops: the transport they build owns the pipe or socket it is given
+        "connect_read_pipe",
+        "connect_write_pipe",
+        "create_connection",
+        "create_datagram_endpoint",
+        "create_server",
+        "create_unix_connection",
+        "create_unix_server",
+        "connect_accepted_socket",
+        "open_connection",
+        "start_server",
     }
 )
 

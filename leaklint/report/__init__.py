@@ -1,26 +1,127 @@
-"""Formatters: findings in, text out. Columns are printed 1-based, like flake8 and ruff."""
+"""Formatters: findings in, text out. Columns are printed 1-based, like flake8 and ruff.
+
+``text`` is for people, ``json`` for scripts (the schema is in the README and stays stable),
+``sarif`` for code-scanning services, ``github`` for workflow annotations. Only ``text``
+ever shows source lines or colour, and only when the caller says it is writing to a terminal.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import re
+import tokenize
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
 
 from leaklint.core import Finding
-from leaklint.rules import RULES_BY_CODE
+from leaklint.rules import ALL_RULES, RULES_BY_CODE
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github")
 
 
-def render(findings: Sequence[Finding], fmt: str) -> str:
+@dataclass
+class SourceLines:
+    """The lines of the files findings point into, read once each, on demand. ``given``
+    holds text that is not on disk (standard input)."""
+
+    given: dict[str, str] = field(default_factory=dict)
+    _cache: dict[str, list[str]] = field(default_factory=dict)
+
+    def line(self, path: str, number: int) -> str:
+        lines = self._cache.get(path)
+        if lines is None:
+            lines = self._cache[path] = self._read(path)
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def _read(self, path: str) -> list[str]:
+        if path in self.given:
+            return self.given[path].splitlines()
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return []
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            text = data.decode(encoding)
+        except (SyntaxError, LookupError, UnicodeDecodeError):
+            text = data.decode("utf-8", "replace")
+        return text.lstrip("\ufeff").splitlines()
+
+
+def fingerprints(findings: Sequence[Finding], source: SourceLines, anchor: str) -> list[str]:
+    """One fingerprint per finding that survives edits elsewhere in the file: the code, the
+    path relative to ``anchor``, the reported line's text with its spacing normalised, and
+    which occurrence of that triple it is (two identical lines stay apart)."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    out = []
+    for finding in findings:
+        text = " ".join(source.line(finding.path, finding.line).split())
+        key = (finding.code, relative_path(finding.path, anchor), text)
+        digest = hashlib.sha256("\0".join((*key, str(seen[key]))).encode("utf-8"))
+        seen[key] += 1
+        out.append(digest.hexdigest()[:20])
+    return out
+
+
+def relative_path(path: str, anchor: str) -> str:
+    """``path`` relative to the folder ``anchor``, with ``/``; as given if it is elsewhere."""
+    try:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(anchor))
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+    return Path(path if relative.startswith("..") else relative).as_posix()
+
+
+def render(
+    findings: Sequence[Finding],
+    fmt: str,
+    *,
+    source: SourceLines | None = None,
+    tty: bool = False,
+    color: bool = False,
+) -> str:
+    source = source or SourceLines()
     if fmt == "json":
         return render_json(findings)
-    return render_text(findings)
+    if fmt == "sarif":
+        from leaklint.report.sarif import render_sarif
+
+        return render_sarif(findings, source)
+    if fmt == "github":
+        return render_github(findings)
+    return render_text(findings, source if tty else None, color)
 
 
-def render_text(findings: Sequence[Finding]) -> str:
-    return "".join(
-        f"{f.path}:{f.line}:{f.col + 1}: {f.code} {f.message}\n" for f in findings
-    )
+def render_text(
+    findings: Sequence[Finding], source: SourceLines | None = None, color: bool = False
+) -> str:
+    """``path:line:col: CODE message``; with ``source`` (a terminal), the line and a caret."""
+
+    def style(text: str, **how: object) -> str:
+        return click.style(text, **how) if color else text  # type: ignore[arg-type]
+
+    out = []
+    for f in findings:
+        out.append(
+            f"{style(f.path, bold=True)}:{f.line}:{f.col + 1}: "
+            f"{style(f.code, fg='red', bold=True)} {f.message}\n"
+        )
+        if source is not None:
+            text = source.line(f.path, f.line).rstrip()
+            if text:
+                gutter = " " * len(str(f.line))
+                out.append(f"  {style(str(f.line), fg='blue')} | {text.expandtabs(4)}\n")
+                indent = len(text[: f.col].expandtabs(4))
+                out.append(f"  {gutter} | {' ' * indent}{style('^', fg='red', bold=True)}\n")
+    return "".join(out)
 
 
 def render_json(findings: Sequence[Finding]) -> str:
@@ -32,7 +133,59 @@ def render_json(findings: Sequence[Finding]) -> str:
             "code": f.code,
             "name": RULES_BY_CODE[f.code].name if f.code in RULES_BY_CODE else None,
             "message": f.message,
+            "related": [
+                {"line": line, "column": col + 1, "message": label}
+                for line, col, label in f.related
+            ],
         }
         for f in findings
     ]
     return json.dumps(rows, indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(findings: Sequence[Finding]) -> str:
+    """GitHub Actions workflow commands: each finding annotates its line in the pull request."""
+    return "".join(
+        f"::error file={_escape_property(Path(f.path).as_posix())},line={f.line},"
+        f"col={f.col + 1},title={_escape_property(f.code)}::"
+        f"{_escape_data(f'{f.code} {f.message}')}\n"
+        for f in findings
+    )
+
+
+def statistics(findings: Sequence[Finding], fmt: str) -> str:
+    """How many findings of each code, most first (``--statistics``)."""
+    counts = Counter(f.code for f in findings)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    names = {code: RULES_BY_CODE[code].name if code in RULES_BY_CODE else "" for code in counts}
+    if fmt == "json":
+        rows = [{"code": c, "name": names[c], "count": n} for c, n in ordered]
+        return json.dumps(rows, indent=2) + "\n"
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return "".join(f"{n:>{width}}  {c}  {names[c]}\n" for c, n in ordered)
+
+
+def _markdown_cell(text: str) -> str:
+    """A summary as a table cell: dunder names in code spans (else ``__exit__`` is bold),
+    pipes escaped."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # outside code spans
+        parts[i] = re.sub(r"\b(__\w+__(?:\(\))?)", r"`\1`", parts[i])
+    return "`".join(parts).replace("|", "\\|")
+
+
+def rule_table() -> str:
+    """The README's rule table, from the rules themselves (``leaklint rules --format markdown``)."""
+    rows = ["| code | name | what |", "|---|---|---|"]
+    rows += [
+        f"| {rule.code} | {rule.name} | {_markdown_cell(rule.summary)} |" for rule in ALL_RULES
+    ]
+    return "\n".join(rows) + "\n"

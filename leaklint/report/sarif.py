@@ -1,0 +1,107 @@
+"""SARIF 2.1.0: one run, every rule's metadata from its docs, and for a leak along a path a
+``codeFlows`` trace (acquired here → this statement raises / this return skips the release →
+still held when the function ends)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from leaklint import __version__
+from leaklint.core import Finding
+from leaklint.report import SourceLines, fingerprints
+from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, Rule
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _uri(path: str) -> str:
+    """A relative path stays relative (code-scanning services resolve it against the
+    checkout); an absolute one becomes a ``file://`` URI."""
+    posix = Path(path).as_posix()
+    if os.path.isabs(path):
+        return "file://" + quote(Path(path).resolve().as_posix())
+    return quote(posix)
+
+
+def _section(docs: str, heading: str) -> str:
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", docs, re.M | re.S)
+    return match.group(1).strip() if match else ""
+
+
+def _descriptor(rule: Rule) -> dict[str, object]:
+    full = _section(rule.docs, "What it does") or rule.summary
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": full},
+        "help": {"text": rule.docs.strip(), "markdown": rule.docs.strip()},
+        "defaultConfiguration": {"level": "warning" if rule is FILE_NOT_ANALYSED else "error"},
+        "properties": {"tags": ["resource-leak"] if rule is not FILE_NOT_ANALYSED else []},
+    }
+
+
+def _location(path: str, line: int, col: int, text: str | None = None) -> dict[str, object]:
+    where: dict[str, object] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(path)},
+            "region": {"startLine": line, "startColumn": col + 1},
+        }
+    }
+    if text is not None:
+        where["message"] = {"text": text}
+    return where
+
+
+def render_sarif(findings: Sequence[Finding], source: SourceLines) -> str:
+    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    results = []
+    for finding, print_ in zip(findings, fingerprints(findings, source, os.getcwd())):
+        rule = index.get(finding.code)
+        result: dict[str, object] = {
+            "ruleId": finding.code,
+            "level": "warning" if finding.code == FILE_NOT_ANALYSED.code else "error",
+            "message": {"text": finding.message},
+            "locations": [_location(finding.path, finding.line, finding.col)],
+            "partialFingerprints": {"leaklintFingerprint/v1": print_},
+        }
+        if rule is not None:
+            result["ruleIndex"] = rule
+        if finding.related:
+            result["codeFlows"] = [
+                {
+                    "threadFlows": [
+                        {
+                            "locations": [
+                                {"location": _location(finding.path, line, col, label)}
+                                for line, col, label in finding.related
+                            ]
+                        }
+                    ]
+                }
+            ]
+        results.append(result)
+    log = {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "leaklint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_descriptor(rule) for rule in ALL_RULES],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
