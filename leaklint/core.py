@@ -17,7 +17,7 @@ from functools import lru_cache
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from leaklint.analysis.obligations import Leak, analyse_module
+from leaklint.analysis.obligations import ENGINE_TRIGGERS, Leak, analyse_module
 from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
@@ -68,7 +68,7 @@ _MAY_SUPPRESS = re.compile(rb"#\s*(?:noqa|leaklint:\s*ignore)", re.IGNORECASE)
 
 @lru_cache(maxsize=8)
 def _registry_pattern(registry: Registry) -> re.Pattern[bytes]:
-    return _names_pattern(registry.trigger_names)
+    return _names_pattern(registry.trigger_names | ENGINE_TRIGGERS)
 
 
 @lru_cache(maxsize=256)

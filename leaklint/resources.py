@@ -32,6 +32,11 @@ _VERBS = {
     "release": "released",
 }
 
+#: Factory names too common to pre-filter on: their package's name is looked for instead.
+_COMMON_WORDS = frozenset(
+    {"get", "post", "request", "stream", "connect", "session", "open_file", "from_url"}
+)
+
 _KEYS = {
     "kind",
     "release",
@@ -181,8 +186,17 @@ class Registry:
 
     @property
     def trigger_names(self) -> frozenset[str]:
-        """Last components of every factory: a file without any of them acquires nothing."""
-        return frozenset(name.rsplit(".", 1)[-1] for name in self.by_name)
+        """Names one of which a file must contain to acquire anything: the last component of
+        each factory (``Popen``), its package for common words (``requests`` for
+        ``requests.get``: imported either way), nothing for ``Type.method`` entries (the
+        type's own name must be there to make the receiver)."""
+        names = set()
+        for name in self.by_name:
+            parent, _, last = name.rpartition(".")
+            if parent in self.by_name:
+                continue
+            names.add(name.split(".", 1)[0] if last in _COMMON_WORDS and parent else last)
+        return frozenset(names)
 
     def method(self, type_name: str | None, method: str) -> Resource | None:
         """``pool.getconn()`` where ``pool`` holds a ``type_name``: its entry, if any."""

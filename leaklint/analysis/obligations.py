@@ -1537,6 +1537,10 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
     return None
 
 
+#: Names that start an obligation whatever the registry says (manual enters, LL203's
+#: coroutines): the pre-filter must let a file that has one through.
+ENGINE_TRIGGERS = frozenset({"__enter__", "__aenter__", "aclose", "__aexit__", "wait_closed"})
+
 #: Methods that are coroutines whatever the object: not awaited, they do nothing (LL203).
 _ALWAYS_COROUTINES = frozenset({"aclose", "__aexit__", "wait_closed"})
 _COROUTINE_CLEANUP = Resource("coroutine", kind="coroutine", release=("aclose",), is_async=True)
