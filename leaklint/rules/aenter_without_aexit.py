@@ -60,29 +60,12 @@ the exit raises, the exit never runs and what the context manager holds leaks.
 
 ## Example
 ```python
-import aiohttp
-
-
-async def start(url):
-    session = aiohttp.ClientSession()
-    await session.__aenter__()
-    response = await session.get(url)  # if this raises, __aexit__ never runs
-    await session.__aexit__(None, None, None)
-    return response.status
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import contextlib
-
-import aiohttp
-
-
-async def start(url):
-    async with contextlib.AsyncExitStack() as stack:
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        response = await session.get(url)
-        return response.status
+{good_example}
 ```
 
 ## Fix safety

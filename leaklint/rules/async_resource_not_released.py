@@ -58,26 +58,12 @@ each cancelled request exhausts sockets and connection limits. aiohttp warns
 
 ## Example
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    session = aiohttp.ClientSession()
-    async with session.get(url) as response:  # if this raises, the session leaks
-        text = await response.text()
-    await session.close()
-    return text
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url) as response:
-            return await response.text()
+{good_example}
 ```
 
 ## Fix safety

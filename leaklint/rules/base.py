@@ -27,6 +27,13 @@ class Rule:
     good_example: str = ""
     leak_kinds: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # the docs show the examples, written once: ``{bad_example}``/``{good_example}``
+        rendered = self.docs.replace("{bad_example}", self.bad_example.rstrip("\n")).replace(
+            "{good_example}", self.good_example.rstrip("\n")
+        )
+        object.__setattr__(self, "docs", rendered)
+
     def message(self, leak: Leak, line_of: LineOf) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 

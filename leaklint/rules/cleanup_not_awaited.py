@@ -61,28 +61,12 @@ point.
 
 ## Example
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    session = aiohttp.ClientSession()
-    try:
-        return await session.get(url)
-    finally:
-        session.close()  # a coroutine, dropped
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    session = aiohttp.ClientSession()
-    try:
-        return await session.get(url)
-    finally:
-        await session.close()
+{good_example}
 ```
 
 ## Fix safety

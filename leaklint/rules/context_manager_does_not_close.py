@@ -65,24 +65,12 @@ PostgreSQL) until the garbage collector finalises it.
 
 ## Example
 ```python
-import sqlite3
-
-
-def count_rows(path):
-    with sqlite3.connect(path) as conn:  # commits, never closes
-        return conn.execute("select count(*) from t").fetchone()[0]
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import contextlib
-import sqlite3
-
-
-def count_rows(path):
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        with conn:  # the transaction
-            return conn.execute("select count(*) from t").fetchone()[0]
+{good_example}
 ```
 The inner `with conn:` keeps the commit/rollback the original code relied on.
 

@@ -33,12 +33,12 @@ excluded (`exclude` in `[tool.leaklint]`).
 
 ## Example
 ```python
-print 'hello'  # Python 2
+{bad_example}
 ```
 
 ## Use instead
 ```python
-print('hello')
+{good_example}
 ```
 
 ## Fix safety

@@ -60,27 +60,12 @@ far from the bug and only after an unrelated error.
 
 ## Example
 ```python
-import threading
-
-LOCK = threading.Lock()
-
-
-def bump(counter):
-    LOCK.acquire()
-    counter.value += 1  # if this raises, the lock is never released
-    LOCK.release()
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import threading
-
-LOCK = threading.Lock()
-
-
-def bump(counter):
-    with LOCK:
-        counter.value += 1
+{good_example}
 ```
 
 ## Fix safety

@@ -65,31 +65,12 @@ then checks that its users call `close()` or use it in `with`.
 
 ## Example
 ```python
-import socket
-
-
-class Client:
-    def __init__(self, host):
-        self.sock = socket.create_connection((host, 80))
-
-    def send(self, data):
-        self.sock.sendall(data)
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import socket
-
-
-class Client:
-    def __init__(self, host):
-        self.sock = socket.create_connection((host, 80))
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def close(self):
-        self.sock.close()
+{good_example}
 ```
 Add `__enter__`/`__exit__` calling `close()` so that callers can write `with Client(h) as c:`.
 

@@ -68,27 +68,12 @@ good; after enough errors the pool is exhausted and every request blocks or fail
 
 ## Example
 ```python
-import psycopg2.pool
-
-
-def report(pool: psycopg2.pool.SimpleConnectionPool):
-    conn = pool.getconn()
-    rows = conn.cursor().execute("select 1")
-    pool.putconn(conn)  # skipped when execute raises
-    return rows
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import psycopg2.pool
-
-
-def report(pool: psycopg2.pool.SimpleConnectionPool):
-    conn = pool.getconn()
-    try:
-        return conn.cursor().execute("select 1")
-    finally:
-        pool.putconn(conn)
+{good_example}
 ```
 
 ## Fix safety

@@ -45,18 +45,12 @@ descriptor or connection stays open until the garbage collector gets to it.
 
 ## Example
 ```python
-def load(path):
-    f = open(path)
-    data = f.read()  # if this raises, f is never closed
-    f.close()
-    return data
+{bad_example}
 ```
 
 ## Use instead
 ```python
-def load(path):
-    with open(path) as f:
-        return f.read()
+{good_example}
 ```
 or, where a `with` does not fit, `try: ... finally: f.close()`.
 

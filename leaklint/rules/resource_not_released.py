@@ -66,22 +66,12 @@ connections, and on Windows the file stays locked. CPython reports it at run tim
 
 ## Example
 ```python
-def read_config(path):
-    f = open(path)
-    if not path.endswith(".ini"):
-        return None  # f is never closed on this path
-    data = f.read()
-    f.close()
-    return data
+{bad_example}
 ```
 
 ## Use instead
 ```python
-def read_config(path):
-    if not path.endswith(".ini"):
-        return None
-    with open(path) as f:
-        return f.read()
+{good_example}
 ```
 
 ## Fix safety

@@ -56,22 +56,12 @@ closed; under load the pool runs dry and requests hang.
 
 ## Example
 ```python
-import requests
-
-
-def first_line(url):
-    r = requests.get(url, stream=True)
-    return next(r.iter_lines())  # the connection is never given back
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import requests
-
-
-def first_line(url):
-    with requests.get(url, stream=True) as r:
-        return next(r.iter_lines())
+{good_example}
 ```
 
 ## Fix safety

@@ -49,22 +49,12 @@ context manager protocol`) or silently never closes the resource.
 
 ## Example
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    with aiohttp.ClientSession() as session:
-        return await session.get(url)
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import aiohttp
-
-
-async def fetch(url):
-    async with aiohttp.ClientSession() as session:
-        return await session.get(url)
+{good_example}
 ```
 
 ## Fix safety

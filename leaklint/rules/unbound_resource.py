@@ -53,19 +53,12 @@ be flushed when you expect them to be.
 
 ## Example
 ```python
-import json
-
-def load(path):
-    return json.load(open(path))
+{bad_example}
 ```
 
 ## Use instead
 ```python
-import json
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
+{good_example}
 ```
 
 ## Fix safety
