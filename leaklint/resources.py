@@ -51,6 +51,7 @@ _KEYS = {
     "tracked",
     "on-receiver",
     "coroutine-release",
+    "owns-arguments",
     "source",
 }
 
@@ -77,6 +78,7 @@ class Resource:
     tracked: bool = True
     on_receiver: bool = False
     coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
+    owns_arguments: tuple[str, ...] = ()  # keywords whose resource it takes over (connector=)
     source: str = ""
     origin: str = ""  # a project factory: what it really acquires ("sqlite3.connect() at db.py:12")
 
@@ -122,7 +124,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
         )
-    for key in ("return-to", "acquire-when", "coroutine-release"):
+    for key in ("return-to", "acquire-when", "coroutine-release", "owns-arguments"):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a list of strings")
@@ -163,6 +165,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         code=entry.get("code", ""),
         tracked=entry.get("tracked", True),
         on_receiver=entry.get("on-receiver", False),
+        owns_arguments=tuple(entry.get("owns-arguments", [])),
         coroutine_release=(
             tuple(entry["coroutine-release"]) if "coroutine-release" in entry else None
         ),

@@ -672,11 +672,11 @@ class _ScopeAnalyser:
             if resource is not None and resource.is_async and not stmt.asynchronous:
                 # ``with aiohttp.ClientSession()``: fails at run time, or leaks
                 self.ctx.leaks.append(Leak("sync-with-async", expr, resource))
+                self.factory_args(expr, resource, fx)
                 resource = None
-                self.consume_args(expr, fx)
             elif resource is not None:
                 assert isinstance(expr, cst.Call)
-                self.consume_args(expr, fx)
+                self.factory_args(expr, resource, fx)
                 if not resource.cm_closes:
                     items = [("new", expr, resource, None)]
             elif isinstance(expr, cst.Call) and self.qualname(expr.func) in (
@@ -1174,9 +1174,11 @@ class _ScopeAnalyser:
             for child in _expression_children(node):
                 self.consume(child, fx)
 
-    def consume_args(self, call: cst.Call, fx: _Effects) -> None:
+    def factory_args(self, call: cst.Call, resource: Resource, fx: _Effects) -> None:
+        """A factory's arguments are used, except those it takes over (``connector=``)."""
         for arg in call.args:
-            self.consume(arg.value, fx)
+            owned = arg.keyword is not None and arg.keyword.value in resource.owns_arguments
+            (self.escape if owned else self.consume)(arg.value, fx)
 
     def value_of(
         self, expr: cst.BaseExpression, fx: _Effects, escaping: bool = False
@@ -1299,7 +1301,7 @@ class _ScopeAnalyser:
                 fx.on_receiver.append((call, resource, holder))
             resource = None  # ``lock.acquire()`` returns a flag, not a resource
         if resource is not None:
-            self.consume_args(call, fx)
+            self.factory_args(call, resource, fx)
             return [("new", call, resource, None)]
         if isinstance(func, cst.Attribute):
             method = func.attr.value
