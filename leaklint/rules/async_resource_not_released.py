@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from leaklint.rules.base import PathRule
 
-from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, path_message
-
-
-@dataclass(frozen=True, slots=True)
-class AsyncResourceNotReleased(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of, "use async with or await its close in a finally")
-
-
-RULE = AsyncResourceNotReleased(
+RULE = PathRule(
+    fix='use async with or await its close in a finally',
     code="LL200",
     name="async-resource-not-released",
     summary="An async resource without async with / an awaited close on every path.",

@@ -74,3 +74,13 @@ def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it
 
 #: Leak kinds that a resource's own ``code`` (LL130, LL140, LL150) reports instead of LL100/LL101.
 PATH_KINDS = frozenset({"not-released", "exception-path", "overwritten", "init-raises"})
+
+
+@dataclass(frozen=True, slots=True)
+class PathRule(Rule):
+    """A rule reporting leaks along a path; ``fix`` ends the message (``{var}``: the name)."""
+
+    fix: str = "use with or release it in a finally"
+
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        return path_message(leak, line_of, self.fix.format(var=leak.var or "it"))

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from leaklint.rules.base import PathRule
 
-from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, path_message
-
-
-@dataclass(frozen=True, slots=True)
-class LockNotReleased(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of, f"use `with {leak.var or 'lock'}:` or release it in a finally")
-
-
-RULE = LockNotReleased(
+RULE = PathRule(
+    fix='use `with {var}:` or release it in a finally',
     code="LL140",
     name="lock-not-released",
     summary="lock.acquire() without release() on every path (or with).",

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from leaklint.rules.base import PathRule
 
-from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, path_message
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseNotInFinally(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of)
-
-
-RULE = ReleaseNotInFinally(
+RULE = PathRule(
     code="LL101",
     name="release-not-in-finally",
     summary="Released on the normal path only; an exception in between leaks it.",

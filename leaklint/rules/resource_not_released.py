@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from leaklint.rules.base import PathRule
 
-from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, path_message
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceNotReleased(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of)
-
-
-RULE = ResourceNotReleased(
+RULE = PathRule(
     code="LL100",
     name="resource-not-released",
     summary="A resource is acquired and not released on every path, nor handed on.",

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from leaklint.rules.base import PathRule
 
-from leaklint.analysis.obligations import Leak
-from leaklint.rules.base import LineOf, Rule, path_message
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseNotClosed(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of, "use with or close it in a finally")
-
-
-RULE = ResponseNotClosed(
+RULE = PathRule(
+    fix='use with or close it in a finally',
     code="LL150",
     name="response-not-closed",
     summary="A streaming HTTP response is not closed on every path.",
