@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from leaklint import __version__
-from leaklint.config import Config, ConfigError, load_config
 from leaklint.analysis.summaries import Project
+from leaklint.config import Config, ConfigError, load_config
 from leaklint.core import check_source
 from leaklint.runner import discover, summarise
-
 
 
 @lru_cache(maxsize=64)
