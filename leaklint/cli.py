@@ -17,6 +17,7 @@ from leaklint.core import check_source
 from leaklint.report import FORMATS, SourceLines, render, rule_table
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
+from leaklint.cache import DEFAULT_FOLDER, Cache
 from leaklint.runner import check_paths, discover
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -50,6 +51,12 @@ def main() -> None:
     help="Write the report to this file instead of standard output.",
 )
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the cache lives (default: .leaklint_cache in the project root).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print how many findings of each code instead.")
 @click.option(
@@ -87,6 +94,8 @@ def check(
     fmt: str,
     output_file: Path | None,
     jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
     exit_zero: bool,
     statistics: bool,
     baseline_path: Path | None,
@@ -122,11 +131,12 @@ def check(
         results = [check_source(data, name, config)]
     else:
         targets = discover(paths, config)
+        cache = None if no_cache else Cache.open(cache_dir or Path(config.root, DEFAULT_FOLDER))
         if _is_tty(sys.stderr) and len(targets) >= _PROGRESS_FROM and summary is not False:
             with click.progressbar(length=len(targets), label="leaklint", file=sys.stderr) as bar:
-                results = check_paths(targets, config, jobs, progress=bar.update)
+                results = check_paths(targets, config, jobs, progress=bar.update, cache=cache)
         else:
-            results = check_paths(targets, config, jobs)
+            results = check_paths(targets, config, jobs, cache=cache)
     findings = sorted(f for result in results for f in result.findings)
     if write_baseline_path is not None:
         write_baseline(write_baseline_path, findings, source)

@@ -21,6 +21,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".eggs",
     ".git",
     ".hg",
+    ".leaklint_cache",
     ".mypy_cache",
     ".nox",
     ".pytest_cache",

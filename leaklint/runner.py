@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
@@ -16,7 +17,9 @@ from leaklint.analysis.summaries import (
     build_project,
     facts_of_source,
     module_file,
+    module_name,
 )
+from leaklint.cache import Cache, code_fingerprint, digest
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding, check_source
 
@@ -130,17 +133,12 @@ def _read(path: str) -> bytes | None:
 _Facts = tuple[str, "ModuleFacts | None", "tuple[int, int, str] | None"]
 
 
-def _summarise_batch(targets: list[Target]) -> list[_Facts]:
-    out: list[_Facts] = []
+def _summarise_batch(targets: list[Target]) -> list[_Facts | None]:
+    """One entry per target: None for a file the summaries skip (unreadable, binary)."""
+    out: list[_Facts | None] = []
     for target in targets:
         data = _read(target.path)
-        if data is None or b"\0" in data:
-            continue  # the check reports it
-        try:
-            facts, error = facts_of_source(data, target.path)
-        except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
-            facts, error = None, (1, 0, "too deeply nested to analyse")
-        out.append((target.path, facts, error))
+        out.append(None if data is None else _summarise_one(target.path, data))
     return out
 
 
@@ -148,12 +146,123 @@ def _summarise_batch(targets: list[Target]) -> list[_Facts]:
 _IMPORT_DEPTH = 8
 
 
+@dataclass
+class _Run:
+    """What the cached path of a run needs from its summary pass."""
+
+    cache: Cache
+    contents: dict[str, str] = field(default_factory=dict)  # path -> digest of its bytes
+    fingerprint: str = ""  # of the project summary and the configuration
+    keys: dict[str, str] = field(default_factory=dict)  # path -> its facts key
+    folders: dict[str, tuple[str, str]] = field(default_factory=dict)  # memo of _folder
+    modules: dict[tuple[str, str], str | None] = field(default_factory=dict)  # of module_file
+    reals: dict[str, str] = field(default_factory=dict)  # of os.path.realpath
+
+    def facts_key(self, path: str, content: str) -> str:
+        """The summary of ``path`` depends on its bytes and on where it sits: its real
+        folder and the ``__init__.py`` files above that (its module name and root)."""
+        key = self.keys.get(path)
+        if key is None or self.contents.get(path) != content:
+            if os.path.islink(path):
+                name, is_package = module_name(path)
+                where = f"{os.path.realpath(path)}|{name}|{is_package}"
+            else:
+                folder, package = self._folder(os.path.dirname(os.path.abspath(path)))
+                where = f"{folder}|{package}|{os.path.basename(path)}"
+            key = digest("facts", code_fingerprint(), path, where, content)
+            self.keys[path] = key
+            self.contents[path] = content
+        return key
+
+    def _folder(self, folder: str) -> tuple[str, str]:
+        """(real path of ``folder``, the packages it is inside of, innermost last)."""
+        known = self.folders.get(folder)
+        if known is None:
+            real = os.path.realpath(folder)
+            package = ""
+            if os.path.exists(os.path.join(real, "__init__.py")):
+                parent = os.path.dirname(real)
+                above = self._folder(parent)[1] if parent != real else ""
+                package = f"{above}/{os.path.basename(real)}"
+            known = self.folders[folder] = (real, package)
+        return known
+
+    def module_file(self, root: str, name: str) -> str | None:
+        key = (root, name)
+        if key not in self.modules:
+            self.modules[key] = module_file(root, name)
+        return self.modules[key]
+
+    def realpath(self, path: str) -> str:
+        real = self.reals.get(path)
+        if real is None:
+            real = self.reals[path] = os.path.realpath(path)
+        return real
+
+
+def _summarise_one(path: str, data: bytes) -> _Facts | None:
+    if b"\0" in data:
+        return None  # the check reports it
+    try:
+        facts, error = facts_of_source(data, path)
+    except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
+        facts, error = None, (1, 0, "too deeply nested to analyse")
+    return (path, facts, error)
+
+
+def _summarise_batch_keyed(targets: list[Target]) -> list[tuple[_Facts | None, str | None]]:
+    """Each target's summary, and the digest of the bytes it was made from."""
+    out: list[tuple[_Facts | None, str | None]] = []
+    for target in targets:
+        data = _read(target.path)
+        if data is None:
+            out.append((None, None))
+        else:
+            out.append((_summarise_one(target.path, data), digest(data)))
+    return out
+
+
+def _summaries(
+    targets: list[Target], jobs: int, run: _Run | None, keys: list[str]
+) -> list[_Facts | None]:
+    """The summary of each target, from the cache where it has it; ``keys`` gets the
+    facts key of each summary, in order."""
+    if run is None:
+        return [entry for batch in _map_batches(_summarise_batch, targets, jobs, ()) for entry in batch]
+    found: list[_Facts | None] = [None] * len(targets)
+    missing = []
+    for index, target in enumerate(targets):
+        data = _read(target.path)
+        if data is None:
+            continue
+        hit = run.cache.get("facts", run.facts_key(target.path, digest(data)))
+        if isinstance(hit, tuple) and len(hit) == 1:
+            found[index] = hit[0]
+        else:
+            missing.append(index)
+    batches = _map_batches(_summarise_batch_keyed, [targets[i] for i in missing], jobs, ())
+    for index, (entry, content) in zip(missing, [e for batch in batches for e in batch]):
+        found[index] = entry
+        if content is not None:
+            run.cache.put("facts", run.facts_key(targets[index].path, content), (entry,))
+    keys.extend(run.keys[targets[i].path] for i, entry in enumerate(found) if entry is not None)
+    return found
+
+
 def summarise(targets: list[Target], config: Config, jobs: int = 1) -> Project:
     """Phase one: the summaries of every file of the run, and of the project modules they
     import (so one changed file, as pre-commit passes it, sees the helpers it calls),
     closed to a fixed point."""
-    batches = _map_batches(_summarise_batch, targets, jobs, ())
-    found = [entry for batch in batches for entry in batch]
+    return _summarise(targets, config, jobs, None)[0]
+
+
+def _summarise(
+    targets: list[Target], config: Config, jobs: int, cache: Cache | None
+) -> tuple[Project, _Run | None]:
+    run = _Run(cache) if cache is not None else None
+    memo = run or _Run(None)  # type: ignore[arg-type]
+    keys: list[str] = []
+    found = [entry for entry in _summaries(targets, jobs, run, keys) if entry is not None]
     errors = {path: error for path, _, error in found if error is not None}
     paths = [os.path.normpath(path) for path, _, _ in found]
     seen = {os.path.realpath(path) for path, _, _ in found}
@@ -163,15 +272,21 @@ def summarise(targets: list[Target], config: Config, jobs: int = 1) -> Project:
         wanted = []
         for facts in frontier:
             for name in facts.imports:
-                file = module_file(facts.root, name)
-                if file is not None and os.path.realpath(file) not in seen:
-                    seen.add(os.path.realpath(file))
+                file = memo.module_file(facts.root, name)
+                if file is not None and memo.realpath(file) not in seen:
+                    seen.add(memo.realpath(file))
                     wanted.append(Target(file))
         if not wanted:
             break
-        frontier = [facts for _, facts, _ in _summarise_batch(wanted) if facts is not None]
+        more = [entry for entry in _summaries(wanted, 1, run, keys) if entry is not None]
+        frontier = [facts for _, facts, _ in more if facts is not None]
         modules.extend(frontier)
-    return build_project(modules, config.registry, errors, paths)
+    project = build_project(modules, config.registry, errors, paths)
+    if run is not None:
+        run.fingerprint = digest(
+            "project", code_fingerprint(), repr(config), os.getcwd(), *keys
+        )
+    return project, run
 
 
 def check_file(target: Target, config: Config, project: Project | None = None) -> FileResult:
@@ -211,22 +326,96 @@ def _run_in_worker(function, batch):  # type: ignore[no-untyped-def]
 
 
 def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> list:  # type: ignore[no-untyped-def]
-    """``function(batch, *shared)`` over batches of targets, in worker processes when it pays."""
+    """``function(batch, *shared)`` over batches of targets, in worker processes when it pays.
+
+    The biggest files go first (the longest batches do not end the run alone); the batches
+    come back in the targets' order whatever order they finish in. When the pool cannot
+    start or breaks (a worker killed, a value that does not pickle), the batches it did not
+    finish are done here, in this process."""
     if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
         return [function(targets, *shared)]
     size = max(1, min(32, len(targets) // (jobs * 8)))
-    batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+    order = sorted(range(len(targets)), key=lambda i: (-_size(targets[i]), i))
+    slices = [order[j : j + size] for j in range(0, len(order), size)]
+    batches = [[targets[i] for i in indexes] for indexes in slices]
+    done: list = [None] * len(batches)
     try:
         with ProcessPoolExecutor(
             max_workers=jobs, initializer=_init_worker, initargs=(shared,)
         ) as pool:
-            return list(pool.map(_run_in_worker, [function] * len(batches), batches))
-    except (OSError, RuntimeError):
-        return [function(targets, *shared)]  # no processes to be had: do it here
+            futures = [pool.submit(_run_in_worker, function, batch) for batch in batches]
+            for index, future in enumerate(futures):
+                done[index] = future.result()
+    except (OSError, RuntimeError, pickle.PickleError, AttributeError, TypeError):
+        pass  # no processes to be had, or the pool broke: finish here
+    for index, batch in enumerate(batches):
+        if done[index] is None:
+            done[index] = function(batch, *shared)
+    # back to the targets' order: one list, as if done in a single batch
+    flat = [None] * len(targets)
+    for indexes, results in zip(slices, done):
+        for index, result in zip(indexes, results, strict=True):
+            flat[index] = result
+    return [flat]
+
+
+def _size(target: Target) -> int:
+    try:
+        return os.path.getsize(target.path)
+    except OSError:
+        return 0
 
 
 def _check_batch(targets: list[Target], config: Config, project: Project) -> list[FileResult]:
     return [check_file(target, config, project) for target in targets]
+
+
+def _check_batch_keyed(
+    targets: list[Target], config: Config, project: Project
+) -> list[tuple[FileResult, str | None]]:
+    """Each target's result, and the digest of the bytes it was checked in."""
+    out: list[tuple[FileResult, str | None]] = []
+    for target in targets:
+        data = _read(target.path)
+        if data is None:
+            out.append((check_file(target, config, project), None))
+        else:
+            out.append((check_source(data, target.path, config, project=project), digest(data)))
+    return out
+
+
+def _check_cached(
+    targets: list[Target],
+    config: Config,
+    project: Project,
+    run: _Run,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> list[FileResult]:
+    """``check_paths`` with a cache: hits are taken as they are, the rest is checked (in
+    workers) and stored. A result with an internal error is never stored."""
+
+    def key(path: str, content: str) -> str:
+        return digest("result", run.fingerprint, path, content)
+
+    results: list[FileResult | None] = [None] * len(targets)
+    missing = []
+    for index, target in enumerate(targets):
+        content = run.contents.get(target.path)
+        hit = run.cache.get("results", key(target.path, content)) if content else None
+        if isinstance(hit, FileResult) and hit.path == target.path:
+            results[index] = hit
+        else:
+            missing.append(index)
+    if progress is not None and len(targets) > len(missing):
+        progress(len(targets) - len(missing))
+    todo = [targets[i] for i in missing]
+    computed = _map_with_progress(_check_batch_keyed, todo, jobs, (config, project), progress)
+    for index, (result, content) in zip(missing, computed):
+        results[index] = result
+        if content is not None and result.internal_error is None:
+            run.cache.put("results", key(result.path, content), result)
+    return [result for result in results if result is not None]
 
 
 def check_paths(
@@ -234,20 +423,28 @@ def check_paths(
     config: Config,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    cache: Cache | None = None,
 ) -> list[FileResult]:
     """Check every target; results come back in the targets' order. ``progress(n)`` is told
-    each time n more files are done (the CLI's progress bar on a terminal)."""
+    each time n more files are done (the CLI's progress bar on a terminal). With ``cache``,
+    summaries and results are reused where their key matches (see ``leaklint.cache``)."""
     jobs = jobs or os.cpu_count() or 1
-    project = summarise(targets, config, jobs)
+    project, run = _summarise(targets, config, jobs, cache)
+    if cache is not None:
+        return _check_cached(targets, config, project, run, jobs, progress)
+    return _map_with_progress(_check_batch, targets, jobs, (config, project), progress)
+
+
+def _map_with_progress(function, targets, jobs, shared, progress):  # type: ignore[no-untyped-def]
+    """``_map_batches``, flattened; with ``progress``, in slices so the bar moves."""
     if progress is None:
-        batches = _map_batches(_check_batch, targets, jobs, (config, project))
-        return [result for batch in batches for result in batch]
+        return [result for batch in _map_batches(function, targets, jobs, shared) for result in batch]
     # in about twenty slices, each mapped on its own, so the bar moves
     step = max(_PARALLEL_THRESHOLD * jobs, -(-len(targets) // 20))
-    results: list[FileResult] = []
+    results: list = []
     for start in range(0, len(targets), step):
         part = targets[start : start + step]
-        batches = _map_batches(_check_batch, part, jobs, (config, project))
+        batches = _map_batches(function, part, jobs, shared)
         results.extend(result for batch in batches for result in batch)
         progress(len(part))
     return results

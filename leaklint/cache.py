@@ -1,0 +1,152 @@
+"""The content cache: per-file summaries and per-file results, keyed by what they depend on.
+
+Two kinds of entries, one file each under the cache folder (``.leaklint_cache/`` in the
+project root by default):
+
+- ``facts/<key>``: the ``ast`` summary of one file (``ModuleFacts`` or its syntax error).
+  The key is a hash of the file's bytes, its path, its module name (the ``__init__.py``
+  files above it decide that) and the fingerprint of leaklint's own code.
+- ``results/<key>``: the findings of one file. The key is a hash of the file's bytes, its
+  path, the effective configuration (``repr`` of the whole ``Config``: rules, resources,
+  per-file ignores, root; and the working folder, against which relative paths resolve),
+  leaklint's code fingerprint, and the fingerprint of the whole project summary (every
+  summarised module's facts key, in order, the syntax errors and the set of paths).
+
+The project part is deliberately coarse: a file's findings can depend on the summary of
+any module it reaches through imports (factories of factories, base classes), and the
+whole-project fingerprint is the simplest key that is certainly correct. The price: after
+an edit that changes any file's summary, every file that can acquire something is analysed
+again (the summary pass itself stays cached per file). A finer key (the summaries of the
+file's import closure only) is left for later.
+
+leaklint's code fingerprint is its version plus a hash of its own sources and resource
+table, so an editable install that changed the analysis never reuses stale results.
+
+Every entry is ``MAGIC + blake2b(payload) + payload``: a truncated or corrupted file fails
+the check and is a miss. Writes go to a temporary file in the same folder, then
+``os.replace``: two processes writing one entry at once leave one whole entry. A folder that
+cannot be created or written makes the run uncached, silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from leaklint import __version__
+
+DEFAULT_FOLDER = ".leaklint_cache"
+_MAGIC = b"LLC1"
+_CHECK = 16  # bytes of the payload's digest
+
+
+def digest(*parts: str | bytes) -> str:
+    """A short hex hash of ``parts`` (length-prefixed, so ("ab", "c") != ("a", "bc"))."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """leaklint's version and a hash of its own sources: what makes an entry ours."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.blake2b(digest_size=16)
+    h.update(__version__.encode())
+    for file in sorted([*package.rglob("*.py"), *package.rglob("*.toml")]):
+        try:
+            h.update(file.relative_to(package).as_posix().encode())
+            h.update(file.read_bytes())
+        except OSError:
+            h.update(b"?")
+    return h.hexdigest()
+
+
+class Cache:
+    """A folder of entries. ``get`` never raises; ``put`` never raises and stops writing
+    after the first failure (a read-only or full disk)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.writable = True
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> Cache | None:
+        """The cache in ``folder``, created with a ``.gitignore``; None if it cannot be."""
+        path = Path(folder)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            ignore = path / ".gitignore"
+            if not ignore.exists():
+                _write_atomic(ignore, b"# created by leaklint\n*\n")
+            tag = path / "CACHEDIR.TAG"
+            if not tag.exists():
+                _write_atomic(
+                    tag,
+                    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+                    b"# This file is a cache directory tag created by leaklint.\n",
+                )
+        except OSError:
+            if not path.is_dir():
+                return None
+            cache = cls(path)
+            cache.writable = False  # read what is there, write nothing
+            return cache
+        return cls(path)
+
+    def _file(self, kind: str, key: str) -> Path:
+        return self.folder / kind / key
+
+    def get(self, kind: str, key: str) -> object | None:
+        """The entry, or None when it is missing, damaged or unreadable."""
+        try:
+            with open(self._file(kind, key), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if len(data) < len(_MAGIC) + _CHECK or not data.startswith(_MAGIC):
+            return None
+        check = data[len(_MAGIC) : len(_MAGIC) + _CHECK]
+        payload = data[len(_MAGIC) + _CHECK :]
+        if hashlib.blake2b(payload, digest_size=_CHECK).digest() != check:
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - a damaged entry is a miss, whatever it raises
+            return None
+
+    def put(self, kind: str, key: str, value: object) -> None:
+        if not self.writable:
+            return
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - not picklable: not cached
+            return
+        data = _MAGIC + hashlib.blake2b(payload, digest_size=_CHECK).digest() + payload
+        try:
+            target = self._file(kind, key)
+            target.parent.mkdir(exist_ok=True)
+            _write_atomic(target, data)
+        except OSError:
+            self.writable = False
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

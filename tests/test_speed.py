@@ -1,0 +1,330 @@
+"""What the speed-ups must never change: the pre-filter, worker processes and the cache give
+the same findings as the plain serial run, on the fixtures and on a fixed sample of this
+Python's standard library. The cache also survives damaged entries, a folder it cannot
+write, two writers at once and a cache from another leaklint. Behaviour only, no timings.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import sysconfig
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from leaklint import runner
+from leaklint.cache import Cache
+from leaklint.config import Config
+from leaklint.core import FileResult, Finding
+from leaklint.runner import Target, check_paths, discover
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SIZE = 150
+SAMPLE_MAX_BYTES = 60_000
+
+
+def _stdlib_sample() -> list[Target]:
+    """Every n-th file of the sorted stdlib (no site-packages, no test folders), small ones
+    only: the same files on every run of one Python."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    every = sorted(
+        t.path
+        for t in discover([str(root)], Config(root=str(root)))
+        if not {"test", "tests", "idle_test"} & set(Path(t.path).relative_to(root).parts)
+        and os.path.getsize(t.path) <= SAMPLE_MAX_BYTES
+    )
+    step = max(1, len(every) // SAMPLE_SIZE)
+    return [Target(path) for path in every[::step][:SAMPLE_SIZE]]
+
+
+def _findings(results: list[FileResult]) -> list[tuple[str, tuple[Finding, ...]]]:
+    return [(r.path, r.findings) for r in results]
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[Target]:
+    return _stdlib_sample()
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> list[Target]:
+    return discover([str(ROOT / "fixtures")], Config(root=str(ROOT)))
+
+
+@pytest.fixture(scope="module")
+def serial(sample: list[Target]) -> list[FileResult]:
+    """The reference: one process, no cache, pre-filter on."""
+    return check_paths(sample, Config(), jobs=1)
+
+
+def test_the_sample_is_a_real_sample(sample: list[Target], serial: list[FileResult]) -> None:
+    assert len(sample) >= 100
+    assert sum(len(r.findings) for r in serial) > 0  # the comparisons below compare something
+
+
+# --------------------------------------------------------------------------- pre-filter
+
+
+@pytest.mark.slow
+def test_prefilter_changes_nothing_on_the_stdlib_sample(
+    sample: list[Target], serial: list[FileResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+    unfiltered = check_paths(sample, Config(), jobs=1)
+    assert _findings(unfiltered) == _findings(serial)
+
+
+def test_prefilter_changes_nothing_on_the_fixtures(
+    fixtures: list[Target], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config(root=str(ROOT))
+    filtered = check_paths(fixtures, config, jobs=1)
+    monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+    unfiltered = check_paths(fixtures, config, jobs=1)
+    assert sum(len(r.findings) for r in filtered) > 50
+    assert _findings(unfiltered) == _findings(filtered)
+
+
+def test_the_prefilter_switch_really_switches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file naming no factory is not parsed with the filter on, and is without it."""
+    import leaklint.core as core
+
+    parsed = []
+    real = core.cst.parse_module
+    monkeypatch.setattr(core.cst, "parse_module", lambda data: parsed.append(1) or real(data))
+    file = tmp_path / "plain.py"
+    file.write_text("def f(x):\n    return x + 1\n")
+    check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
+    assert parsed == []
+    monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+    check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
+    assert parsed == [1]
+
+
+# --------------------------------------------------------------------------- workers
+
+
+@pytest.mark.slow
+def test_two_workers_give_what_one_process_gives(
+    sample: list[Target], serial: list[FileResult]
+) -> None:
+    parallel = check_paths(sample, Config(), jobs=2)
+    assert [r.path for r in parallel] == [t.path for t in sample]  # the targets' order
+    assert _findings(parallel) == _findings(serial)
+
+
+class _NoProcesses:
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+
+class _BrokenPool:
+    """A pool whose workers die: every batch's result raises BrokenProcessPool."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> _BrokenPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, *args: object) -> object:
+        class Future:
+            def result(self) -> object:
+                raise BrokenProcessPool("a worker died")
+
+        return Future()
+
+
+@pytest.mark.parametrize("pool", [_NoProcesses, _BrokenPool])
+def test_a_pool_that_fails_falls_back_to_this_process(
+    fixtures: list[Target], monkeypatch: pytest.MonkeyPatch, pool: type
+) -> None:
+    config = Config(root=str(ROOT))
+    expected = check_paths(fixtures, config, jobs=1)
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", pool)
+    assert len(fixtures) >= runner._PARALLEL_THRESHOLD  # the pool is really asked
+    assert _findings(check_paths(fixtures, config, jobs=2)) == _findings(expected)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+@pytest.mark.slow
+def test_a_warm_cache_gives_what_a_cold_run_gives(
+    sample: list[Target], serial: list[FileResult], tmp_path: Path
+) -> None:
+    cold = check_paths(sample, Config(), jobs=2, cache=Cache.open(tmp_path / "c"))
+    assert len(list((tmp_path / "c" / "results").iterdir())) == len(sample)
+    warm = check_paths(sample, Config(), jobs=2, cache=Cache.open(tmp_path / "c"))
+    assert _findings(cold) == _findings(serial)
+    assert _findings(warm) == _findings(serial)
+
+
+def _project(root: Path) -> list[Target]:
+    root.mkdir(exist_ok=True)
+    (root / "helpers.py").write_text("def get(path):\n    return open(path)\n")
+    (root / "main.py").write_text(
+        "from helpers import get\n\ndef read(p):\n    f = get(p)\n    return f.read()\n"
+    )
+    (root / "other.py").write_text("import socket\n\ndef f():\n    s = socket.socket()\n")
+    return discover([str(root)], Config(root=str(root)))
+
+
+def _codes(results: list[FileResult]) -> set[tuple[str, int, str]]:
+    return {(Path(f.path).name, f.line, f.code) for r in results for f in r.findings}
+
+
+def test_the_cache_is_really_used(tmp_path: Path) -> None:
+    """An entry doctored under the right key is what the next run reports."""
+    targets = _project(tmp_path / "p")
+    cache = Cache.open(tmp_path / "c")
+    first = check_paths(targets, Config(root=str(tmp_path / "p")), jobs=1, cache=cache)
+    assert ("main.py", 4, "LL100") in _codes(first)
+    _doctor(cache)
+    again = check_paths(targets, Config(root=str(tmp_path / "p")), jobs=1, cache=cache)
+    assert all(f.code == "LL999" for r in again for f in r.findings)
+
+
+def _doctor(cache: Cache) -> None:
+    for entry in (cache.folder / "results").iterdir():
+        result = cache.get("results", entry.name)
+        assert isinstance(result, FileResult)
+        fake = Finding(result.path, 1, 0, "LL999", "from the cache")
+        cache.put("results", entry.name, FileResult(result.path, (fake,)))
+
+
+def test_an_edit_to_an_imported_helper_reaches_the_file_that_uses_it(tmp_path: Path) -> None:
+    targets = _project(tmp_path / "p")
+    config = Config(root=str(tmp_path / "p"))
+    cache = Cache.open(tmp_path / "c")
+    assert ("main.py", 4, "LL100") in _codes(check_paths(targets, config, jobs=1, cache=cache))
+    (tmp_path / "p" / "helpers.py").write_text("def get(path):\n    return path\n")
+    after = _codes(check_paths(targets, config, jobs=1, cache=cache))
+    assert after == _codes(check_paths(targets, config, jobs=1))
+    assert ("main.py", 4, "LL100") not in after and ("other.py", 4, "LL100") in after
+
+
+def test_a_cache_from_another_leaklint_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targets = _project(tmp_path / "p")
+    config = Config(root=str(tmp_path / "p"))
+    cache = Cache.open(tmp_path / "c")
+    expected = check_paths(targets, config, jobs=1, cache=cache)
+    _doctor(cache)
+    monkeypatch.setattr(runner, "code_fingerprint", lambda: "another leaklint")
+    assert _findings(check_paths(targets, config, jobs=1, cache=cache)) == _findings(expected)
+
+
+def test_a_changed_configuration_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    targets = _project(tmp_path / "p")
+    cache = Cache.open(tmp_path / "c")
+    check_paths(targets, Config(root=str(tmp_path / "p")), jobs=1, cache=cache)
+    narrow = Config(root=str(tmp_path / "p"), select=("LL101",))
+    assert check_paths(targets, narrow, jobs=1, cache=cache) == check_paths(targets, narrow, jobs=1)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
+def test_damaged_entries_are_misses(tmp_path: Path, damage: str) -> None:
+    targets = _project(tmp_path / "p")
+    config = Config(root=str(tmp_path / "p"))
+    expected = check_paths(targets, config, jobs=1)
+    check_paths(targets, config, jobs=1, cache=Cache.open(tmp_path / "c"))
+    for kind in ("facts", "results"):
+        for entry in (tmp_path / "c" / kind).iterdir():
+            data = entry.read_bytes()
+            entry.write_bytes(
+                {
+                    "truncate": data[: len(data) // 2],
+                    "flip": data[:-1] + bytes([data[-1] ^ 0xFF]),
+                    "empty": b"",
+                    "garbage": b"LLC1" + os.urandom(64),
+                }[damage]
+            )
+    again = check_paths(targets, config, jobs=1, cache=Cache.open(tmp_path / "c"))
+    assert _findings(again) == _findings(expected)
+    # and the damaged entries were rewritten whole
+    third = check_paths(targets, config, jobs=1, cache=Cache.open(tmp_path / "c"))
+    assert _findings(third) == _findings(expected)
+
+
+def test_a_cache_that_cannot_be_written_runs_uncached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targets = _project(tmp_path / "p")
+    config = Config(root=str(tmp_path / "p"))
+    expected = check_paths(targets, config, jobs=1)
+    cache = Cache.open(tmp_path / "c")
+    assert cache is not None
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("leaklint.cache.tempfile.mkstemp", refuse)
+    assert _findings(check_paths(targets, config, jobs=1, cache=cache)) == _findings(expected)
+    assert not cache.writable
+    assert not (tmp_path / "c" / "results").exists() or not any((tmp_path / "c" / "results").iterdir())
+
+
+def test_a_cache_folder_that_cannot_be_created_is_no_cache(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert Cache.open(blocker / "cache") is None
+
+
+def test_the_cli_with_an_unusable_cache_folder_runs_without_a_traceback(tmp_path: Path) -> None:
+    _project(tmp_path / "p")
+    (tmp_path / "file").write_text("")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "leaklint", "check", "p", *extra],
+            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
+        )
+
+    plain = run("--no-cache")
+    unusable = run("--cache-dir", str(tmp_path / "file" / "cache"))
+    assert unusable.returncode == plain.returncode == 1
+    assert unusable.stdout == plain.stdout and "Traceback" not in unusable.stderr
+    default = run()  # the default folder: .leaklint_cache in the project root
+    assert default.stdout == plain.stdout
+    assert (tmp_path / "p" / ".leaklint_cache" / ".gitignore").read_text().strip().endswith("*")
+    assert run().stdout == plain.stdout  # warm
+
+
+def _writer(folder: str, value: int, rounds: int) -> None:
+    cache = Cache(Path(folder))
+    for _ in range(rounds):
+        cache.put("results", "same-key", ("value", value, b"x" * 50_000))
+
+
+def test_two_writers_at_once_leave_a_whole_entry(tmp_path: Path) -> None:
+    cache = Cache.open(tmp_path / "c")
+    assert cache is not None
+    context = multiprocessing.get_context("spawn")
+    writers = [
+        context.Process(target=_writer, args=(str(tmp_path / "c"), n, 200)) for n in (1, 2)
+    ]
+    for process in writers:
+        process.start()
+    seen = set()
+    while any(p.is_alive() for p in writers):
+        value = cache.get("results", "same-key")
+        if value is not None:
+            seen.add(value[1])
+            assert value[0] == "value" and len(value[2]) == 50_000
+    for process in writers:
+        process.join()
+        assert process.exitcode == 0
+    assert cache.get("results", "same-key")[1] in (1, 2)
+    assert not [p for p in (tmp_path / "c" / "results").iterdir() if p.name.startswith(".tmp")]
