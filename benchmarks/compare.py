@@ -1,14 +1,21 @@
-"""leaklint against pylint (consider-using-with) and ruff (SIM115) on this Python's standard library.
+"""leaklint against pylint (consider-using-with), flake8-simplify and ruff (SIM115) on this
+Python's standard library.
 
     python -m pip install -e '.[bench]'
-    python benchmarks/compare.py                 # whole stdlib, best of 1
+    python benchmarks/compare.py                 # whole stdlib, median of 1
     python benchmarks/compare.py --runs 3 --skip-tests
+    python benchmarks/compare.py --check-prefilter   # also: findings with and without it
 
 Every tool gets the same explicit list of files (site-packages never; test folders unless
 --skip-tests is given), runs in an empty folder so no project configuration applies, and
-is timed by wall clock, best of N. The markdown table is printed and written to
-benchmarks/results/stdlib.md. A tool that is not installed is reported as missing, not
-skipped silently. Not part of the test suite.
+is timed by wall clock, the median of N interleaved runs. leaklint runs cold (``--no-cache``)
+with one process and with ``--jobs`` processes, and warm (a second run over a cache filled by
+an untimed first run); ``libcst.parse_module`` of every file in one process is the floor.
+flake8 runs every installed plugin whatever ``--select`` says (leaklint is one), so it runs
+from a venv of its own holding only flake8 and flake8-simplify (benchmarks/.cache/, made on
+first use with pip; ``--no-flake8-venv`` uses this Python's flake8 instead). The markdown
+table is printed and written to benchmarks/results/stdlib.md. A tool that is not installed
+is reported as missing, not skipped silently. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -19,16 +26,28 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULT = HERE / "results" / "stdlib.md"
+FLAKE8_VENV = HERE / ".cache" / "flake8-venv"
+#: The floor: libcst's parser over every file, in one process.
+LIBCST_FLOOR = (
+    "import sys, libcst\n"
+    "for path in sys.argv[1:]:\n"
+    "    try:\n"
+    "        libcst.parse_module(open(path, 'rb').read())\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "print('[]')\n"
+)
 TEST_FOLDERS = {"test", "tests", "idle_test", "unittest/test", "lib2to3/tests"}
 
 
@@ -38,24 +57,64 @@ class Tool:
     module: str  # what `python -m` runs, and the distribution to ask for a version
     args: list[str]  # before the file list
     rule: str  # what it looks for, for the table
+    python: str = sys.executable  # the interpreter that runs it (flake8: its own venv)
+    plugin: str = ""  # a distribution that must be installed too
+    warm: bool = False  # run once untimed before every timed run (a cache to fill)
+    env: dict[str, str] = field(default_factory=dict)
 
     def available(self) -> bool:
-        return importlib.util.find_spec(self.module) is not None
+        return all(self._version(name) is not None for name in (self.module, self.plugin) if name)
 
     def version(self) -> str:
-        try:
-            return importlib.metadata.version(self.module)
-        except importlib.metadata.PackageNotFoundError:
-            return "?"
+        versions = [self._version(name) or "?" for name in (self.module, self.plugin) if name]
+        return " + ".join(versions)
+
+    def _version(self, name: str) -> str | None:
+        if self.python == sys.executable:
+            try:
+                return importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                return None
+        proc = subprocess.run(
+            [self.python, "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
+            capture_output=True,
+            text=True,
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def command(self) -> list[str]:
+        if self.module == "libcst":
+            return [self.python, "-c", LIBCST_FLOOR]
+        return [self.python, "-m", self.module, *self.args]
 
 
-def tools(jobs: int) -> list[Tool]:
+def flake8_python(use_venv: bool) -> str:
+    """flake8 with flake8-simplify and nothing else: a venv of its own, made on first use."""
+    if not use_venv:
+        return sys.executable
+    python = FLAKE8_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"making {FLAKE8_VENV} (flake8 + flake8-simplify) ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(FLAKE8_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "flake8", "flake8-simplify"], check=False
+        )
+    return str(python)
+
+
+def tools(jobs: int, cache: str, flake8: str) -> list[Tool]:
+    leaklint = ["check", "--exit-zero", "--format", "json"]
+    rules = "all rules (LL900 counted apart)"
     return [
+        Tool("libcst floor", "libcst", [], "parse_module of every file, one process"),
+        Tool("leaklint -j 1", "leaklint", [*leaklint, "--no-cache", "-j", "1"], rules),
+        Tool("leaklint", "leaklint", [*leaklint, "--no-cache", "-j", str(jobs)], rules),
         Tool(
+            "leaklint warm",
             "leaklint",
-            "leaklint",
-            ["check", "--exit-zero", "--format", "json", "-j", str(jobs)],
-            "all rules (LL100, LL101, LL102, LL120; LL900 counted apart)",
+            [*leaklint, "--cache-dir", cache, "-j", str(jobs)],
+            rules + "; nothing changed since the last run",
+            warm=True,
         ),
         Tool(
             "pylint",
@@ -76,6 +135,15 @@ def tools(jobs: int) -> list[Tool]:
             "ruff",
             ["check", "--select", "SIM115", "--no-cache", "--isolated", "--output-format", "json", "--exit-zero"],
             "SIM115 open-file-with-context-handler",
+        ),
+        Tool(
+            "flake8-simplify",
+            "flake8",
+            ["--select", "SIM115", "-j", str(jobs), "--format", "%(path)s:%(row)d: %(code)s",
+             "--isolated", "--exit-zero"],
+            "SIM115 (flake8 + flake8-simplify only)",
+            python=flake8,
+            plugin="flake8-simplify",
         ),
     ]
 
@@ -100,8 +168,10 @@ def stdlib_files(skip_tests: bool) -> tuple[Path, list[str]]:
 
 def count(tool: str, stdout: str) -> tuple[int, int]:
     """(findings, files not analysed) from the tool's JSON output."""
+    if tool == "flake8-simplify":
+        return sum(1 for line in stdout.splitlines() if ": SIM115" in line), 0
     rows = json.loads(stdout or "[]")
-    if tool == "leaklint":
+    if tool.startswith("leaklint"):
         not_analysed = sum(1 for r in rows if r["code"] == "LL900")
         return len(rows) - not_analysed, not_analysed
     if tool == "pylint":
@@ -110,27 +180,65 @@ def count(tool: str, stdout: str) -> tuple[int, int]:
     return len(rows), 0
 
 
-def run(tool: Tool, files: list[str], runs: int, cwd: str) -> tuple[float, int, int, str]:
-    best = float("inf")
-    found = not_analysed = 0
-    note = ""
-    for _ in range(runs):
-        start = time.perf_counter()
+@dataclass
+class Row:
+    tool: Tool
+    times: list[float] = field(default_factory=list)
+    found: int = 0
+    not_analysed: int = 0
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def run_once(row: Row, files: list[str], cwd: str) -> None:
+    tool = row.tool
+    env = {**os.environ, **tool.env}
+    if tool.warm:
+        subprocess.run([*tool.command(), *files], cwd=cwd, capture_output=True, env=env)
+    start = time.perf_counter()
+    proc = subprocess.run([*tool.command(), *files], cwd=cwd, capture_output=True, text=True, env=env)
+    row.times.append(time.perf_counter() - start)
+    try:
+        row.found, row.not_analysed = count(tool.name, proc.stdout)
+    except json.JSONDecodeError:
+        row.note = f"exit {proc.returncode}, output not JSON: {proc.stderr.strip()[-200:]}"
+    if proc.returncode not in (0,) and not row.note:
+        row.note = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
+
+
+def check_prefilter(files: list[str], jobs: int, cwd: str) -> list[str]:
+    """leaklint's findings with and without the pre-filter: the files where they differ."""
+    outputs = []
+    for switch in ("0", "1"):
         proc = subprocess.run(
-            [sys.executable, "-m", tool.module, *tool.args, *files],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
+            [sys.executable, "-m", "leaklint", "check", "--exit-zero", "--format", "json",
+             "--no-cache", "-j", str(jobs), *files],
+            cwd=cwd, capture_output=True, text=True,
+            env={**os.environ, "LEAKLINT_NO_PREFILTER": switch},
         )
-        elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
-        try:
-            found, not_analysed = count(tool.name, proc.stdout)
-        except json.JSONDecodeError:
-            note = f"exit {proc.returncode}, output not JSON: {proc.stderr.strip()[-200:]}"
-        if proc.returncode not in (0,) and not note:
-            note = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
-    return best, found, not_analysed, note
+        by_file: dict[str, list] = {}
+        for finding in json.loads(proc.stdout or "[]"):
+            by_file.setdefault(finding["path"], []).append(finding)
+        outputs.append(by_file)
+    with_filter, without = outputs
+    lines = []
+    for path in sorted(set(with_filter) | set(without)):
+        if with_filter.get(path) != without.get(path):
+            only = [f"{f['code']} {f['message'][:90]}" for f in without.get(path, []) if f not in with_filter.get(path, [])]
+            lines.append(f"`{path}`: without the pre-filter only: {'; '.join(only) or '(fewer)'}")
+    return lines
+
+
+def write_report(lines: list[str], output: Path) -> None:
+    """Print the markdown and write it to ``output``."""
+    text = "\n".join(lines)
+    print(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, "utf-8")
+    print(f"written to {output}", file=sys.stderr)
 
 
 def machine() -> str:
@@ -147,9 +255,16 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1, help="best of N wall-clock runs (default 1)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for leaklint and pylint (default 2)")
+    parser.add_argument("--runs", type=int, default=1, help="median of N interleaved runs (default 1)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for leaklint, pylint and flake8 (default 2)")
     parser.add_argument("--skip-tests", action="store_true", help="leave out the stdlib's test folders")
+    parser.add_argument("--only", help="comma-separated tool names to run (default: all)")
+    parser.add_argument("--no-flake8-venv", action="store_true", help="use this Python's flake8")
+    parser.add_argument(
+        "--check-prefilter",
+        action="store_true",
+        help="also compare leaklint's findings with and without the pre-filter",
+    )
     parser.add_argument("--output", type=Path, default=RESULT, help=f"markdown file (default {RESULT.relative_to(HERE.parent)})")
     options = parser.parse_args()
 
@@ -157,26 +272,39 @@ def main() -> int:
     size = sum(os.path.getsize(f) for f in files)
     print(f"{len(files)} files, {size / 1e6:.1f} MB under {root}", file=sys.stderr)
 
-    rows = []
+    rows: list[Row] = []
     missing = []
-    with tempfile.TemporaryDirectory() as empty:
-        for tool in tools(options.jobs):
-            if not tool.available():
+    prefilter: list[str] | None = None
+    with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as cache:
+        chosen = tools(options.jobs, cache, flake8_python(not options.no_flake8_venv))
+        if options.only:
+            wanted = {name.strip() for name in options.only.split(",")}
+            chosen = [tool for tool in chosen if tool.name in wanted]
+        for tool in chosen:
+            if tool.available():
+                rows.append(Row(tool))
+            else:
                 print(
-                    f"{tool.name} is not installed in this Python ({sys.executable}); "
+                    f"{tool.name} is not installed ({tool.python}); "
                     "install the bench extra: python -m pip install -e '.[bench]'",
                     file=sys.stderr,
                 )
                 missing.append(tool.name)
-                continue
-            print(f"running {tool.name} ...", file=sys.stderr, flush=True)
-            best, found, not_analysed, note = run(tool, files, options.runs, empty)
-            print(f"  {best:.1f} s, {found} findings", file=sys.stderr)
-            rows.append((tool, best, found, not_analysed, note))
+        for round_ in range(options.runs):
+            for row in rows:
+                print(f"run {round_ + 1}: {row.tool.name} ...", file=sys.stderr, flush=True)
+                run_once(row, files, empty)
+                print(f"  {row.times[-1]:.2f} s, {row.found} findings", file=sys.stderr)
+        if options.check_prefilter:
+            print("leaklint with and without the pre-filter ...", file=sys.stderr, flush=True)
+            prefilter = check_prefilter(files, options.jobs, empty)
 
-    base = next((best for tool, best, *_ in rows if tool.name == "leaklint"), None)
+    def median_of(name: str) -> float | None:
+        return next((row.median for row in rows if row.tool.name == name), None)
+
+    base, floor = median_of("leaklint"), median_of("libcst floor")
     lines = [
-        "# leaklint, pylint and ruff on the standard library",
+        "# leaklint, pylint, flake8-simplify and ruff on the standard library",
         "",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
         f"stdlib at `{root}`",
@@ -184,38 +312,59 @@ def main() -> int:
         + (" (test folders left out)" if options.skip_tests else " (test folders included)")
         + ", site-packages excluded; every tool gets the same explicit file list",
         f"- machine: {machine()}",
-        f"- wall clock, best of {options.runs}; leaklint and pylint with {options.jobs} processes, "
-        "ruff with its default threads",
+        f"- wall clock, median of {options.runs} interleaved run(s); leaklint (unless `-j 1`), "
+        f"pylint and flake8 with {options.jobs} processes, ruff with its default threads; "
+        "leaklint cold is `--no-cache`, warm is a second run over an unchanged tree",
         f"- `python {Path(__file__).relative_to(HERE.parent)} --runs {options.runs} --jobs {options.jobs}"
         + (" --skip-tests" if options.skip_tests else "")
+        + (" --check-prefilter" if options.check_prefilter else "")
         + "`",
         "",
-        "| tool | version | looks for | findings | files not analysed | time (s) | time / leaklint's |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| tool | version | looks for | findings | files not analysed | time (s) "
+        "| time / leaklint's | time / libcst floor |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
-    for tool, best, found, not_analysed, note in rows:
-        ratio = f"{best / base:.2f}×" if base else "n/a"
+    for row in rows:
+        ratio = f"{row.median / base:.2f}×" if base else "n/a"
+        to_floor = f"{row.median / floor:.2f}×" if floor else "n/a"
         lines.append(
-            f"| {tool.name} | {tool.version()} | {tool.rule} | {found} | {not_analysed} | {best:.1f} | {ratio} |"
+            f"| {row.tool.name} | {row.tool.version()} | {row.tool.rule} | {row.found} "
+            f"| {row.not_analysed} | {row.median:.2f} | {ratio} | {to_floor} |"
         )
     for name in missing:
-        lines.append(f"| {name} | missing | | | | | |")
-    notes = [f"- {tool.name}: {note}" for tool, *_, note in rows if note]
+        lines.append(f"| {name} | missing | | | | | | |")
+    if base:
+        peers = [row for row in rows if not row.tool.name.startswith(("leaklint", "libcst"))]
+        if peers:
+            lines += ["", "leaklint (cold, `-j {}`) is faster than:".format(options.jobs), ""]
+            lines += [f"- {row.tool.name}: {row.median / base:.1f}×" for row in peers]
+        warm = median_of("leaklint warm")
+        if warm:
+            lines += ["", f"The warm run takes {warm:.2f} s: {base / warm:.0f}× faster than cold."]
+    notes = [f"- {row.tool.name}: {row.note}" for row in rows if row.note]
     if notes:
         lines += ["", "Notes:", *notes]
+    if prefilter is not None:
+        lines += ["", "## Findings with and without the pre-filter (`LEAKLINT_NO_PREFILTER=1`)", ""]
+        if prefilter:
+            lines += [
+                f"{len(prefilter)} file(s) differ. Each is a file that names nothing that can "
+                "acquire a resource and that CPython parses but libcst does not: the pre-filter "
+                "skips it (there is nothing in it to find), without the pre-filter it is LL900.",
+                "",
+                *[f"- {line}" for line in prefilter],
+            ]
+        else:
+            lines.append("Identical on every file.")
     lines += [
         "",
-        "The counts are not comparable one for one: pylint and ruff flag every `open()` "
-        "(or other context manager) not used in `with`, correct `try/finally` code included; "
-        "leaklint reports only a resource that can reach the end of its owner's scope "
-        "unreleased, for files, sockets, connections, processes and more.",
+        "The counts are not comparable one for one: pylint, flake8-simplify and ruff flag every "
+        "`open()` (or other context manager) not used in `with`, correct `try/finally` code "
+        "included; leaklint reports only a resource that can reach the end of its owner's "
+        "scope unreleased, for files, sockets, connections, processes and more.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text, "utf-8")
-    print(f"written to {options.output}", file=sys.stderr)
+    write_report(lines, options.output)
     return 1 if missing else 0
 
 

@@ -1,0 +1,192 @@
+"""Where leaklint's time goes on this Python's standard library, phase by phase.
+
+    python benchmarks/profile_phases.py               # whole stdlib, one process
+    python benchmarks/profile_phases.py --every 5     # every 5th file, for a quick look
+
+One process, no cache, the phases of ``leaklint.core`` timed one by one over the same files
+(site-packages excluded, test folders included, as in compare.py):
+
+1. read the bytes;
+2. the ``ast`` summary pass (``facts_of_source``) of every file, then ``build_project``;
+3. the pre-filter (``might_acquire``) of every file;
+4. ``libcst.parse_module`` of the files that pass the pre-filter;
+5. the obligation analysis (``analyse_module``) of those;
+6. ``PositionProvider`` of the files with findings (what leaklint does);
+7. for comparison: ``libcst.parse_module`` of every file, and ``PositionProvider`` of every
+   parsed file (on every ``--positions-every``-th parsed file, scaled up), i.e. the cost the
+   pre-filter and positions-on-demand avoid.
+
+Writes benchmarks/results/profile.md. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from compare import machine, stdlib_files, write_report  # noqa: E402
+
+from leaklint import __version__  # noqa: E402
+from leaklint.analysis.obligations import analyse_module  # noqa: E402
+from leaklint.analysis.summaries import build_project, facts_of_source, module_name  # noqa: E402
+from leaklint.config import Config  # noqa: E402
+from leaklint.core import might_acquire  # noqa: E402
+
+RESULT = HERE / "results" / "profile.md"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--every", type=int, default=1, help="take every n-th file (default 1: all)")
+    parser.add_argument(
+        "--positions-every",
+        type=int,
+        default=10,
+        help="PositionProvider on every parsed file is measured on every n-th one, scaled (default 10)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULT)
+    options = parser.parse_args()
+
+    root, files = stdlib_files(skip_tests=False)
+    files = files[:: options.every]
+    config = Config(root=str(root))
+    times: dict[str, float] = {}
+
+    def timed(phase: str, function, *args):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
+
+    def read(path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    print(f"{len(files)} files under {root}", file=sys.stderr)
+    data = {path: timed("read", read, path) for path in files}
+    size = sum(map(len, data.values()))
+    modules, errors = [], {}
+    for path, source in data.items():
+        facts, error = timed("ast summary pass", facts_of_source, source, path)
+        if facts is not None:
+            modules.append(facts)
+        if error is not None:
+            errors[path] = error
+    project = timed("build_project", build_project, modules, config.registry, errors, list(data))
+    passing = []
+    for path, source in data.items():
+        reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
+        if path not in errors and timed("pre-filter", might_acquire, source, config.registry, reachable):
+            passing.append(path)
+    print(f"{len(passing)} pass the pre-filter; parsing and analysing them", file=sys.stderr)
+    with_findings = 0
+    parsed = {}
+    for path in passing:
+        try:
+            module = timed("libcst parse (pre-filtered files)", cst.parse_module, data[path])
+        except Exception:  # noqa: BLE001 - counted as not analysed, as leaklint does
+            continue
+        parsed[path] = module
+        name, is_package = module_name(path)
+        leaks = timed(
+            "analysis",
+            lambda: analyse_module(
+                module, project.registry, module_name=name, is_package=is_package, project=project
+            ),
+        )
+        if leaks:
+            with_findings += 1
+            timed(
+                "PositionProvider (files with findings)",
+                lambda: MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider),
+            )
+    print("for comparison: libcst on every file, positions on every parsed file", file=sys.stderr)
+    for path in files:
+        if path in errors:
+            continue
+        try:
+            timed("libcst parse (every file, not done)", cst.parse_module, data[path])
+        except Exception:  # noqa: BLE001
+            pass
+    sampled = sorted(parsed)[:: options.positions_every]
+    for path in sampled:
+        timed(
+            "PositionProvider (every parsed file, not done)",
+            lambda: MetadataWrapper(parsed[path], unsafe_skip_copy=True).resolve(PositionProvider),
+        )
+    if sampled:
+        times["PositionProvider (every parsed file, not done)"] *= len(parsed) / len(sampled)
+
+    done = [
+        "read",
+        "ast summary pass",
+        "build_project",
+        "pre-filter",
+        "libcst parse (pre-filtered files)",
+        "analysis",
+        "PositionProvider (files with findings)",
+    ]
+    total = sum(times.get(p, 0.0) for p in done)
+    lines = [
+        "# Where the time goes: leaklint's phases on the standard library",
+        "",
+        f"- leaklint {__version__}, Python {platform.python_version()}, libcst {_version('libcst')}",
+        f"- {len(files)} files, {size / 1e6:.1f} MB under `{root}`"
+        + (f" (every {options.every}th file)" if options.every > 1 else "")
+        + "; site-packages excluded, test folders included",
+        f"- {len(passing)} files pass the pre-filter ({100 * len(passing) / len(files):.0f}%), "
+        f"{with_findings} have findings",
+        f"- machine: {machine()}; one process, no cache, wall clock per phase",
+        f"- `python benchmarks/profile_phases.py"
+        + (f" --every {options.every}" if options.every > 1 else "")
+        + "`",
+        "",
+        "| phase | time (s) | share of the run |",
+        "|---|---:|---:|",
+    ]
+    for phase in done:
+        value = times.get(phase, 0.0)
+        lines.append(f"| {phase} | {value:.2f} | {100 * value / total:.1f}% |")
+    lines.append(f"| **total** | **{total:.2f}** | 100% |")
+    lines += [
+        "",
+        "What the design avoids (not part of the run):",
+        "",
+        "| avoided | time (s) | × the run |",
+        "|---|---:|---:|",
+    ]
+    for phase in ("libcst parse (every file, not done)", "PositionProvider (every parsed file, not done)"):
+        value = times.get(phase, 0.0)
+        lines.append(f"| {phase.replace(', not done', '')} | {value:.2f} | {value / total:.2f}× |")
+    lines += [
+        "",
+        f"PositionProvider on every parsed file is measured on every {options.positions_every}th "
+        "parsed file and scaled up.",
+        "",
+    ]
+    write_report(lines, options.output)
+    return 0
+
+
+def _version(name: str) -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
