@@ -336,8 +336,8 @@ def main() -> int:
     if base:
         peers = [row for row in rows if not row.tool.name.startswith(("leaklint", "libcst"))]
         if peers:
-            lines += ["", "leaklint (cold, `-j {}`) is faster than:".format(options.jobs), ""]
-            lines += [f"- {row.tool.name}: {row.median / base:.1f}×" for row in peers]
+            lines += ["", f"Each peer's time over leaklint's (cold, `-j {options.jobs}`; above 1: leaklint is faster):", ""]
+            lines += [f"- {row.tool.name}: {row.median / base:.2f}" for row in peers]
         warm = median_of("leaklint warm")
         if warm:
             lines += ["", f"The warm run takes {warm:.2f} s: {base / warm:.0f}× faster than cold."]
