@@ -27,7 +27,7 @@ from fixture_markers import Case, Fixture, parse_fixture
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = ROOT / "fixtures"
 FIXTURE_PATHS = sorted(FIXTURES_DIR.rglob("*.py"))
-RULE_FOLDERS = ("LL100", "LL101", "LL102", "LL110", "LL120", "LL130", "LL140", "LL150", "LL200", "LL201", "LL202", "LL203")
+RULE_FOLDERS = ("LL100", "LL101", "LL102", "LL110", "LL120", "LL130", "LL140", "LL150", "LL160", "LL161", "LL162", "LL163", "LL164", "LL200", "LL201", "LL202", "LL203")
 FOLDERS = (*RULE_FOLDERS, "negatives")
 MIN_CASES = 70
 MIN_RUNNABLE = 12

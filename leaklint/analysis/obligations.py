@@ -24,7 +24,8 @@ from typing import Union
 
 import libcst as cst
 
-from leaklint.analysis import ownership
+from leaklint.analysis import ownership, protocols
+from leaklint.analysis.leaks import Leak
 from leaklint.analysis.names import Scope, body_scope, dotted_name, function_scope
 from leaklint.analysis.summaries import Project
 from leaklint.resources import Registry, Resource
@@ -35,18 +36,6 @@ _MAX_LOOP_ROUNDS = 32
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Leak:
-    """What the analysis found; rules turn it into a message at ``call``'s position."""
-
-    kind: str  # "not-released" | "exception-path" | "unbound" | "overwritten" | "init-raises"
-    #          | "owner-never-releases"
-    call: cst.Call
-    resource: Resource
-    var: str | None = None
-    other: object = None  # the raising statement, the return, the rebinding, the class
 
 
 @dataclass(slots=True, eq=False)
@@ -168,8 +157,10 @@ class _Module:
     module: str = ""
     leaks: list[Leak] = field(default_factory=list)
     analysed: set[int] = field(default_factory=set)  # nested scopes, each analysed once
-    # class qualname -> (attr, acquiring call, resource) for every resource stored on self
-    self_stores: dict[str, list[tuple[str, cst.Call, Resource]]] = field(default_factory=dict)
+    # class qualname -> (attr, acquiring call, resource, method) for every resource on self
+    self_stores: dict[str, list[tuple[str, cst.Call, Resource, str | None]]] = field(
+        default_factory=dict
+    )
 
 
 def analyse_module(
@@ -204,12 +195,16 @@ class _ScopeAnalyser:
         class_name: str | None = None,
         method: cst.FunctionDef | None = None,
         mocked: frozenset[str] = frozenset(),
+        cleanup_skipped: bool = False,
     ) -> None:
         self.ctx = ctx
         # in a method: the class's qualified name and the name of ``self``
         self.class_name = class_name
         self.self_name = _first_param(method) if method is not None else None
         self.in_init = method is not None and method.name.value == "__init__"
+        self.method_name = method.name.value if method is not None else None
+        # a @contextmanager whose clean-up after yield is skipped (LL161 says it)
+        self.cleanup_skipped = cleanup_skipped
         self.pending: set[int] = set()  # stored on self in __init__: owned once it returns
         self.registry = ctx.registry
         self.scope = scope
@@ -300,6 +295,7 @@ class _ScopeAnalyser:
                 self.kind == "function"
                 and oid in self.exception_exits
                 and not (obligation.resource.code != "LL202" and obligation.names.keys() & entered)
+                and not (self.cleanup_skipped and _is_yield(self.exception_exits[oid]))
             ):
                 leaks.append(
                     Leak("exception-path", obligation.call, obligation.resource, var,
@@ -687,6 +683,7 @@ class _ScopeAnalyser:
             else:
                 qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
+                self.check_with_protocol(expr, stmt)
                 expects_raise = expects_raise or _expects_raise(expr)
                 patched |= _patched_names(expr)
                 if isinstance(expr, cst.Call):
@@ -726,6 +723,19 @@ class _ScopeAnalyser:
             self.expecting_raise -= expects_raise
             self.mocked = mocked_before
 
+    def check_with_protocol(self, expr: cst.BaseExpression, stmt: cst.With) -> None:
+        """LL164: a project context manager in the kind of ``with`` it does not support."""
+        project = self.ctx.project
+        if project is None or not isinstance(expr, cst.Call):
+            return
+        callee = self.callee_name(expr.func)
+        supported = project.protocols(callee) if callee else None
+        wanted = "async" if stmt.asynchronous is not None else "sync"
+        if supported and wanted not in supported:
+            self.ctx.leaks.append(
+                Leak("wrong-with", expr, protocols.CONTEXT_MANAGER, callee, wanted)
+            )
+
     def stmt_Match(self, stmt: cst.Match, state: _State) -> _MaybeState:
         fx = _Effects()
         self.consume(stmt.subject, fx)
@@ -762,6 +772,10 @@ class _ScopeAnalyser:
         self.nested.append(stmt.body)
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
+            skipped: list[Leak] = []
+            if lends:
+                skipped = protocols.check_generator_context_manager(stmt)
+                self.ctx.leaks.extend(skipped)
             scope = function_scope(stmt, self.scope, stmt.body.body)
             in_class = self.kind == "class"
             patched = set(self.mocked)
@@ -775,6 +789,7 @@ class _ScopeAnalyser:
                 class_name=self.class_name if in_class else None,
                 method=stmt if in_class else None,
                 mocked=frozenset(patched),
+                cleanup_skipped=any(leak.kind == "cleanup-skipped" for leak in skipped),
             ).run(stmt.body.body)
         return state
 
@@ -797,6 +812,7 @@ class _ScopeAnalyser:
                 if self.kind == "module" and self.ctx.module
                 else None
             )
+            self.ctx.leaks.extend(protocols.check_class(stmt))
             _ScopeAnalyser(self.ctx, scope, "class", class_name=name).run(stmt.body.body)
             if name is not None:
                 self.report_owner(name)
@@ -808,9 +824,21 @@ class _ScopeAnalyser:
         stores = self.ctx.self_stores.pop(class_name, [])
         if project is None:
             return
-        for attr, call, resource in stores:
+        facts = project.classes.get(class_name)
+        exits = {m for m in ("__exit__", "__aexit__") if facts is not None and m in facts.methods}
+        released_on_exit: set[str] = set()
+        for method in exits:
+            released_on_exit |= project.released_by(class_name, method)
+        for attr, call, resource, method in stores:
             if resource.qualname == class_name:
                 continue  # a class keeping another instance of itself: a linked structure
+            if method in ("__enter__", "__aenter__") and exits and attr not in released_on_exit:
+                # LL162: entered, never released by the exit
+                self.ctx.leaks.append(
+                    Leak("enter-not-released", call, resource, f"self.{attr}",
+                         _ClassRef(class_name))
+                )
+                continue
             if project.releases_attr(class_name, attr, resource) is False:
                 self.ctx.leaks.append(
                     Leak("owner-never-releases", call, resource, f"self.{attr}",
@@ -935,7 +963,7 @@ class _ScopeAnalyser:
                 )
         if self.class_name is not None:
             records = self.ctx.self_stores.setdefault(self.class_name, [])
-            records.extend((attr, call, resource) for call, resource in stored)
+            records.extend((attr, call, resource, self.method_name) for call, resource in stored)
         if self.in_init:
             self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
             self.pending.update(state.names.get(pseudo, frozenset()))
@@ -1541,7 +1569,18 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
 
 #: Names that start an obligation whatever the registry says (manual enters, LL203's
 #: coroutines): the pre-filter must let a file that has one through.
-ENGINE_TRIGGERS = frozenset({"__enter__", "__aenter__", "aclose", "__aexit__", "wait_closed"})
+ENGINE_TRIGGERS = frozenset(
+    {
+        "__enter__",
+        "__aenter__",
+        "__exit__",
+        "aclose",
+        "__aexit__",
+        "wait_closed",
+        "contextmanager",  # LL160/LL161/LL164 on the project's own context managers
+        "asynccontextmanager",
+    }
+)
 
 #: Methods that are coroutines whatever the object: not awaited, they do nothing (LL203).
 _ALWAYS_COROUTINES = frozenset({"aclose", "__aexit__", "wait_closed"})
@@ -1663,6 +1702,14 @@ def _statement_call(stmt: cst.CSTNode) -> cst.Call | None:
     if isinstance(expr, cst.Await):
         expr = expr.expression
     return expr if isinstance(expr, cst.Call) else None
+
+
+def _is_yield(node: object) -> bool:
+    """``yield x`` / ``x = yield`` as a statement: where a with-block's error comes back in."""
+    value = getattr(node, "value", None)
+    if isinstance(value, cst.Await):
+        value = value.expression
+    return isinstance(value, cst.Yield)
 
 
 def _is_manual_enter(expr: cst.BaseExpression) -> bool:

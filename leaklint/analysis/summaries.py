@@ -62,6 +62,8 @@ class ModuleFacts:
     classes: tuple[ClassFacts, ...] = ()
     imports: tuple[str, ...] = ()  # absolute names of the modules it imports from
     root: str = ""  # the folder its top-level package (or the module itself) sits in
+    #: ``@contextmanager`` / ``@asynccontextmanager`` functions: qualname -> "sync" | "async"
+    context_managers: tuple[tuple[str, str], ...] = ()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -327,7 +329,19 @@ class _FunctionReader:
 
 
 def _decorated_as_context_manager(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:
-    return bool({names.resolve(_callee(d)) for d in node.decorator_list} & CONTEXT_MANAGER_DECORATORS)
+    return _context_manager_kind(node, names) is not None
+
+
+def _context_manager_kind(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names
+) -> str | None:
+    """"sync" for ``@contextmanager``, "async" for ``@asynccontextmanager``, else None."""
+    decorators = {names.resolve(_callee(d)) for d in node.decorator_list}
+    if "contextlib.asynccontextmanager" in decorators:
+        return "async"
+    if "contextlib.contextmanager" in decorators:
+        return "sync"
+    return None
 
 
 _KEEPING_CALLEES = frozenset({"closing", "enter_context", "callback", "append", "add", "register"})
@@ -440,8 +454,12 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     names.collect(tree.body, defs_are_qualified=True)
     functions: list[FunctionFacts] = []
     classes: list[ClassFacts] = []
+    context_managers: list[tuple[str, str]] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kind = _context_manager_kind(node, names)
+            if kind is not None:
+                context_managers.append((f"{module}.{node.name}", kind))
             facts = _FunctionReader(node, names).read(f"{module}.{node.name}", path, False)
             if facts is not None:
                 functions.append(facts)
@@ -450,7 +468,13 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
             classes.append(class_facts)
             functions.extend(methods)
     return ModuleFacts(
-        path, module, tuple(functions), tuple(classes), tuple(sorted(names.imports)), str(root)
+        path,
+        module,
+        tuple(functions),
+        tuple(classes),
+        tuple(sorted(names.imports)),
+        str(root),
+        tuple(context_managers),
     )
 
 
@@ -467,6 +491,8 @@ class Project:
     #: path -> (line, column, message) of the files CPython's parser rejected
     syntax_errors: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
     paths: frozenset[str] = frozenset()  # every file summarised
+    #: ``@contextmanager``/``@asynccontextmanager`` functions of the project: "sync"/"async"
+    context_managers: Mapping[str, str] = field(default_factory=dict)
     #: path -> names of the project factories it can reach (its own module's and its
     #: imports'): the pre-filter looks for these besides the registry's
     file_triggers: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -483,6 +509,32 @@ class Project:
         if position >= len(facts.params):
             return True  # *args: cannot tell, trust it
         return facts.params[position] in facts.takes
+
+    def protocols(self, callee: str) -> frozenset[str] | None:
+        """Which ``with`` a project context manager supports: {"sync"}, {"async"}, both;
+        None when it is not the project's or a base class outside the project may add one."""
+        kind = self.context_managers.get(callee)
+        if kind is not None:
+            return frozenset({kind})
+        methods: set[str] = set()
+        todo = [callee]
+        while todo:
+            facts = self.classes.get(todo.pop())
+            if facts is None:
+                return None
+            methods |= facts.methods
+            for base in facts.bases:
+                if base in ("builtins.object", "typing.Generic"):
+                    continue
+                if base is None or base not in self.classes:
+                    return None
+                todo.append(base)
+        supported = set()
+        if {"__enter__", "__exit__"} <= methods:
+            supported.add("sync")
+        if {"__aenter__", "__aexit__"} <= methods:
+            supported.add("async")
+        return frozenset(supported) if supported else None
 
     def released_by(self, class_name: str, method: str) -> frozenset[str]:
         """Attributes ``self.method()`` releases, directly or through other methods."""
@@ -581,9 +633,12 @@ def build_project(
         Registry(known),
         functions,
         classes,
-        dict(syntax_errors or {}),
-        frozenset(paths),
-        triggers,
+        syntax_errors=dict(syntax_errors or {}),
+        paths=frozenset(paths),
+        file_triggers=triggers,
+        context_managers={
+            name: kind for module in modules for name, kind in module.context_managers
+        },
     )
 
 

@@ -1,0 +1,22 @@
+"""What the analysis reports: one leak, positioned by a node of the parsed module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from leaklint.resources import Resource
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    """What the analysis found; rules turn it into a message at ``call``'s position: the
+    acquiring call, or for the checks of context manager definitions (LL160-LL163) the
+    ``def``, ``return``, ``yield`` or ``except`` concerned."""
+
+    kind: str  # see the ``leak_kinds`` of the rules in leaklint/rules/
+    call: cst.CSTNode
+    resource: Resource
+    var: str | None = None
+    other: object = None  # the raising statement, the return, the rebinding, the class

@@ -1,0 +1,72 @@
+"""LL161 cleanup-skipped-on-error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.leaks import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupSkippedOnError(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        return (
+            f"the clean-up after this yield in `{leak.var}()` is skipped when the with-block "
+            f"raises: put the yield in try/finally"
+        )
+
+
+RULE = CleanupSkippedOnError(
+    code="LL161",
+    name="cleanup-skipped-on-error",
+    summary="A @contextmanager generator's clean-up after yield is not in finally: an error in the with-block skips it.",
+    leak_kinds=('cleanup-skipped',),
+    bad_example='''\
+from contextlib import contextmanager
+
+
+@contextmanager
+def opened(path):
+    f = open(path)
+    yield f  # if the with-block raises, the close below never runs
+    f.close()
+''',
+    good_example='''\
+from contextlib import contextmanager
+
+
+@contextmanager
+def opened(path):
+    f = open(path)
+    try:
+        yield f
+    finally:
+        f.close()
+''',
+    docs='''\
+## What it does
+Reports the `yield` of a `@contextmanager`/`@asynccontextmanager` generator that is followed
+by clean-up (closing, releasing, restoring state) without being inside `try/finally` (or a
+`with`). The finding stands at the `yield`; the leak of a resource acquired before it is not
+reported a second time.
+
+## Why is this bad?
+When the with-block raises, the exception is thrown into the generator at the `yield`: the
+statements after it never run, so the file stays open, the lock stays held, the working
+directory stays changed.
+
+## Example
+```python
+{bad_example}
+```
+
+## Use instead
+```python
+{good_example}
+```
+
+## Fix safety
+No automatic fix yet; wrapping the `yield` and what follows in `try/finally` is safe.
+''',
+)

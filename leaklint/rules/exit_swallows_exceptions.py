@@ -1,0 +1,72 @@
+"""LL160 exit-swallows-exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.leaks import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class ExitSwallowsExceptions(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        where = leak.var or "__exit__"
+        if where in ("__exit__", "__aexit__"):
+            return f"`{where}` returns true on every path: every exception raised in the with-block disappears"
+        return (
+            f"`{where}()` catches every exception around its yield without re-raising: every "
+            f"error in the with-block disappears"
+        )
+
+
+RULE = ExitSwallowsExceptions(
+    code="LL160",
+    name="exit-swallows-exceptions",
+    summary="__exit__ returns true on every path, or a @contextmanager swallows every exception around its yield.",
+    leak_kinds=('exit-swallows',),
+    bad_example='''\
+class Transaction:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.finish()
+        return True  # swallows KeyboardInterrupt, bugs, everything
+''',
+    good_example='''\
+class Transaction:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.finish()
+        return exc_type is not None and issubclass(exc_type, KeyError)
+''',
+    docs='''\
+## What it does
+Reports an `__exit__`/`__aexit__` whose every return is a true constant (`return True`), and a
+`@contextmanager`/`@asynccontextmanager` generator whose `yield` sits in a `try` with an
+`except Exception:`/`except BaseException:`/bare `except:` that does not re-raise. Returning
+true only for some exception types (`return issubclass(exc_type, KeyError)`) is fine, and so
+is `contextlib.suppress(...)` at the place of use.
+
+## Why is this bad?
+A context manager that returns true from `__exit__` tells Python the exception was handled:
+every error raised in the with-block, including `KeyboardInterrupt` and plain bugs, vanishes,
+and the code after the block runs on a state nobody checked.
+
+## Example
+```python
+{bad_example}
+```
+
+## Use instead
+```python
+{good_example}
+```
+
+## Fix safety
+No automatic fix: which exceptions to suppress is a decision.
+''',
+)

@@ -1,0 +1,70 @@
+"""LL163 protocol-mismatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.leaks import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolMismatch(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        name = leak.var
+        problem = {
+            "plain-def": f"`{name}` is a plain def: `async with` needs it to be `async def`",
+            "async-def": f"`{name}` is an `async def`: plain `with` calls it without awaiting",
+            "arity": f"`{name}` must take (self, exc_type, exc, tb)",
+            "no-exit": f"`{name}` without its exit: the class cannot be used in `with`",
+            "no-enter": f"`{name}` without its enter: the class cannot be used in `with`",
+        }
+        return problem.get(str(leak.other), f"`{name}` breaks the context manager protocol")
+
+
+RULE = ProtocolMismatch(
+    code="LL163",
+    name="protocol-mismatch",
+    summary="A broken context manager protocol: async __aexit__ as plain def, __exit__ as async def, wrong arity, half a protocol.",
+    leak_kinds=('protocol-mismatch',),
+    bad_example='''\
+class Session:
+    async def __aenter__(self):
+        return self
+
+    def __aexit__(self, exc_type, exc, tb):
+        self.close()
+''',
+    good_example='''\
+class Session:
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        await self.close()
+''',
+    docs='''\
+## What it does
+Reports `__aenter__`/`__aexit__` defined with a plain `def`, `__enter__`/`__exit__` defined
+with `async def`, an exit that does not take `(self, exc_type, exc, tb)` (or `*args`), and a
+class without base classes that defines an enter without its exit or the reverse.
+
+## Why is this bad?
+Python calls these methods by protocol: a plain `__aexit__` returns `None` to `async with`,
+which then fails to await it; an `async def __exit__` returns a coroutine that is never
+awaited, so the clean-up never runs and the exception is swallowed (a coroutine is true).
+
+## Example
+```python
+{bad_example}
+```
+
+## Use instead
+```python
+{good_example}
+```
+
+## Fix safety
+No automatic fix.
+''',
+)

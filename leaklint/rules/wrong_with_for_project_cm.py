@@ -1,0 +1,74 @@
+"""LL164 wrong-with-for-project-cm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaklint.analysis.leaks import Leak
+from leaklint.rules.base import LineOf, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class WrongWithForProjectCm(Rule):
+    def message(self, leak: Leak, line_of: LineOf) -> str:
+        short = (leak.var or "it").rsplit(".", 1)[-1]
+        if leak.other == "sync":
+            return f"`{short}` only supports `async with`: a plain `with` fails at run time"
+        return f"`{short}` only supports a plain `with`: `async with` fails at run time"
+
+
+RULE = WrongWithForProjectCm(
+    code="LL164",
+    name="wrong-with-for-project-cm",
+    summary="A project context manager used in the kind of with it does not support (async-only in with, or the reverse).",
+    leak_kinds=('wrong-with',),
+    bad_example='''\
+import contextlib
+
+
+@contextlib.asynccontextmanager
+async def connected(host):
+    yield host
+
+
+def use(host):
+    with connected(host) as c:
+        return c
+''',
+    good_example='''\
+import contextlib
+
+
+@contextlib.asynccontextmanager
+async def connected(host):
+    yield host
+
+
+async def use(host):
+    async with connected(host) as c:
+        return c
+''',
+    docs='''\
+## What it does
+Reports `with X(...)` where `X` is a class of the checked code (with its project bases) that
+only has `__aenter__`/`__aexit__`, or an `@asynccontextmanager` function; and `async with X(...)`
+where `X` only supports the plain protocol. The project's own counterpart of LL201.
+
+## Why is this bad?
+The block raises `TypeError` (or `AttributeError: __enter__`) the first time it runs,
+usually on a path the tests do not cover.
+
+## Example
+```python
+{bad_example}
+```
+
+## Use instead
+```python
+{good_example}
+```
+
+## Fix safety
+No automatic fix yet; inside `async def`, `with` → `async with` is safe.
+''',
+)
