@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,7 +20,8 @@ from leaklint.report import FORMATS, SourceLines, render, rule_table
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
-from leaklint.runner import check_paths, discover
+from leaklint.fixes import WriteError, fix_paths, write_atomic
+from leaklint.runner import check_paths, discover, summarise
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -85,6 +88,12 @@ def main() -> None:
     default=None,
     help="A one-line summary on standard error (default: only when it is a terminal).",
 )
+@click.option("--fix", is_flag=True, help="Apply the safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
+@click.option(
+    "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any)."
+)
+@click.option("--show-fixes", is_flag=True, help="List each fix applied (or available) on stderr.")
 @click.option("--debug", is_flag=True, help="Print the traceback of internal errors.")
 def check(
     paths: tuple[str, ...],
@@ -103,6 +112,10 @@ def check(
     warn_unused_noqa: bool,
     stdin_filename: str | None,
     summary: bool | None,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    show_fixes: bool,
     debug: bool,
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for resource leaks.
@@ -114,6 +127,9 @@ def check(
         _fail("`-` (standard input) cannot be combined with other paths")
     if statistics and fmt not in ("text", "json"):
         _fail("--statistics prints text or json, not --format " + fmt)
+    fixing = fix or diff or show_fixes
+    if fixing and reading_stdin:
+        _fail("--fix, --diff and --show-fixes work on files, not on standard input")
     paths = paths or (".",)
     try:
         first = stdin_filename or "." if reading_stdin else paths[0]
@@ -137,6 +153,11 @@ def check(
                 results = check_paths(targets, config, jobs, progress=bar.update, cache=cache)
         else:
             results = check_paths(targets, config, jobs, cache=cache)
+        if fixing:
+            results, changed = _fixes(targets, results, config, jobs, fix and not diff, unsafe_fixes,
+                                      diff, show_fixes)
+            if diff:
+                sys.exit(EXIT_FINDINGS if changed else EXIT_CLEAN)
     findings = sorted(f for result in results for f in result.findings)
     if write_baseline_path is not None:
         write_baseline(write_baseline_path, findings, source)
@@ -188,6 +209,76 @@ def check(
     if write_baseline_path is not None:
         sys.exit(EXIT_CLEAN)
     sys.exit(EXIT_FINDINGS if reported and not exit_zero else EXIT_CLEAN)
+
+
+def _fixes(
+    targets: list,
+    results: list,
+    config: Config,
+    jobs: int | None,
+    write: bool,
+    unsafe: bool,
+    diff: bool,
+    show: bool,
+) -> tuple[list, int]:
+    """Fix the run's files (``write``), or print the diff (``diff``), or only list the fixes;
+    say how many were fixed and how many findings remain. Returns the results to report
+    (the remaining findings of each fixed file) and how many files changed (or would)."""
+    project = summarise(targets, config, jobs or os.cpu_count() or 1)
+    outcomes = fix_paths(results, config, project, unsafe=unsafe)
+    by_path = {outcome.path: outcome for outcome in outcomes}
+    fixed: Counter[str] = Counter()
+    changed = 0
+    new_results = []
+    for result in results:
+        outcome = by_path.get(result.path)
+        if outcome is None:
+            new_results.append(result)
+            continue
+        if outcome.error:
+            click.echo(f"leaklint: {outcome.path}: {outcome.error}", err=True)
+        if outcome.fixed is None:
+            new_results.append(result)
+            continue
+        changed += 1
+        if diff:
+            click.echo(_unified_diff(outcome.path, outcome.source, outcome.fixed), nl=False)
+        if write:
+            try:
+                write_atomic(outcome.path, outcome.fixed)
+            except WriteError as err:
+                click.echo(f"leaklint: {outcome.path} {err}", err=True)
+                changed -= 1
+                new_results.append(result)
+                continue
+        fixed.update(outcome.counts)
+        if show:
+            verb = "fixed" if write else "fix"
+            for applied in outcome.applied:
+                click.echo(
+                    f"{applied.path}:{applied.line}:{applied.col + 1}: {applied.code} {verb}: "
+                    f"{applied.title} ({applied.safety})",
+                    err=True,
+                )
+        new_results.append(outcome.remaining if write and outcome.remaining else result)
+    remaining = sum(len(r.findings) for r in new_results) if write else (
+        sum(len(r.findings) for r in results) - sum(fixed.values())
+    )
+    by_code = ", ".join(f"{code}: {n}" for code, n in sorted(fixed.items()))
+    verb = "fixed" if write else "would fix"
+    click.echo(
+        f"leaklint: {verb} {_count(sum(fixed.values()), 'finding')}"
+        f"{f' ({by_code})' if by_code else ''} in {_count(changed, 'file')}, "
+        f"{remaining} remaining",
+        err=True,
+    )
+    return new_results, changed
+
+
+def _unified_diff(path: str, before: bytes, after: bytes) -> str:
+    old = before.decode("utf-8", "replace").splitlines(keepends=True)
+    new = after.decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
 
 
 #: A progress bar only for runs at least this long, and only on a terminal.

@@ -1,0 +1,221 @@
+"""Applying fixes to one file's source, to a fixed point, and writing the result safely."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from leaklint.analysis.obligations import analyse_module
+from leaklint.analysis.summaries import Project, module_name
+from leaklint.config import Config
+from leaklint.core import FileResult, check_source, single_file_project
+from leaklint.fixes.base import Edit
+from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
+from leaklint.rules import rule_for
+
+#: Rounds of fix → re-analyse before giving up on reaching a fixed point.
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedFix:
+    """A fix that was applied: where its finding was (in the source of its round)."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    title: str
+    safety: str
+
+
+@dataclass(slots=True)
+class FixOutcome:
+    """What fixing one file gave: its new bytes (None: unchanged), the fixes applied, and
+    the findings that remain in the new source."""
+
+    path: str
+    source: bytes
+    fixed: bytes | None = None
+    applied: list[AppliedFix] = field(default_factory=list)
+    remaining: FileResult | None = None
+    error: str | None = None  # the fixes were dropped (a rewrite that would not parse)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(fix.code for fix in self.applied)
+
+
+def fix_source(
+    data: bytes,
+    path: str,
+    config: Config,
+    *,
+    project: Project | None = None,
+    unsafe: bool = False,
+    first: FileResult | None = None,
+) -> FixOutcome:
+    """Apply every fix that is allowed (safe ones; unsafe ones too with ``unsafe``) to the
+    findings ``check_source`` reports, re-analysing after each round until nothing more can
+    be fixed. ``first``: the findings of ``data`` when the caller has them already."""
+    if project is None:
+        project = single_file_project(data, path, config)
+    outcome = FixOutcome(path, data)
+    current = data
+    result = first if first is not None else check_source(current, path, config, project=project)
+    for _ in range(MAX_ROUNDS):
+        wanted = {(f.line, f.col, f.code) for f in result.findings if f.code in FIXABLE_CODES}
+        if not wanted or result.internal_error:
+            break
+        step = _one_round(current, path, config, project, wanted, unsafe)
+        if step is None:
+            break
+        new, applied = step
+        try:
+            _must_compile(new, path)
+        except (SyntaxError, ValueError, cst.ParserSyntaxError) as err:
+            outcome.error = f"a fix would not parse ({err}); the file is left as it was"
+            outcome.applied.clear()
+            current = data
+            result = first if first is not None else check_source(data, path, config, project=project)
+            break
+        outcome.applied.extend(applied)
+        current = new
+        result = check_source(current, path, config, project=project)
+    outcome.fixed = current if current != data else None
+    outcome.remaining = result
+    return outcome
+
+
+def _must_compile(source: bytes, path: str) -> None:
+    """Raise unless the fixed source parses (libcst) and compiles (CPython)."""
+    cst.parse_module(source)
+    compile(source, path, "exec", dont_inherit=True)
+
+
+def _one_round(
+    data: bytes,
+    path: str,
+    config: Config,
+    project: Project,
+    wanted: set[tuple[int, int, str]],
+    unsafe: bool,
+) -> tuple[bytes, list[AppliedFix]] | None:
+    """One round: plan an edit for each reported, fixable leak, apply those that do not
+    overlap, and return the new source (None: nothing to apply)."""
+    module = cst.parse_module(data)
+    name, is_package = module_name(path)
+    leaks = analyse_module(
+        module, project.registry, module_name=name, is_package=is_package, project=project
+    )
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    parents = wrapper.resolve(ParentNodeProvider)
+    tree = Tree(module, parents, positions)
+    edits: list[Edit] = []
+    for leak in leaks:
+        code = rule_for(leak.kind, leak.resource.code).code
+        if code not in FIXABLE_CODES or leak.call not in positions:
+            continue
+        start = positions[leak.call].start
+        if (start.line, start.column, code) not in wanted:
+            continue  # suppressed, deselected, or not reported
+        edit = plan(code, leak, tree, start.line, start.column, unsafe)
+        if edit is not None:
+            edits.append(edit)
+    chosen: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: e.span):
+        if all(edit.span[1] <= other.span[0] or other.span[1] <= edit.span[0] for other in chosen):
+            if all(target not in {t for o in chosen for t, _ in o.targets} for target, _ in edit.targets):
+                chosen.append(edit)
+    if not chosen:
+        return None
+    fixed = module.visit(_Apply(chosen))
+    imports = sorted({module for edit in chosen for module in edit.imports})
+    if imports:
+        context = CodemodContext()
+        for wanted_module in imports:
+            AddImportsVisitor.add_needed_import(context, wanted_module)
+        fixed = AddImportsVisitor(context).transform_module(fixed)
+    applied = [
+        AppliedFix(path, e.line, e.col, e.code, e.fix.title, e.fix.safety) for e in chosen
+    ]
+    new = fixed.bytes
+    return (new, applied) if new != data else None
+
+
+class _Apply(cst.CSTTransformer):
+    """Replace each target node (by identity) with what its edit builds."""
+
+    def __init__(self, edits: list[Edit]) -> None:
+        super().__init__()
+        self.builders = {id(node): build for edit in edits for node, build in edit.targets}
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
+        updated = super().on_leave(original_node, updated_node)
+        build = self.builders.get(id(original_node))
+        return build(updated) if build is not None else updated
+
+
+class WriteError(Exception):
+    """The fixed file could not be written; the message is one line for the user."""
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path``'s content with ``data``: a temporary file in the same folder, given
+    the file's mode, then ``os.replace`` (an interrupted run leaves the old file or the new
+    one). A symlink's target is written, not the link. A read-only file is refused."""
+    real = os.path.realpath(path)
+    try:
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+    except OSError as err:
+        raise WriteError(f"cannot be written: {err.strerror or err}") from None
+    # the write bits too: root may write anything, but a file made read-only means "keep"
+    if not os.access(real, os.W_OK) or not mode & 0o222:
+        raise WriteError("is read-only: not fixed")
+    folder = os.path.dirname(real) or "."
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".leaklint-", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise WriteError(f"cannot be written (its folder: {err.strerror or err}): not fixed") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, real)
+    except OSError as err:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise WriteError(f"cannot be written: {err.strerror or err}: not fixed") from None
+
+
+def fix_paths(
+    results: list[FileResult], config: Config, project: Project, *, unsafe: bool = False
+) -> list[FixOutcome]:
+    """Fix every file of a run that has a finding a fix exists for (``results``: the run's
+    findings, in order); the files themselves are not written."""
+    outcomes = []
+    for result in results:
+        if result.internal_error or not any(f.code in FIXABLE_CODES for f in result.findings):
+            continue
+        try:
+            with open(result.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        outcomes.append(
+            fix_source(data, result.path, config, project=project, unsafe=unsafe, first=result)
+        )
+    return outcomes

@@ -1,0 +1,567 @@
+"""The rewrites: each planner looks at one leak in one parsed module and returns the
+``Edit`` that fixes it, or None when no rewrite is known to be right there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from leaklint.analysis.obligations import Leak
+from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, why_no_with
+
+ADD_AWAIT = Fix(("LL203",), SAFE, "Add the missing `await`", "inside `async def` only")
+ASYNC_WITH = Fix(("LL201",), SAFE, "Use `async with`", "inside `async def` only")
+CLOSING_WITH = Fix(
+    ("LL110",),
+    SAFE,
+    "Wrap the connection in `contextlib.closing(...)`, keep `with conn:` for the transaction",
+    "the inner `with conn:` keeps the commit/rollback; only when the name is not used "
+    "outside the block",
+)
+WITH_FOR_UNBOUND = Fix(
+    ("LL102",),
+    SAFE,
+    "Bind the resource in a `with` around the statement",
+    "files, sockets and archives only: never a resource whose __exit__ waits or joins",
+)
+WITH_FOR_UNBOUND_MODULE = Fix(
+    ("LL102",),
+    UNSAFE,
+    "Bind the resource in a `with` around the statement (module level)",
+    "the new name becomes a module attribute, visible to importers",
+)
+WITH_FOR_BOUND = Fix(
+    ("LL100", "LL101"),
+    SAFE,
+    "Use `with` from the acquisition to the close, and drop the close",
+    "only when every use is in between and the context manager does exactly what close() does",
+)
+
+ALL_FIXES: tuple[Fix, ...] = (
+    ADD_AWAIT,
+    ASYNC_WITH,
+    CLOSING_WITH,
+    WITH_FOR_UNBOUND,
+    WITH_FOR_UNBOUND_MODULE,
+    WITH_FOR_BOUND,
+)
+FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
+
+
+class Tree:
+    """A parsed module and what the planners ask of it: parents and positions."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        parents: Mapping[cst.CSTNode, cst.CSTNode],
+        positions: Mapping[cst.CSTNode, CodeRange],
+    ) -> None:
+        self.module = module
+        self.parents = parents
+        self.positions = positions
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        while node in self.parents:
+            node = self.parents[node]
+            yield node
+
+    def scope_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The innermost function (or lambda, class body, the module) holding ``node``."""
+        for above in self.ancestors(node):
+            if isinstance(above, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return above
+        return self.module
+
+    def span(self, first: cst.CSTNode, last: cst.CSTNode | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
+        start = self.positions[first].start
+        end = self.positions[last if last is not None else first].end
+        return ((start.line, start.column), (end.line, end.column))
+
+
+def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
+    """The edit fixing the finding ``code`` reported for ``leak``, if there is one."""
+    planner = _PLANNERS.get(code)
+    if planner is None:
+        return None
+    edit = planner(leak, tree, code, line, col)
+    if edit is None or (edit.fix.safety == UNSAFE and not unsafe):
+        return None
+    return edit
+
+
+# --------------------------------------------------------------------------- LL203
+
+
+def _in_async_def(tree: Tree, node: cst.CSTNode) -> bool:
+    scope = tree.scope_of(node)
+    return isinstance(scope, cst.FunctionDef) and scope.asynchronous is not None
+
+
+def _add_await(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    call = leak.call
+    parent = tree.parents.get(call)
+    if not (isinstance(parent, cst.Expr) and parent.value is call and _in_async_def(tree, call)):
+        return None
+    if call.lpar:
+        return None  # ``(x.aclose())``: rare, and the parentheses would need moving
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.Await(expression=updated)
+
+    return Edit(ADD_AWAIT, code, line, col, tree.span(call), ((call, build),))
+
+
+# --------------------------------------------------------------------------- LL201
+
+
+def _async_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    item = tree.parents.get(leak.call)
+    stmt = tree.parents.get(item) if item is not None else None
+    if not (isinstance(item, cst.WithItem) and isinstance(stmt, cst.With)):
+        return None
+    if stmt.asynchronous is not None or not _in_async_def(tree, stmt):
+        return None
+    if len(stmt.items) != 1:
+        return None  # the other items may be plain context managers
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.With)
+        return updated.with_changes(asynchronous=cst.Asynchronous())
+
+    span = tree.span(stmt, stmt.items[-1])
+    return Edit(ASYNC_WITH, code, line, col, span, ((stmt, build),))
+
+
+# --------------------------------------------------------------------------- names
+
+
+class _Identifiers(cst.CSTVisitor):
+    """Visits identifiers only: not the attribute of ``a.b``, not the keyword of ``f(k=v)``."""
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+class _Names(_Identifiers):
+    """Every identifier a subtree reads or binds (not attribute names, not keywords of
+    calls), and which of them it binds; whether a nested scope mentions them."""
+
+    def __init__(self) -> None:
+        self.all: set[str] = set()
+        self.bound: set[str] = set()
+        self.in_nested: set[str] = set()
+        self.declared: set[str] = set()  # global / nonlocal
+        self.depth = 0
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self._bind(node.asname.name.value)
+        else:
+            top = node.name
+            while isinstance(top, cst.Attribute):
+                top = top.value
+            if isinstance(top, cst.Name):
+                self._bind(top.value)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.all.add(node.value)
+        if self.depth:
+            self.in_nested.add(node.value)
+
+    def _bind(self, name: str) -> None:
+        self.all.add(name)
+        self.bound.add(name)
+        if self.depth:
+            self.in_nested.add(name)
+
+    def _bind_target(self, target: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        field = _BINDING_FIELD.get(type(node))
+        if field is not None:
+            self._bind_target(getattr(node, field))
+        if isinstance(node, (cst.Global, cst.Nonlocal)):
+            self.declared.update(item.name.value for item in node.names)
+        return super().on_visit(node)
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        if node.name is not None:
+            self._bind(node.name.value)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        if node.name is not None:
+            self._bind(node.name.value)
+
+    def _enter_scope(self, name: cst.Name | None) -> None:
+        if name is not None:
+            self._bind(name.value)
+        self.depth += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._enter_scope(node.name)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._enter_scope(node.name)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.depth -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._enter_scope(None)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.depth -= 1
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name.value)
+
+
+#: Nodes that bind names, and the field holding the target.
+_BINDING_FIELD: dict[type, str] = {
+    cst.AssignTarget: "target",
+    cst.AugAssign: "target",
+    cst.AnnAssign: "target",
+    cst.For: "target",
+    cst.CompFor: "target",
+    cst.AsName: "name",
+    cst.NamedExpr: "target",
+    cst.Del: "target",
+}
+
+
+def names_in(*nodes: cst.CSTNode) -> _Names:
+    found = _Names()
+    for node in nodes:
+        node.visit(found)
+    return found
+
+
+def _body_names(scope: cst.CSTNode) -> _Names:
+    """The names of a function (its parameters, body and decorators) or of the module."""
+    return names_in(scope)
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base2``, ``base3``...: the first not in ``taken``."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+_BASE_NAMES = {"socket": "sock", "archive": "archive", "response": "resp", "selector": "sel"}
+
+
+# --------------------------------------------------------------------------- LL110
+
+
+def _closing_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    call = leak.call
+    item = tree.parents.get(call)
+    stmt = tree.parents.get(item) if item is not None else None
+    if not (isinstance(item, cst.WithItem) and isinstance(stmt, cst.With)):
+        return None
+    if stmt.asynchronous is not None or len(stmt.items) != 1 or item.item is not call:
+        return None
+    if "close" not in leak.resource.release or leak.resource.cm_closes:
+        return None
+    if item.asname is None or not isinstance(item.asname.name, cst.Name):
+        return None
+    var = item.asname.name.value
+    scope = tree.scope_of(stmt)
+    # the connection is closed at the end of the block: nothing else may use it
+    outside = names_in(scope)
+    inside = names_in(stmt)
+    if var in outside.declared or var in inside.in_nested:
+        return None
+    if _count_uses(scope, var) != _count_uses(stmt, var):
+        return None
+    if "contextlib" in outside.all and not _imports_module(tree.module, "contextlib"):
+        return None  # a local `contextlib` that is not the module
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.With)
+        old_item = updated.items[0]
+        closing = cst.Call(
+            func=cst.Attribute(value=cst.Name("contextlib"), attr=cst.Name("closing")),
+            args=[cst.Arg(value=old_item.item)],
+        )
+        body = updated.body
+        if isinstance(body, cst.IndentedBlock):
+            inner = cst.With(
+                items=[cst.WithItem(item=cst.Name(var))],
+                body=body.with_changes(header=cst.TrailingWhitespace(), footer=()),
+            )
+            outer = cst.IndentedBlock(
+                body=[inner], header=body.header, indent=body.indent, footer=body.footer
+            )
+        else:
+            assert isinstance(body, cst.SimpleStatementSuite)
+            inner = cst.With(
+                items=[cst.WithItem(item=cst.Name(var))],
+                body=body.with_changes(trailing_whitespace=cst.TrailingWhitespace()),
+            )
+            outer = cst.IndentedBlock(body=[inner], header=body.trailing_whitespace)
+        return updated.with_changes(items=[old_item.with_changes(item=closing)], body=outer)
+
+    span = tree.span(stmt, stmt.items[-1])
+    return Edit(CLOSING_WITH, code, line, col, span, ((stmt, build),), imports=("contextlib",))
+
+
+def _imports_module(module: cst.Module, name: str) -> bool:
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value == name:
+                            return True
+    return False
+
+
+class _Counter(_Identifiers):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.count += 1
+
+
+def _count_uses(node: cst.CSTNode, name: str) -> int:
+    counter = _Counter(name)
+    node.visit(counter)
+    return counter.count
+
+
+# --------------------------------------------------------------------------- LL102
+
+#: Expressions that may evaluate their parts conditionally or repeatedly: a resource taken
+#: out of one would be acquired where it was not before.
+_CONDITIONAL = (
+    cst.IfExp,
+    cst.BooleanOperation,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Yield,
+)
+
+
+def _has_effects(node: cst.CSTNode) -> bool:
+    """Whether evaluating ``node`` may run code: a call, an await, a yield, an assignment."""
+    found = []
+
+    class Look(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)):
+                found.append(n)
+                return False
+            return not isinstance(n, cst.Lambda)
+
+    node.visit(Look())
+    return bool(found)
+
+
+def _evaluated_first(tree: Tree, call: cst.CSTNode, stmt: cst.CSTNode) -> bool:
+    """Nothing that runs code is evaluated before ``call`` in ``stmt``, and ``call`` is
+    evaluated exactly once, unconditionally (so acquiring it first changes nothing)."""
+    child = call
+    for parent in tree.ancestors(call):
+        if parent is stmt:
+            return True
+        if isinstance(parent, _CONDITIONAL):
+            return False
+        if isinstance(parent, cst.Comparison) and len(parent.comparisons) > 1:
+            return False  # chained: short-circuits
+        if isinstance(parent, cst.Call):
+            if child is not parent.func:
+                before = [parent.func]
+                for arg in parent.args:
+                    if arg is child:
+                        break
+                    before.append(arg)
+                if any(_has_effects(node) for node in before):
+                    return False
+        elif isinstance(parent, cst.BinaryOperation):
+            if child is parent.right and _has_effects(parent.left):
+                return False
+        elif isinstance(parent, cst.Subscript):
+            if child is not parent.value and _has_effects(parent.value):
+                return False
+        elif isinstance(parent, (cst.Tuple, cst.List, cst.Set)):
+            before = []
+            for element in parent.elements:
+                if element is child:
+                    break
+                before.append(element)
+            if any(_has_effects(node) for node in before):
+                return False
+        elif isinstance(parent, (cst.Dict, cst.DictElement, cst.FormattedString, cst.Comparison,
+                                 cst.ComparisonTarget, cst.ConcatenatedString)):
+            return False  # order inside these is not worth the risk
+        child = parent
+    return False
+
+
+def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    call = leak.call
+    resource = leak.resource
+    if resource.is_async or not resource.cm_closes or why_no_with(resource.qualname):
+        return None
+    stmt = next(
+        (a for a in tree.ancestors(call) if isinstance(a, (cst.BaseStatement, cst.BaseSmallStatement))),
+        None,
+    )
+    if not isinstance(stmt, (cst.Assign, cst.Return, cst.Expr, cst.AugAssign)):
+        return None
+    line_stmt = tree.parents.get(stmt)
+    if not isinstance(line_stmt, cst.SimpleStatementLine) or len(line_stmt.body) != 1:
+        return None
+    block = tree.parents.get(line_stmt)
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return None
+    if not _evaluated_first(tree, call, stmt):
+        return None
+    scope = tree.scope_of(line_stmt)
+    if isinstance(scope, (cst.ClassDef, cst.Lambda)):
+        return None
+    fix = WITH_FOR_UNBOUND if isinstance(scope, cst.FunctionDef) else WITH_FOR_UNBOUND_MODULE
+    names = _body_names(scope)
+    name = fresh_name(_BASE_NAMES.get(resource.kind, "f"), names.all | names.declared)
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        inner = line_stmt.deep_replace(call, cst.Name(name))
+        assert isinstance(inner, cst.SimpleStatementLine)
+        return cst.With(
+            items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))],
+            body=cst.IndentedBlock(
+                body=[inner.with_changes(leading_lines=())],
+                indent=block.indent if isinstance(block, cst.IndentedBlock) else None,
+            ),
+            leading_lines=line_stmt.leading_lines,
+        )
+
+    return Edit(fix, code, line, col, tree.span(line_stmt), ((line_stmt, build),))
+
+
+# --------------------------------------------------------------------------- LL100 / LL101
+
+
+def _is_close_of(stmt: cst.CSTNode, var: str, methods: tuple[str, ...]) -> bool:
+    """``var.close()`` as a statement line of its own."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    expr = stmt.body[0]
+    if not isinstance(expr, cst.Expr):
+        return False
+    call = expr.value
+    return (
+        isinstance(call, cst.Call)
+        and not call.args
+        and isinstance(call.func, cst.Attribute)
+        and isinstance(call.func.value, cst.Name)
+        and call.func.value.value == var
+        and call.func.attr.value in methods
+    )
+
+
+def _has_comment(stmt: cst.SimpleStatementLine) -> bool:
+    if stmt.trailing_whitespace.comment is not None:
+        return True
+    return any(line.comment is not None for line in stmt.leading_lines)
+
+
+def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    call = leak.call
+    resource = leak.resource
+    var = leak.var
+    if var is None or "." in var or resource.is_async or not resource.cm_closes:
+        return None
+    if why_no_with(resource.qualname) or "close" not in resource.release:
+        return None
+    assign = tree.parents.get(call)
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is call
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and assign.targets[0].target.value == var
+    ):
+        return None
+    first = tree.parents.get(assign)
+    if not isinstance(first, cst.SimpleStatementLine) or len(first.body) != 1:
+        return None
+    block = tree.parents.get(first)
+    if not isinstance(block, cst.IndentedBlock):
+        return None
+    scope = tree.scope_of(block)
+    if not isinstance(scope, cst.FunctionDef):
+        return None
+    body = list(block.body)
+    start = next(i for i, stmt in enumerate(body) if stmt is first)
+    end = next(
+        (j for j in range(start + 1, len(body)) if _is_close_of(body[j], var, ("close",))), None
+    )
+    if end is None or end == start + 1:
+        return None
+    close = body[end]
+    assert isinstance(close, cst.SimpleStatementLine)
+    if _has_comment(close):
+        return None
+    middle = body[start + 1 : end]
+    between = names_in(*middle)
+    if var in between.bound or var in between.in_nested or var in between.declared:
+        return None  # rebound, deleted, or captured by a closure that may outlive the block
+    # every use of ``var`` in the function is in these statements (and the argument list of
+    # the acquisition mentions it not)
+    uses = sum(_count_uses(stmt, var) for stmt in middle) + 2  # the binding and the close
+    if _count_uses(scope, var) != uses or _count_uses(call, var):
+        return None
+
+    def build_first(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.With(
+            items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
+            body=cst.IndentedBlock(body=middle, header=first.trailing_whitespace, indent=block.indent),
+            leading_lines=first.leading_lines,
+        )
+
+    def remove(updated: cst.CSTNode) -> object:
+        return cst.RemovalSentinel.REMOVE
+
+    targets = ((first, build_first), *((stmt, remove) for stmt in [*middle, close]))
+    return Edit(WITH_FOR_BOUND, code, line, col, tree.span(first, close), targets)
+
+
+_PLANNERS = {
+    "LL203": _add_await,
+    "LL201": _async_with,
+    "LL110": _closing_with,
+    "LL102": _with_for_unbound,
+    "LL100": _with_for_bound,
+    "LL101": _with_for_bound,
+}
