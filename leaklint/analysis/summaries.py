@@ -273,6 +273,9 @@ class _FunctionReader:
                 attr = _is_self_attr(sub.value, me)
                 if attr is not None:
                     quiet.add(id(sub.value))  # ``self.sock.family``: a use, not a hand-over
+                    if _is_releasing(sub.attr):
+                        # ``self.addCleanup(self.file.close)``: whoever calls it releases it
+                        self.attr_calls.setdefault(attr, set()).add(sub.attr)
                 attr = _is_self_attr(sub, me)
                 if attr is not None and id(sub) not in quiet:
                     # passed, returned, aliased, used in with: someone else may release it
