@@ -20,3 +20,6 @@ class Leak:
     resource: Resource
     var: str | None = None
     other: object = None  # the raising statement, the return, the rebinding, the class
+    #: the module-level statement it was found in (positions are computed for it alone);
+    #: None for what the module body itself reports
+    top: cst.CSTNode | None = None

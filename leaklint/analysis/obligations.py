@@ -18,6 +18,7 @@ container, handed to an owning callee) and "was never acquired on this path" (``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
@@ -236,10 +237,27 @@ class _ScopeAnalyser:
     # ---- driver
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
-        out = self.block(body, _State())
+        if self.kind == "module":
+            out = self.module_body(body)
+        else:
+            out = self.block(body, _State())
         if out is not None:
             self.exit_normal(out, None)
         self.report()
+
+    def module_body(self, body: Sequence[cst.CSTNode]) -> _MaybeState:
+        """The module's statements, each leak found inside one tagged with it (so that
+        positions can be computed for that statement alone)."""
+        leaks = self.ctx.leaks
+        state: _MaybeState = _State()
+        for stmt in body:
+            before = len(leaks)
+            if state is not None:
+                self.previous_fresh, self.fresh = self.fresh, []
+                state = self.statement(stmt, state)
+            for index in range(before, len(leaks)):
+                leaks[index] = dataclasses.replace(leaks[index], top=stmt)
+        return state
 
     def report(self) -> None:
         leaks = self.ctx.leaks
