@@ -158,6 +158,7 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     if not leaks:
         return FileResult(path)
     located = _Positions(module, data)
+    functions_in: dict[int, list[tuple[CodeRange, str]]] = {}  # per positions mapping
     findings = []
     for leak in leaks:
         rule = rule_for(leak.kind, leak.resource.code)
@@ -171,11 +172,13 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
         start = positions[leak.call].start
         related: tuple[tuple[int, int, str], ...] = ()
         if leak.kind in PATH_KINDS:
-            functions = [
-                (positions[node], node.name.value)
-                for node in positions
-                if isinstance(node, cst.FunctionDef)
-            ]
+            functions = functions_in.get(id(positions))
+            if functions is None:
+                functions = functions_in[id(positions)] = [
+                    (positions[node], node.name.value)
+                    for node in positions
+                    if isinstance(node, cst.FunctionDef)
+                ]
             related = _trace(leak, positions, functions)
         findings.append(
             Finding(
