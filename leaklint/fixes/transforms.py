@@ -428,6 +428,45 @@ def _evaluated_first(tree: Tree, call: cst.CSTNode, stmt: cst.CSTNode) -> bool:
     return False
 
 
+#: Methods whose result holds nothing of the resource: the statement may use it afterwards.
+EAGER_METHODS = frozenset(
+    {"read", "read1", "readline", "readlines", "readinto", "write", "writelines", "getvalue",
+     "recv", "send", "sendall", "getsockname", "getpeername", "namelist", "getnames",
+     "getmembers", "infolist", "extractall", "seek", "tell", "truncate", "flush"}
+)
+#: Functions that read all they need from a file before they return (not ``csv.reader``).
+EAGER_READERS = frozenset(
+    {"json.load", "pickle.load", "marshal.load", "tomllib.load", "plistlib.load", "list",
+     "tuple", "sorted", "set"}
+)
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr.value}" if head else None
+    return None
+
+
+def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
+    """``node`` is the receiver of an eager method (``open(p).read()``) or the first argument
+    of an eager reader (``json.load(open(p))``): nothing of it outlives the statement."""
+    parent = tree.parents.get(node)
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        call = tree.parents.get(parent)
+        return isinstance(call, cst.Call) and call.func is parent and parent.attr.value in EAGER_METHODS
+    if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
+        call = tree.parents.get(parent)
+        return (
+            isinstance(call, cst.Call)
+            and call.args[0] is parent
+            and _dotted(call.func) in EAGER_READERS
+        )
+    return False
+
+
 def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     resource = leak.resource
@@ -445,7 +484,7 @@ def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) ->
     block = tree.parents.get(line_stmt)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
         return None
-    if not _evaluated_first(tree, call, stmt):
+    if not _evaluated_first(tree, call, stmt) or not _used_eagerly(tree, call):
         return None
     scope = tree.scope_of(line_stmt)
     if isinstance(scope, (cst.ClassDef, cst.Lambda)):
@@ -542,6 +581,8 @@ def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
     uses = sum(_count_uses(stmt, var) for stmt in middle) + 2  # the binding and the close
     if _count_uses(scope, var) != uses or _count_uses(call, var):
         return None
+    if not _only_attribute_uses(tree, middle, var):
+        return None  # returned, stored, handed on: it must stay open
 
     def build_first(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.With(
@@ -555,6 +596,40 @@ def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
 
     targets = ((first, build_first), *((stmt, remove) for stmt in [*middle, close]))
     return Edit(WITH_FOR_BOUND, code, line, col, tree.span(first, close), targets)
+
+
+def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> bool:
+    """Every use of ``var`` is ``var.attr`` (never the object itself, which could be
+    returned, stored or handed on), and what a ``return``/``yield`` gives back of it is the
+    result of an eager method (``return f.readline()``), not something still reading it."""
+
+    class Uses(_Identifiers):
+        ok = True
+        exits = 0
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value != var:
+                return
+            parent = tree.parents.get(node)
+            if not (isinstance(parent, cst.Attribute) and parent.value is node):
+                self.ok = False
+            elif self.exits and not _used_eagerly(tree, node):
+                self.ok = False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.Return, cst.Yield)):
+                self.exits += 1
+            return super().on_visit(node)
+
+        def on_leave(self, node: cst.CSTNode) -> None:
+            if isinstance(node, (cst.Return, cst.Yield)):
+                self.exits -= 1
+            super().on_leave(node)
+
+    uses = Uses()
+    for stmt in middle:
+        stmt.visit(uses)
+    return uses.ok
 
 
 _PLANNERS = {

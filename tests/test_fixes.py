@@ -1,0 +1,253 @@
+"""Automatic fixes (``leaklint check --fix``), through the real CLI and in process.
+
+Goldens: ``tests/data/fixes/<name>.py`` and, beside it, ``<name>.fixed.py``, what
+``--fix`` makes of it (``--unsafe-fixes`` too for names starting ``unsafe_``);
+``python -m pytest tests/test_fixes.py --update-goldens`` rewrites them. They live outside
+``fixtures/``, whose files are the analysis's annotated source of truth.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tokenize
+from collections import Counter
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from leaklint.config import Config
+from leaklint.fixes import ALL_FIXES, SAFE, UNSAFE, WAITS_OR_JOINS, fix_source, why_no_with
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDENS = ROOT / "tests" / "data" / "fixes"
+CASES = sorted(p.name for p in GOLDENS.glob("*.py") if not p.name.endswith(".fixed.py"))
+SAFE_CASES = [name for name in CASES if not name.startswith("unsafe_")]
+RUNNABLE = [name for name in CASES if name.startswith("runnable_")]
+
+
+def _golden(name: str) -> Path:
+    return GOLDENS / name.replace(".py", ".fixed.py")
+
+
+def _leaklint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "leaklint", "check", "--no-cache", *args],
+        cwd=cwd, capture_output=True, text=True, env=env, timeout=300,
+    )
+
+
+def _fix(data: bytes, name: str, root: Path) -> bytes:
+    outcome = fix_source(data, str(root / name), Config(root=str(root)),
+                         unsafe=name.startswith("unsafe_"))
+    assert outcome.error is None
+    return outcome.fixed if outcome.fixed is not None else data
+
+
+def _comments(data: bytes) -> Counter[str]:
+    tokens = tokenize.tokenize(io.BytesIO(data).readline)
+    return Counter(t.string for t in tokens if t.type == tokenize.COMMENT)
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cases, copied to a folder of their own."""
+    folder = tmp_path_factory.mktemp("fixes")
+    for name in CASES:
+        shutil.copy(GOLDENS / name, folder / name)
+    return folder
+
+
+# --------------------------------------------------------------------------- goldens, in process
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fix_matches_golden(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    original = (GOLDENS / name).read_bytes()
+    fixed = _fix(original, name, tmp_path)
+    if request.config.getoption("--update-goldens"):
+        _golden(name).write_bytes(fixed)
+    assert fixed != original, "every case has at least one fix"
+    assert fixed == _golden(name).read_bytes(), f"run with --update-goldens and review {name}"
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fix_parses_is_idempotent_and_keeps_comments(name: str, tmp_path: Path) -> None:
+    fixed = _golden(name).read_bytes()
+    cst.parse_module(fixed)
+    compile(fixed, name, "exec", dont_inherit=True)
+    assert _fix(fixed, name, tmp_path) == fixed
+    assert _comments(fixed) == _comments((GOLDENS / name).read_bytes())
+
+
+def test_lines_outside_the_rewrites_are_unchanged() -> None:
+    """A rewrite touches its statements; the other lines (blank ones too) stay as they were."""
+    import difflib
+
+    for name in CASES:
+        before = (GOLDENS / name).read_text("utf-8").splitlines()
+        after = _golden(name).read_text("utf-8").splitlines()
+        matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+        kept = sum(block.size for block in matcher.get_matching_blocks())
+        changed = len(before) - kept
+        assert changed <= len(before) // 2, name
+        assert before[:2] == after[:2]  # the docstring
+
+
+def test_unsafe_fix_needs_unsafe_fixes(tmp_path: Path) -> None:
+    data = (GOLDENS / "unsafe_module_level.py").read_bytes()
+    outcome = fix_source(data, str(tmp_path / "m.py"), Config(root=str(tmp_path)))
+    assert outcome.fixed is None
+    assert [f.code for f in outcome.remaining.findings] == ["LL102"]
+
+
+def test_every_fix_declares_its_safety() -> None:
+    for fix in ALL_FIXES:
+        assert fix.safety in (SAFE, UNSAFE) and fix.reason and fix.title and fix.codes
+
+
+def test_resources_that_wait_or_join_never_get_a_with() -> None:
+    for name in ("subprocess.Popen", "multiprocessing.Pool", "socketserver.TCPServer",
+                 "concurrent.futures.ThreadPoolExecutor", "http.server.HTTPServer"):
+        assert name in WAITS_OR_JOINS and why_no_with(name)
+    assert why_no_with("builtins.open") is None
+    assert why_no_with("sqlite3.connect")  # its __exit__ commits: not a close
+
+
+def test_no_fix_for_popen_or_conditional_acquisition(tmp_path: Path) -> None:
+    fixed = _golden("ll102_unbound.py").read_text("utf-8")
+    assert 'subprocess.Popen([sys.executable, "-c", "pass"])' in fixed
+    assert "return fallback or open(path).read()" in fixed
+    assert "json.load(f2)" in fixed  # `f` is a parameter there: a fresh name
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_fix_writes_the_goldens_and_a_second_run_changes_nothing(copies: Path) -> None:
+    proc = _leaklint("--fix", "--show-fixes", *SAFE_CASES, cwd=copies)
+    assert proc.returncode == 1, proc.stderr  # the Popen and the other no-fix cases remain
+    for name in SAFE_CASES:
+        assert (copies / name).read_bytes() == _golden(name).read_bytes(), name
+    assert "ll203_await.py:11:9: LL203 fixed: Add the missing `await` (safe)" in proc.stderr
+    summary = proc.stderr.strip().splitlines()[-1]
+    assert summary.startswith("leaklint: fixed ") and summary.endswith(" remaining")
+    remaining = int(summary.rsplit(" ", 2)[-2])
+    assert remaining == len(proc.stdout.splitlines()) > 0
+    mtimes = {name: (copies / name).stat().st_mtime_ns for name in SAFE_CASES}
+    again = _leaklint("--fix", *SAFE_CASES, cwd=copies)
+    assert f"leaklint: fixed 0 findings in 0 files, {remaining} remaining" in again.stderr
+    assert {name: (copies / name).stat().st_mtime_ns for name in SAFE_CASES} == mtimes
+    assert again.stdout == proc.stdout
+
+
+def test_cli_unsafe_fixes(tmp_path: Path) -> None:
+    shutil.copy(GOLDENS / "unsafe_module_level.py", tmp_path / "m.py")
+    assert _leaklint("--fix", "m.py", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "m.py").read_bytes() == (GOLDENS / "unsafe_module_level.py").read_bytes()
+    proc = _leaklint("--fix", "--unsafe-fixes", "m.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "m.py").read_bytes() == _golden("unsafe_module_level.py").read_bytes()
+
+
+def test_cli_diff_writes_nothing(tmp_path: Path) -> None:
+    shutil.copy(GOLDENS / "ll102_unbound.py", tmp_path / "a.py")
+    before = (tmp_path / "a.py").stat()
+    proc = _leaklint("--diff", "a.py", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("--- a/a.py\n+++ b/a.py\n")
+    assert "+    with open(path) as f:\n" in proc.stdout
+    assert "would fix 2 findings (LL102: 2) in 1 file" in proc.stderr
+    after = (tmp_path / "a.py").stat()
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+    assert (tmp_path / "a.py").read_bytes() == (GOLDENS / "ll102_unbound.py").read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["a.py"]  # no temporary file left behind
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    clean = _leaklint("--diff", "clean.py", cwd=tmp_path)
+    assert clean.returncode == 0 and clean.stdout == ""
+
+
+def test_cli_keeps_bom_crlf_encoding_and_mode(tmp_path: Path) -> None:
+    crlf = (GOLDENS / "ll102_unbound.py").read_bytes().replace(b"\n", b"\r\n")
+    (tmp_path / "crlf.py").write_bytes(b"\xef\xbb\xbf" + crlf)
+    latin = "# -*- coding: latin-1 -*-\n# café\ndef g(p):\n    return open(p).read()  # é\n"
+    (tmp_path / "latin.py").write_bytes(latin.encode("latin-1"))
+    os.chmod(tmp_path / "crlf.py", 0o751)
+    os.chmod(tmp_path / "latin.py", 0o640)
+    proc = _leaklint("--fix", "crlf.py", "latin.py", cwd=tmp_path)
+    assert "fixed 3 findings (LL102: 3) in 2 files" in proc.stderr, proc.stderr
+    fixed = (tmp_path / "crlf.py").read_bytes()
+    assert fixed.startswith(b"\xef\xbb\xbf")
+    assert b"\n" not in fixed.replace(b"\r\n", b"")
+    assert fixed[3:].replace(b"\r\n", b"\n") == _golden("ll102_unbound.py").read_bytes()
+    assert stat.S_IMODE((tmp_path / "crlf.py").stat().st_mode) == 0o751
+    text = (tmp_path / "latin.py").read_bytes().decode("latin-1")
+    assert text == (
+        "# -*- coding: latin-1 -*-\n# café\ndef g(p):\n    with open(p) as f:\n"
+        "        return f.read()  # é\n"
+    )
+    assert stat.S_IMODE((tmp_path / "latin.py").stat().st_mode) == 0o640
+
+
+def test_cli_reports_a_read_only_file(tmp_path: Path) -> None:
+    shutil.copy(GOLDENS / "ll102_unbound.py", tmp_path / "ro.py")
+    os.chmod(tmp_path / "ro.py", 0o444)
+    proc = _leaklint("--fix", "ro.py", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if "read-only" in line] == [
+        "leaklint: ro.py is read-only: not fixed"
+    ]
+    assert (tmp_path / "ro.py").read_bytes() == (GOLDENS / "ll102_unbound.py").read_bytes()
+    assert "ro.py:10:12: LL102 " in proc.stdout  # still reported
+
+
+def test_fix_follows_a_symlink(tmp_path: Path) -> None:
+    shutil.copy(GOLDENS / "ll102_unbound.py", tmp_path / "real.py")
+    (tmp_path / "link.py").symlink_to("real.py")
+    _leaklint("--fix", "link.py", cwd=tmp_path)
+    assert (tmp_path / "link.py").is_symlink()
+    assert (tmp_path / "real.py").read_bytes() == _golden("ll102_unbound.py").read_bytes()
+
+
+def test_fix_refuses_standard_input(tmp_path: Path) -> None:
+    proc = _leaklint("--fix", "-", cwd=tmp_path)
+    assert proc.returncode == 2 and "standard input" in proc.stderr
+
+
+def test_noqa_is_not_fixed(tmp_path: Path) -> None:
+    (tmp_path / "n.py").write_text("def f(p):\n    return open(p).read()  # noqa: LL102\n")
+    proc = _leaklint("--fix", "n.py", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "open(p).read()  # noqa" in (tmp_path / "n.py").read_text()
+
+
+# --------------------------------------------------------------------------- the run-time oracle
+
+
+def _run_dev(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "always::ResourceWarning", str(path), *args],
+        capture_output=True, text=True, timeout=60, cwd=path.parent,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_fixed_code_runs_the_same_without_resource_warning(name: str, tmp_path: Path) -> None:
+    shutil.copy(GOLDENS / name, tmp_path / "before.py")
+    shutil.copy(_golden(name), tmp_path / "after.py")
+    other = tmp_path / "notes.md"
+    other.write_text("first\nsecond\n")
+    before = _run_dev(tmp_path / "before.py", str(other))
+    after = _run_dev(tmp_path / "after.py", str(other))
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert "ResourceWarning" in before.stderr
+    assert "ResourceWarning" not in after.stderr, after.stderr
+    assert before.stdout == after.stdout
