@@ -30,10 +30,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _git("init", "-q", cwd=folder)
     (folder / "leaky.py").write_text("def read(p):\n    f = open(p)\n    return f.read()\n")
     (folder / "clean.py").write_text("def read(p):\n    with open(p) as f:\n        return f.read()\n")
+    (folder / "fixable.py").write_text(
+        "def read(p):\n    f = open(p)\n    data = f.read()\n    f.close()\n    return data\n"
+    )
+    _git("add", ".", cwd=folder)  # as in a commit: pre-commit sees what a hook modifies
     return folder
 
 
-def _try_repo(project: Path, file: str) -> subprocess.CompletedProcess[str]:
+def _try_repo(project: Path, file: str, hook: str = "leaklint") -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         # a cache of its own: no state shared with the user's pre-commit, none left behind
@@ -42,7 +46,7 @@ def _try_repo(project: Path, file: str) -> subprocess.CompletedProcess[str]:
     }
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "leaklint", "--files", file],
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--files", file],
         cwd=project,
         capture_output=True,
         text=True,
@@ -62,3 +66,16 @@ def test_hook_passes_on_a_clean_file(project: Path) -> None:
     proc = _try_repo(project, "clean.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+
+
+def test_fix_hook_fixes_then_the_check_passes(project: Path) -> None:
+    """The leaklint-fix hook rewrites the leak (pre-commit fails: files were modified), after
+    which the leaklint hook passes on the same file."""
+    before = _try_repo(project, "fixable.py")
+    assert before.returncode == 1 and "fixable.py:2:9: LL101 " in before.stdout, before.stdout
+    fixing = _try_repo(project, "fixable.py", hook="leaklint-fix")
+    assert fixing.returncode == 1, fixing.stdout + fixing.stderr
+    assert "files were modified by this hook" in fixing.stdout
+    assert "with open(p) as f:" in (project / "fixable.py").read_text()
+    after = _try_repo(project, "fixable.py")
+    assert after.returncode == 0, after.stdout + after.stderr
