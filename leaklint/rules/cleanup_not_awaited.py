@@ -70,6 +70,6 @@ point.
 ```
 
 ## Fix safety
-No automatic fix yet; adding `await` inside `async def` is safe.
+`leaklint check --fix` adds the missing `await` inside `async def`: safe.
 ''',
 )

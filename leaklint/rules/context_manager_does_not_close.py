@@ -75,7 +75,8 @@ PostgreSQL) until the garbage collector finalises it.
 The inner `with conn:` keeps the commit/rollback the original code relied on.
 
 ## Fix safety
-No automatic fix yet. Wrapping the call in `contextlib.closing(...)` and keeping an inner
-`with conn:` preserves the transaction semantics.
+`leaklint check --fix` rewrites the item to `contextlib.closing(connect(...))` and keeps the
+transaction with an inner `with conn:`, adding `import contextlib` once: safe when `conn` is not
+used after the block.
 ''',
 )

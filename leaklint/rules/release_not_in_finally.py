@@ -45,7 +45,7 @@ descriptor or connection stays open until the garbage collector gets to it.
 or, where a `with` does not fit, `try: ... finally: f.close()`.
 
 ## Fix safety
-No automatic fix yet. Wrapping the statements in `try/finally` keeps behaviour for every
-input; a `with` rewrite is only safe when the variable is not used after the release.
+The same `with` rewrite as LL100 (`leaklint check --fix`, safe under the same conditions).
+Elsewhere, wrap the statements in `try/finally` by hand.
 ''',
 )

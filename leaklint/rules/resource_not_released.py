@@ -65,8 +65,11 @@ connections, and on Windows the file stays locked. CPython reports it at run tim
 ```
 
 ## Fix safety
-No automatic fix yet. Moving the acquisition into a `with` block is safe when every use
-of the variable is inside the block; it is not safe for resources whose `__exit__` waits
-or joins instead of releasing (`subprocess.Popen`, executors, pools).
+`leaklint check --fix` rewrites `x = factory(...)` ... `x.close()` into a `with factory(...) as x:`
+block around those statements when every use of `x` in between goes through its attributes,
+it is not used, returned, stored or handed on anywhere else, and the factory's `__exit__` just
+closes it (files, archives, sockets, selectors, memory maps, temporary files, `urlopen`): safe.
+Never for resources whose `__exit__` waits or joins (`subprocess.Popen`, pools, executors,
+servers), nor for connections whose `__exit__` commits.
 ''',
 )

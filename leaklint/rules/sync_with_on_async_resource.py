@@ -58,6 +58,6 @@ context manager protocol`) or silently never closes the resource.
 ```
 
 ## Fix safety
-No automatic fix yet; inside `async def`, `with` → `async with` is safe.
+`leaklint check --fix` turns a one-item `with` into `async with` inside `async def`: safe.
 ''',
 )

@@ -62,8 +62,9 @@ be flushed when you expect them to be.
 ```
 
 ## Fix safety
-No automatic fix yet. Binding the resource in a `with` statement around the statement
-that uses it is safe when the statement is a simple one (an assignment, a return, an
-expression).
+`leaklint check --fix` wraps the one statement in `with factory(...) as <fresh name>:` when the
+resource is used eagerly (`.read()`, `json.load(...)`, `list(...)`) and nothing that runs code
+is evaluated before it: safe in a function, unsafe at module level (the new name becomes a
+module attribute). No fix for resources whose `__exit__` waits or joins.
 ''',
 )
