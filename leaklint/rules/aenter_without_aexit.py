@@ -58,16 +58,7 @@ exits are a pair across functions and are not reported).
 Entering by hand gives up what `async with` guarantees: when anything between the enter and
 the exit raises, the exit never runs and what the context manager holds leaks.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix.
 ''',

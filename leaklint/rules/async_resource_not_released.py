@@ -47,16 +47,7 @@ A server handles many requests concurrently; a client session or connection leak
 each cancelled request exhausts sockets and connection limits. aiohttp warns
 "Unclosed client session" only when the garbage collector gets there.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet.
 ''',

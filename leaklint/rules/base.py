@@ -28,11 +28,13 @@ class Rule:
     leak_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # the docs show the examples, written once: ``{bad_example}``/``{good_example}``
-        rendered = self.docs.replace("{bad_example}", self.bad_example.rstrip("\n")).replace(
-            "{good_example}", self.good_example.rstrip("\n")
+        # the docs show the examples, written once: ``{examples}`` becomes the Example and
+        # Use instead sections, from ``bad_example`` and ``good_example``
+        examples = (
+            f"## Example\n```python\n{self.bad_example.rstrip()}\n```\n\n"
+            f"## Use instead\n```python\n{self.good_example.rstrip()}\n```\n"
         )
-        object.__setattr__(self, "docs", rendered)
+        object.__setattr__(self, "docs", self.docs.replace("{examples}", examples))
 
     def message(self, leak: Leak, line_of: LineOf) -> str:  # pragma: no cover - overridden
         raise NotImplementedError

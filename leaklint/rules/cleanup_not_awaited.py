@@ -59,16 +59,7 @@ Calling a coroutine function only creates the coroutine; without `await` nothing
 resource stays open, and CPython prints "coroutine ... was never awaited" at some later
 point.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 `leaklint check --fix` adds the missing `await` inside `async def`: safe.
 ''',

@@ -56,16 +56,7 @@ When the with-block raises, the exception is thrown into the generator at the `y
 statements after it never run, so the file stays open, the lock stays held, the working
 directory stays changed.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet; wrapping the `yield` and what follows in `try/finally` is safe.
 ''',

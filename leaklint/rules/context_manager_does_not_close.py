@@ -63,16 +63,7 @@ The code reads as if the connection were closed at the end of the block. It is n
 call leaks a connection (a file descriptor for sqlite3, a server connection for
 PostgreSQL) until the garbage collector finalises it.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-The inner `with conn:` keeps the commit/rollback the original code relied on.
+{examples}The inner `with conn:` keeps the commit/rollback the original code relied on.
 
 ## Fix safety
 `leaklint check --fix` rewrites the item to `contextlib.closing(connect(...))` and keeps the

@@ -64,16 +64,7 @@ leaks the next.
 Users of the class write `with Thing() as t:` and rightly expect everything it acquired to
 be released at the end of the block.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix.
 ''',

@@ -56,16 +56,7 @@ A context manager that returns true from `__exit__` tells Python the exception w
 every error raised in the with-block, including `KeyboardInterrupt` and plain bugs, vanishes,
 and the code after the block runs on a state nobody checked.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix: which exceptions to suppress is a decision.
 ''',

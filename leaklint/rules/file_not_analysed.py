@@ -31,16 +31,7 @@ binary, or it could not be read (permissions, a dangling symlink, a directory na
 A file that is not analysed may hide leaks; the line says why, so it can be fixed or
 excluded (`exclude` in `[tool.leaklint]`).
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 There is no fix: the file has to be made readable and valid Python 3, or excluded.
 ''',

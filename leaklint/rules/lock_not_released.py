@@ -49,16 +49,7 @@ was true: `if lock.acquire(blocking=False):` and `ok = lock.acquire(timeout=1)` 
 A lock that is never released deadlocks the next thread (or task) that wants it, usually
 far from the bug and only after an unrelated error.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet. Rewriting `acquire()`/`release()` in one block to `with lock:` is safe
 when the release is the last use in the block.

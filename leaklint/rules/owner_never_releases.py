@@ -63,16 +63,7 @@ do so: every instance leaks its socket, file or connection until the garbage col
 finalises it. A class that does release what it owns becomes a resource itself: leaklint
 then checks that its users call `close()` or use it in `with`.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-Add `__enter__`/`__exit__` calling `close()` so that callers can write `with Client(h) as c:`.
+{examples}Add `__enter__`/`__exit__` calling `close()` so that callers can write `with Client(h) as c:`.
 
 ## Fix safety
 No automatic fix: which method should release the resource is a design decision.

@@ -66,16 +66,7 @@ in the function, the module or on `self`) or by an annotation (`pool: Connection
 A pool has a fixed number of connections. Each checkout that is not returned is lost for
 good; after enough errors the pool is exhausted and every request blocks or fails.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet.
 ''',

@@ -54,16 +54,7 @@ Python calls these methods by protocol: a plain `__aexit__` returns `None` to `a
 which then fails to await it; an `async def __exit__` returns a coroutine that is never
 awaited, so the clean-up never runs and the exception is swallowed (a coroutine is true).
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix.
 ''',

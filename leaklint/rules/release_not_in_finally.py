@@ -33,16 +33,7 @@ Exceptions are exactly when resources pile up: a parser error in one file of a b
 a timeout on one connection of a pool. The release on the happy path never runs and the
 descriptor or connection stays open until the garbage collector gets to it.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-or, where a `with` does not fit, `try: ... finally: f.close()`.
+{examples}or, where a `with` does not fit, `try: ... finally: f.close()`.
 
 ## Fix safety
 The same `with` rewrite as LL100 (`leaklint check --fix`, safe under the same conditions).

@@ -54,16 +54,7 @@ reference cycle, that may be never. Processes run out of descriptors, servers ou
 connections, and on Windows the file stays locked. CPython reports it at run time as
 `ResourceWarning: unclosed file` under `python -X dev`.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 `leaklint check --fix` rewrites `x = factory(...)` ... `x.close()` into a `with factory(...) as x:`
 block around those statements when every use of `x` in between goes through its attributes,

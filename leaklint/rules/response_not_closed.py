@@ -45,16 +45,7 @@ in a `finally` (a consumer that stops early leaves it open).
 A streaming response keeps its connection out of the pool (and a socket open) until it is
 closed; under load the pool runs dry and requests hang.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet.
 ''',

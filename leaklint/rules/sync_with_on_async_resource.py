@@ -47,16 +47,7 @@ registry (`aiohttp.ClientSession`, `httpx.AsyncClient`, `aiofiles.open`, ...).
 Depending on the library, the block fails at run time (`TypeError: ... does not support the
 context manager protocol`) or silently never closes the resource.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 `leaklint check --fix` turns a one-item `with` into `async with` inside `async def`: safe.
 ''',

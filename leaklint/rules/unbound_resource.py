@@ -51,16 +51,7 @@ which is why the code seems to work; PyPy and other implementations do not, and 
 CPython warns (`ResourceWarning: unclosed file`) under `python -X dev`. Writes may not
 be flushed when you expect them to be.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 `leaklint check --fix` wraps the one statement in `with factory(...) as <fresh name>:` when the
 resource is used eagerly (`.read()`, `json.load(...)`, `list(...)`) and nothing that runs code

@@ -58,16 +58,7 @@ where `X` only supports the plain protocol. The project's own counterpart of LL2
 The block raises `TypeError` (or `AttributeError: __enter__`) the first time it runs,
 usually on a path the tests do not cover.
 
-## Example
-```python
-{bad_example}
-```
-
-## Use instead
-```python
-{good_example}
-```
-
+{examples}
 ## Fix safety
 No automatic fix yet; inside `async def`, `with` → `async with` is safe.
 ''',
