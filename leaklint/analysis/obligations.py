@@ -179,10 +179,6 @@ def analyse_module(
     return ctx.leaks
 
 
-def _block_body(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return block.body
-
-
 # --------------------------------------------------------------------------- the analyser
 
 
@@ -697,7 +693,7 @@ class _ScopeAnalyser:
                 ownership.OWNING_FUNCTIONS
             ):
                 for arg in expr.args:
-                    self.release_value(arg.value, fx)
+                    self.escape(arg.value, fx)  # ``closing(f)``: released for us
             else:
                 qualname = self.qualname(expr.func) if isinstance(expr, cst.Call) else None
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
@@ -939,7 +935,10 @@ class _ScopeAnalyser:
             unpacked = _unpacked_items(items, len(target.elements))
             for index, element in enumerate(target.elements):
                 self.bind_target(element.value, unpacked.get(index, []), fx, state, stmt)
-            self.drop_unbound_new(items, unpacked, state)
+            if not unpacked:
+                # ``a, b = f, g`` of a value that does not unpack resources: what we cannot
+                # follow, we trust
+                self.escape_items(items, state)
             return
         if isinstance(target, cst.StarredElement):
             self.bind_target(target.value, [], fx, state, stmt)
@@ -986,11 +985,6 @@ class _ScopeAnalyser:
             self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
             self.pending.update(state.names.get(pseudo, frozenset()))
         else:
-            self.escape_items(items, state)
-
-    def drop_unbound_new(self, items, unpacked, state) -> None:
-        """``a, b = f, g`` of a non-unpacking value: what we cannot follow, we trust."""
-        if not unpacked:
             self.escape_items(items, state)
 
     def bind(self, state: _State, name: str, items: list[_Item], stmt: cst.CSTNode) -> None:
@@ -1208,10 +1202,6 @@ class _ScopeAnalyser:
                 fx.escaped.append(item[1])
             elif item[0] == "contained":
                 self.escape_value_items(item[1], fx)
-
-    def release_value(self, expr: cst.BaseExpression, fx: _Effects) -> None:
-        """Handed to ``closing()``/an exit stack: released for us."""
-        self.escape(expr, fx)
 
     def consume_node(self, node: cst.CSTNode, fx: _Effects) -> None:
         if isinstance(node, cst.BaseExpression):

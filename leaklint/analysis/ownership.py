@@ -78,10 +78,12 @@ RELEASING_WORDS = ("close", "release", "shutdown", "cleanup", "terminate", "disp
 #: Context managers that swallow the exceptions of their body.
 SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
 
-#: Decorators that turn a generator into a context manager: its ``yield`` lends, not gives.
-CONTEXT_MANAGER_DECORATORS = frozenset(
-    {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
-)
+#: Decorators that turn a generator into a context manager (its ``yield`` lends, not gives),
+#: and the kind of ``with`` it supports.
+CONTEXT_MANAGER_DECORATORS = {
+    "contextlib.contextmanager": "sync",
+    "contextlib.asynccontextmanager": "async",
+}
 
 
 def is_owning_method(name: str) -> bool:

@@ -339,11 +339,10 @@ def _context_manager_kind(
     node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names
 ) -> str | None:
     """"sync" for ``@contextmanager``, "async" for ``@asynccontextmanager``, else None."""
-    decorators = {names.resolve(_callee(d)) for d in node.decorator_list}
-    if "contextlib.asynccontextmanager" in decorators:
-        return "async"
-    if "contextlib.contextmanager" in decorators:
-        return "sync"
+    for decorator in node.decorator_list:
+        kind = CONTEXT_MANAGER_DECORATORS.get(names.resolve(_callee(decorator)) or "")
+        if kind is not None:
+            return kind
     return None
 
 
