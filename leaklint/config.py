@@ -48,7 +48,13 @@ _KNOWN_KEYS = {
     "exclude",
     "extend-exclude",
     "resources",
+    "max-file-size-mb",
 }
+
+#: Files larger than this are not analysed (LL900): libcst holds about 0.6 GB per MB of
+#: dense code, so a 20 MB generated module would take minutes and more memory than a CI
+#: machine has. The largest module of the standard library is under 1 MB.
+DEFAULT_MAX_FILE_SIZE_MB = 10
 
 
 class ConfigError(ValueError):
@@ -66,6 +72,11 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     source: str | None = None  # the pyproject.toml it came from
     root: str = field(default_factory=os.getcwd)
+    max_file_size_mb: int = DEFAULT_MAX_FILE_SIZE_MB
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_size_mb * 2**20
 
     @property
     def registry(self) -> Registry:
@@ -211,6 +222,13 @@ def config_from_table(table: Any, origin: str) -> Config:
     extend_exclude = strings("extend-exclude")
     if extend_exclude is not None:
         config = replace(config, extend_exclude=extend_exclude)
+    if "max-file-size-mb" in table:
+        size = table["max-file-size-mb"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ConfigError(
+                f"{origin}: [tool.leaklint]: 'max-file-size-mb' must be a whole number, 1 or more"
+            )
+        config = replace(config, max_file_size_mb=size)
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(

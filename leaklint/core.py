@@ -6,6 +6,7 @@ findings for the same file and configuration by construction.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
@@ -129,8 +130,9 @@ def single_file_project(data: bytes, path: str, config: Config) -> Project:
 
 
 def _check(data: bytes, path: str, config: Config, project: Project | None) -> FileResult:
-    if b"\0" in data:
-        return _not_analysed(path, 1, 0, "binary file (NUL bytes)", config)
+    undecodable = _undecodable(data)
+    if undecodable is not None:
+        return _not_analysed(path, *undecodable, config)
     if project is None:
         project = single_file_project(data, path, config)
     registry = project.registry
@@ -186,6 +188,55 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
             )
         )
     return FileResult(path, tuple(sorted(set(findings))))
+
+
+#: Byte-order marks of encodings Python source cannot be in (UTF-32's first, it begins
+#: with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _undecodable(data: bytes) -> tuple[int, int, str] | None:
+    """(line, column, why) when ``data`` is not text CPython can read as source: UTF-16 or
+    UTF-32, binary (NUL bytes), or not valid in its encoding (UTF-8 unless a PEP 263 coding
+    cookie names another); None when it decodes."""
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return 1, 0, (
+                f"{name} text (it starts with a {name} byte-order mark): Python source must be "
+                "UTF-8, or an ASCII-compatible encoding named in a coding cookie"
+            )
+    if b"\0" in data:
+        return 1, 0, "binary file (NUL bytes)"
+    problem = None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as err:  # an unknown encoding, a cookie the BOM contradicts, bad bytes
+        encoding, problem = "utf-8", err
+    try:
+        codecs.decode(data, encoding)
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1)
+        if encoding in ("utf-8", "utf-8-sig"):
+            why = (
+                "not valid UTF-8 (byte 0x{:02x}) and no PEP 263 coding cookie names another "
+                "encoding"
+            )
+        else:
+            why = f"not valid {encoding}, the encoding its coding cookie names (byte 0x{{:02x}})"
+        return line, col, why.format(data[err.start])
+    if problem is None:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        return 1, 0, (
+            "it starts with a UTF-8 byte-order mark but its coding cookie names another encoding"
+        )
+    return problem.lineno or 1, 0, f"cannot decode the file: {problem.msg}"
 
 
 class _Positions:

@@ -22,6 +22,7 @@ from leaklint.analysis.summaries import (
 from leaklint.cache import Cache, code_fingerprint, digest
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding, check_source
+from leaklint.files import NotReadable, read_file
 
 #: Below this many files a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 16
@@ -51,8 +52,8 @@ def discover(paths: Iterable[str], config: Config) -> list[Target]:
 
 def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
     try:
-        text = (folder / ".gitignore").read_text("utf-8", errors="replace")
-    except OSError:
+        text = read_file(str(folder / ".gitignore")).decode("utf-8", errors="replace")
+    except NotReadable:
         return None
     return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
 
@@ -120,24 +121,22 @@ def _walk_folder(
             yield str(shown / name)
 
 
-def _read(path: str) -> bytes | None:
+def _read(path: str, limit: int) -> bytes | None:
+    """The bytes of a file to check; None for one ``check_file`` reports as not readable."""
     try:
-        if not os.path.isfile(path):
-            return None
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
+        return read_file(path, limit)
+    except NotReadable:
         return None
 
 
 _Facts = tuple[str, "ModuleFacts | None", "tuple[int, int, str] | None"]
 
 
-def _summarise_batch(targets: list[Target]) -> list[_Facts | None]:
+def _summarise_batch(targets: list[Target], limit: int) -> list[_Facts | None]:
     """One entry per target: None for a file the summaries skip (unreadable, binary)."""
     out: list[_Facts | None] = []
     for target in targets:
-        data = _read(target.path)
+        data = _read(target.path, limit)
         out.append(None if data is None else _summarise_one(target.path, data))
     return out
 
@@ -210,11 +209,13 @@ def _summarise_one(path: str, data: bytes) -> _Facts | None:
     return (path, facts, error)
 
 
-def _summarise_batch_keyed(targets: list[Target]) -> list[tuple[_Facts | None, str | None]]:
+def _summarise_batch_keyed(
+    targets: list[Target], limit: int
+) -> list[tuple[_Facts | None, str | None]]:
     """Each target's summary, and the digest of the bytes it was made from."""
     out: list[tuple[_Facts | None, str | None]] = []
     for target in targets:
-        data = _read(target.path)
+        data = _read(target.path, limit)
         if data is None:
             out.append((None, None))
         else:
@@ -223,16 +224,17 @@ def _summarise_batch_keyed(targets: list[Target]) -> list[tuple[_Facts | None, s
 
 
 def _summaries(
-    targets: list[Target], jobs: int, run: _Run | None, keys: list[str]
+    targets: list[Target], jobs: int, run: _Run | None, keys: list[str], limit: int
 ) -> list[_Facts | None]:
     """The summary of each target, from the cache where it has it; ``keys`` gets the
-    facts key of each summary, in order."""
+    facts key of each summary, in order. Files over ``limit`` bytes are skipped."""
     if run is None:
-        return [entry for batch in _map_batches(_summarise_batch, targets, jobs, ()) for entry in batch]
+        batches = _map_batches(_summarise_batch, targets, jobs, (limit,))
+        return [entry for batch in batches for entry in batch]
     found: list[_Facts | None] = [None] * len(targets)
     missing = []
     for index, target in enumerate(targets):
-        data = _read(target.path)
+        data = _read(target.path, limit)
         if data is None:
             continue
         hit = run.cache.get("facts", run.facts_key(target.path, digest(data)))
@@ -240,7 +242,7 @@ def _summaries(
             found[index] = hit[0]
         else:
             missing.append(index)
-    batches = _map_batches(_summarise_batch_keyed, [targets[i] for i in missing], jobs, ())
+    batches = _map_batches(_summarise_batch_keyed, [targets[i] for i in missing], jobs, (limit,))
     for index, (entry, content) in zip(missing, [e for batch in batches for e in batch]):
         found[index] = entry
         if content is not None:
@@ -262,7 +264,8 @@ def _summarise(
     run = _Run(cache) if cache is not None else None
     memo = run or _Run(None)  # type: ignore[arg-type]
     keys: list[str] = []
-    found = [entry for entry in _summaries(targets, jobs, run, keys) if entry is not None]
+    limit = config.max_file_bytes
+    found = [entry for entry in _summaries(targets, jobs, run, keys, limit) if entry is not None]
     errors = {path: error for path, _, error in found if error is not None}
     paths = [os.path.normpath(path) for path, _, _ in found]
     seen = {os.path.realpath(path) for path, _, _ in found}
@@ -278,7 +281,7 @@ def _summarise(
                     wanted.append(Target(file))
         if not wanted:
             break
-        more = [entry for entry in _summaries(wanted, 1, run, keys) if entry is not None]
+        more = [entry for entry in _summaries(wanted, 1, run, keys, limit) if entry is not None]
         frontier = [facts for _, facts, _ in more if facts is not None]
         modules.extend(frontier)
     project = build_project(modules, config.registry, errors, paths)
@@ -293,17 +296,9 @@ def check_file(target: Target, config: Config, project: Project | None = None) -
     """Read and check one file; an unreadable one is an LL900 finding, never an exception."""
     path = target.path
     try:
-        if os.path.isdir(path):
-            return _unreadable(path, "is a directory", config)
-        if not os.path.exists(path):
-            why = "is a dangling symlink" if os.path.islink(path) else "does not exist"
-            return _unreadable(path, why, config)
-        if not os.path.isfile(path):
-            return _unreadable(path, "is not a regular file", config)
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as err:
-        return _unreadable(path, f"cannot be read: {err.strerror or err}", config)
+        data = read_file(path, config.max_file_bytes)
+    except NotReadable as err:
+        return _unreadable(path, str(err), config)
     return check_source(data, path, config, project=project)
 
 
@@ -376,7 +371,7 @@ def _check_batch_keyed(
     """Each target's result, and the digest of the bytes it was checked in."""
     out: list[tuple[FileResult, str | None]] = []
     for target in targets:
-        data = _read(target.path)
+        data = _read(target.path, config.max_file_bytes)
         if data is None:
             out.append((check_file(target, config, project), None))
         else:

@@ -17,6 +17,7 @@ from leaklint.analysis.obligations import analyse_module
 from leaklint.analysis.summaries import Project, module_name
 from leaklint.config import Config
 from leaklint.core import FileResult, check_source, single_file_project
+from leaklint.files import NotReadable, read_file
 from leaklint.fixes.base import Edit
 from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
 from leaklint.rules import rule_for
@@ -211,9 +212,8 @@ def fix_paths(
         if result.internal_error or not any(f.code in FIXABLE_CODES for f in result.findings):
             continue
         try:
-            with open(result.path, "rb") as f:
-                data = f.read()
-        except OSError:
+            data = read_file(result.path, config.max_file_bytes)
+        except NotReadable:
             continue
         outcomes.append(
             fix_source(data, result.path, config, project=project, unsafe=unsafe, first=result)

@@ -21,7 +21,9 @@ from pathlib import Path
 import click
 
 from leaklint.core import Finding
+from leaklint.files import NotReadable, read_file
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
+from leaklint.runtime import MISSED_NOTE, RuntimeJoin
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -44,9 +46,8 @@ class SourceLines:
         if path in self.given:
             return self.given[path].splitlines()
         try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
+            data = read_file(path)
+        except NotReadable:  # a FIFO's LL900 line must not wait for a writer
             return []
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -87,23 +88,36 @@ def render(
     source: SourceLines | None = None,
     tty: bool = False,
     color: bool = False,
+    runtime: RuntimeJoin | None = None,
 ) -> str:
+    """The report in ``fmt``. With ``runtime`` (``--runtime-report``), the findings a test run
+    confirmed say so, and the leaks it saw that no finding stands at follow them."""
     source = source or SourceLines()
+    runtime = runtime or RuntimeJoin()
     if fmt == "json":
-        return render_json(findings)
+        return render_json(findings, runtime)
     if fmt == "sarif":
         from leaklint.report.sarif import render_sarif
 
-        return render_sarif(findings, source)
+        return render_sarif(findings, source, runtime)
     if fmt == "github":
-        return render_github(findings)
-    return render_text(findings, source if tty else None, color)
+        return render_github(findings, runtime)
+    return render_text(findings, source if tty else None, color, runtime)
+
+
+def _message(finding: Finding, runtime: RuntimeJoin) -> str:
+    leak = runtime.confirmed.get(finding)
+    return finding.message if leak is None else f"{finding.message} [{leak.confirmation()}]"
 
 
 def render_text(
-    findings: Sequence[Finding], source: SourceLines | None = None, color: bool = False
+    findings: Sequence[Finding],
+    source: SourceLines | None = None,
+    color: bool = False,
+    runtime: RuntimeJoin = RuntimeJoin(),
 ) -> str:
-    """``path:line:col: CODE message``; with ``source`` (a terminal), the line and a caret."""
+    """``path:line:col: CODE message``; with ``source`` (a terminal), the line and a caret.
+    Then the runtime leaks no finding stands at: ``path:line: CODE leaked <...> in 3 tests``."""
 
     def style(text: str, **how: object) -> str:
         return click.style(text, **how) if color else text  # type: ignore[arg-type]
@@ -112,7 +126,7 @@ def render_text(
     for f in findings:
         out.append(
             f"{style(f.path, bold=True)}:{f.line}:{f.col + 1}: "
-            f"{style(f.code, fg='red', bold=True)} {f.message}\n"
+            f"{style(f.code, fg='red', bold=True)} {_message(f, runtime)}\n"
         )
         if source is not None:
             text = source.line(f.path, f.line).rstrip()
@@ -121,11 +135,14 @@ def render_text(
                 out.append(f"  {style(str(f.line), fg='blue')} | {text.expandtabs(4)}\n")
                 indent = len(text[: f.col].expandtabs(4))
                 out.append(f"  {gutter} | {' ' * indent}{style('^', fg='red', bold=True)}\n")
+    out += [f"{leak.describe()} [{MISSED_NOTE}]\n" for leak in runtime.missed]
     return "".join(out)
 
 
-def render_json(findings: Sequence[Finding]) -> str:
-    rows = [
+def render_json(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoin()) -> str:
+    """With a runtime report, each row also has ``runtime`` (the leak that confirms it, or
+    null) and ``static`` (false for the runtime leaks no finding stands at, added last)."""
+    rows: list[dict[str, object]] = [
         {
             "path": f.path,
             "line": f.line,
@@ -140,6 +157,24 @@ def render_json(findings: Sequence[Finding]) -> str:
         }
         for f in findings
     ]
+    if runtime.report is not None:
+        for row, f in zip(rows, findings):
+            leak = runtime.confirmed.get(f)
+            row.update(runtime=None if leak is None else leak.to_json(), static=True)
+        rows += [
+            {
+                "path": leak.path,
+                "line": leak.line,
+                "column": None,
+                "code": leak.code,
+                "name": RULES_BY_CODE[leak.code].name if leak.code in RULES_BY_CODE else None,
+                "message": leak.summary,
+                "related": [],
+                "runtime": leak.to_json(),
+                "static": False,
+            }
+            for leak in runtime.missed
+        ]
     return json.dumps(rows, indent=2) + "\n"
 
 
@@ -151,13 +186,19 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(findings: Sequence[Finding]) -> str:
-    """GitHub Actions workflow commands: each finding annotates its line in the pull request."""
+def render_github(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoin()) -> str:
+    """GitHub Actions workflow commands: each finding annotates its line in the pull request;
+    a runtime leak no finding stands at, as a warning."""
     return "".join(
         f"::error file={_escape_property(Path(f.path).as_posix())},line={f.line},"
         f"col={f.col + 1},title={_escape_property(f.code)}::"
-        f"{_escape_data(f'{f.code} {f.message}')}\n"
+        f"{_escape_data(f'{f.code} {_message(f, runtime)}')}\n"
         for f in findings
+    ) + "".join(
+        f"::warning file={_escape_property(leak.path)},line={leak.line},"
+        f"title={_escape_property(leak.label)}::"
+        f"{_escape_data(f'{leak.label} {leak.summary} [{MISSED_NOTE}]')}\n"
+        for leak in runtime.missed
     )
 
 

@@ -1,0 +1,195 @@
+"""Never crash, never lose a file: bad input, internal errors, a damaged or shared cache,
+``--fix`` killed mid-run, and code that must never be run. Each through the real CLI, in
+a subprocess (``run`` there fails on any traceback).
+
+The README's table of bad inputs names the test behind each row.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from test_cli import BAD_INPUTS, LEAK, THREE_RULES, check, codes, run, write
+
+# --- bad input: one LL900 line that says what was wrong, and the run goes on --------------
+
+#: The bad inputs of test_cli.BAD_INPUTS and more, each with what its LL900 line must say.
+MESSAGES: dict[str, tuple[bytes, str]] = {
+    "syntax_error.py": (BAD_INPUTS["syntax_error.py"], "syntax error: invalid syntax"),
+    "python2.py": (BAD_INPUTS["python2.py"], "syntax error: Missing parentheses in call to 'print'"),
+    "python2_except.py": (
+        b"try:\n    pass\nexcept ValueError, err:\n    pass\n",
+        "syntax error: multiple exception types must be parenthesized",
+    ),
+    "python2_octal.py": (b"mode = 0777\n", "syntax error: leading zeros"),
+    "latin1_no_cookie.py": (
+        BAD_INPUTS["latin1_no_cookie.py"],
+        "not valid UTF-8 (byte 0xe9) and no PEP 263 coding cookie names another encoding",
+    ),
+    "latin1_in_a_comment.py": (b"x = 1\n# caf\xe9\n", "not valid UTF-8 (byte 0xe9)"),
+    "wrong_cookie.py": (
+        b"# -*- coding: ascii -*-\nname = 'caf\xe9'\n",
+        "not valid ascii, the encoding its coding cookie names (byte 0xe9)",
+    ),
+    "unknown_cookie.py": (b"# coding: klingon\nx = 1\n", "unknown encoding: klingon"),
+    "bom_and_cookie.py": (
+        b"\xef\xbb\xbf# coding: latin-1\nx = 1\n",
+        "UTF-8 byte-order mark but its coding cookie names another encoding",
+    ),
+    "utf16_bom.py": (BAD_INPUTS["utf16_bom.py"], "UTF-16 text (it starts with a UTF-16 byte-order mark)"),
+    "utf16_be_bom.py": (b"\xfe\xff" + "x = 1\n".encode("utf-16-be"), "UTF-16 text"),
+    "utf32_bom.py": ("x = 1\n".encode("utf-32"), "UTF-32 text"),
+    "binary.py": (BAD_INPUTS["garbage.py"], "binary file (NUL bytes)"),
+    "binary_without_nul.py": (bytes(range(128, 256)) * 8, "not valid UTF-8 (byte 0x80)"),
+    "nul_bytes.py": (BAD_INPUTS["nul_bytes.py"], "binary file (NUL bytes)"),
+}
+
+
+def _ll900(proc: subprocess.CompletedProcess[str], name: str) -> list[str]:
+    return [line for line in proc.stdout.splitlines() if line.startswith(f"{name}:")]
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_bad_input_gets_one_ll900_line_saying_what_is_wrong(tmp_path: Path, name: str) -> None:
+    data, message = MESSAGES[name]
+    write(tmp_path, name, data)
+    write(tmp_path, "z_leak.py", LEAK)
+    proc = check("--no-cache", name, "z_leak.py", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr  # LL900 is a finding (test_cli agrees)
+    assert [(path, code) for path, _, code in codes(proc)] == [(name, "LL900"), ("z_leak.py", "LL100")]
+    (line,) = _ll900(proc, name)
+    assert message in line
+
+
+def test_all_the_bad_inputs_together_in_a_walk(tmp_path: Path) -> None:
+    """The issue's "folder of all the bad inputs": one line each, the good file still
+    checked; the special files (FIFO, symlink loops) are in it too. A folder named like a
+    file is walked into (it is only LL900 when named: test_cli)."""
+    folder = _bad_folder(tmp_path / "bad")
+    write(folder, "z_leak.py", LEAK)
+    proc = check("--no-cache", "bad", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1
+    found = codes(proc)
+    ll900 = sorted(os.path.basename(path) for path, _, code in found if code == "LL900")
+    assert ll900 == sorted([*MESSAGES, *SPECIAL])
+    assert (os.path.join("bad", "z_leak.py"), 2, "LL100") in found
+    for name, message in [*((n, m) for n, (_, m) in MESSAGES.items()), *SPECIAL.items()]:
+        (line,) = _ll900(proc, os.path.join("bad", name))
+        assert message in line
+
+
+#: What the special files of ``_bad_folder`` must be called in their LL900 line.
+SPECIAL = {
+    "fifo.py": "file is a FIFO, not a regular file",
+    "loop_a.py": "file is a symlink loop",
+    "loop_b.py": "file is a symlink loop",
+    "self_loop.py": "file is a symlink loop",
+    "dangling.py": "file is a dangling symlink",
+    "huge.py": "file is too large to analyse (20.0 MB; the limit is 10 MB",
+}
+
+
+def _bad_folder(folder: Path) -> Path:
+    """Every bad input, in one folder (``huge.py`` is 20 MB)."""
+    for name, (data, _) in MESSAGES.items():
+        write(folder, name, data)
+    os.mkfifo(folder / "fifo.py")
+    (folder / "loop_a.py").symlink_to("loop_b.py")
+    (folder / "loop_b.py").symlink_to("loop_a.py")
+    (folder / "self_loop.py").symlink_to("self_loop.py")
+    (folder / "dangling.py").symlink_to("nowhere.py")
+    (folder / "folder.py").mkdir()
+    (folder / "folder.py" / "inner.txt").write_text("not Python\n")
+    _generate(folder / "huge.py", 20 * 2**20)
+    return folder
+
+
+def _generate(path: Path, size: int) -> None:
+    """A generated module of ``size`` bytes: functions that leak a file, as a code generator
+    might write them, so nothing but the size keeps leaklint from analysing it."""
+    unit = "def f{}(p):\n    f = open(p)\n    return f.read()\n\n"
+    with open(path, "w", encoding="utf-8") as out:
+        written, number = 0, 0
+        while written < size:
+            chunk = "".join(unit.format(number + i) for i in range(1000))
+            out.write(chunk)
+            written += len(chunk)
+            number += 1000
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+
+
+@needs_fifo
+@pytest.mark.parametrize("how", ["named", "walk", "baseline", "sarif"])
+def test_a_fifo_is_refused_and_never_waited_for(tmp_path: Path, how: str) -> None:
+    """Opening a FIFO blocks until a writer comes; leaklint must not open it that way,
+    neither to check it nor to show or fingerprint its line (``--write-baseline``)."""
+    os.mkfifo(tmp_path / "pipe.py")
+    write(tmp_path, "z_leak.py", LEAK)
+    args = {
+        "named": ["pipe.py", "z_leak.py"],
+        "walk": ["."],
+        "baseline": ["--write-baseline", "base.json", "pipe.py", "z_leak.py"],
+        "sarif": ["--format", "sarif", "pipe.py", "z_leak.py"],
+    }[how]
+    proc = check("--no-cache", *args, cwd=tmp_path, timeout=30)
+    if how in ("named", "walk"):
+        assert proc.returncode == 1
+        assert codes(proc) == [("pipe.py", 1, "LL900"), ("z_leak.py", 2, "LL100")]
+        assert "pipe.py:1:1: LL900 file is a FIFO, not a regular file" in proc.stdout
+    else:
+        assert proc.returncode == (0 if how == "baseline" else 1)
+        assert "pipe.py" in (tmp_path / "base.json").read_text() if how == "baseline" else proc.stdout
+
+
+@pytest.mark.parametrize("shape", ["two links", "a link to itself"])
+def test_a_symlink_loop_named_explicitly(tmp_path: Path, shape: str) -> None:
+    if shape == "two links":
+        (tmp_path / "a.py").symlink_to("b.py")
+        (tmp_path / "b.py").symlink_to("a.py")
+    else:
+        (tmp_path / "a.py").symlink_to("a.py")
+    write(tmp_path, "z_leak.py", LEAK)
+    proc = check("--no-cache", "a.py", "z_leak.py", cwd=tmp_path, timeout=30)
+    assert proc.returncode == 1
+    assert codes(proc) == [("a.py", 1, "LL900"), ("z_leak.py", 2, "LL100")]
+    assert "a.py:1:1: LL900 file is a symlink loop" in proc.stdout
+
+
+def test_a_20_mb_generated_file_is_refused_quickly(tmp_path: Path) -> None:
+    """libcst holds ~0.6 GB per MB of such code: analysing 20 MB would take minutes and
+    more memory than a CI machine has. The file is not even read."""
+    _generate(tmp_path / "huge.py", 20 * 2**20)
+    write(tmp_path, "z_leak.py", LEAK)
+    started = time.monotonic()
+    proc = check("--no-cache", "huge.py", "z_leak.py", cwd=tmp_path)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 1
+    assert codes(proc) == [("huge.py", 1, "LL900"), ("z_leak.py", 2, "LL100")]
+    assert SPECIAL["huge.py"] in proc.stdout
+
+
+def test_the_size_limit_is_configurable(tmp_path: Path) -> None:
+    _generate(tmp_path / "big.py", 2 * 2**20)
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nmax-file-size-mb = 1\n")
+    proc = check("--no-cache", "big.py", cwd=tmp_path)
+    assert codes(proc) == [("big.py", 1, "LL900")]
+    assert "the limit is 1 MB" in proc.stdout
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nmax-file-size-mb = 0\n")
+    proc = check("--no-cache", "big.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "'max-file-size-mb' must be a whole number, 1 or more" in proc.stderr
+
