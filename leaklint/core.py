@@ -23,7 +23,7 @@ from leaklint.analysis.summaries import Project, build_project, facts_of_source,
 from leaklint.config import Config
 from leaklint.resources import Registry
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, rule_for
-from leaklint.rules.base import PATH_KINDS
+from leaklint.rules.base import PATH_KINDS, Rule
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -112,13 +112,29 @@ def check_source(
     except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
-        import traceback
+        return _internal_errors(path, [(None, 1, 0, err)], (), config)
 
-        detail = "".join(traceback.format_exception(err))
-        result = _not_analysed(
-            path, 1, 0, f"internal error: {type(err).__name__}: {err}", config
-        )
-        return FileResult(path, result.findings, internal_error=detail)
+
+def _internal_errors(
+    path: str,
+    errors: list[tuple[Rule | None, int, int, BaseException]],
+    findings: tuple[Finding, ...],
+    config: Config,
+) -> FileResult:
+    """Our own bugs, contained: one LL900 line for each (``internal error in rule LL101
+    (release-not-in-finally): ...`` when a rule raised, ``internal error: ...`` when the
+    analysis did), beside the ``findings`` the rest of the file still gave; the tracebacks
+    go in ``internal_error`` (the CLI exits 2 and prints them with ``--debug``)."""
+    import traceback
+
+    lines = []
+    details = []
+    for rule, line, col, err in errors:
+        where = f" in rule {rule.code} ({rule.name})" if rule is not None else ""
+        why = f"internal error{where}: {type(err).__name__}: {err}"
+        lines.extend(_not_analysed(path, line, col, why, config).findings)
+        details.append("".join(traceback.format_exception(err)))
+    return FileResult(path, tuple(sorted({*findings, *lines})), internal_error="\n".join(details))
 
 
 def single_file_project(data: bytes, path: str, config: Config) -> Project:
@@ -162,32 +178,58 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     located = _Positions(module, data)
     functions_in: dict[int, list[tuple[CodeRange, str]]] = {}  # per positions mapping
     findings = []
+    failed: dict[str, tuple[Rule, int, int, Exception]] = {}  # the first failure of each rule
     for leak in leaks:
         rule = rule_for(leak.kind, leak.resource.code)
-        if not config.enabled_for(rule.code, path):
+        if not config.enabled_for(rule.code, path) or rule.code in failed:
             continue
-        positions = located.around(leak.top)
-
-        def line_of(node: object, positions: Mapping[cst.CSTNode, CodeRange] = positions) -> int:
-            return positions[node].start.line
-
-        start = positions[leak.call].start
-        related: tuple[tuple[int, int, str], ...] = ()
-        if leak.kind in PATH_KINDS:
-            functions = functions_in.get(id(positions))
-            if functions is None:
-                functions = functions_in[id(positions)] = [
-                    (positions[node], node.name.value)
-                    for node in positions
-                    if isinstance(node, cst.FunctionDef)
-                ]
-            related = _trace(leak, positions, functions)
-        findings.append(
-            Finding(
-                path, start.line, start.column, rule.code, rule.message(leak, line_of), related
-            )
-        )
+        try:
+            findings.append(_finding(leak, rule, path, located, functions_in))
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as err:  # noqa: BLE001 - one rule's bug must not cost the others
+            where = _start_or_none(located, leak)
+            failed[rule.code] = (rule, *(where or (1, 0)), err)
+    if failed:
+        return _internal_errors(path, list(failed.values()), tuple(findings), config)
     return FileResult(path, tuple(sorted(set(findings))))
+
+
+def _finding(
+    leak: Leak,
+    rule: Rule,
+    path: str,
+    located: _Positions,
+    functions_in: dict[int, list[tuple[CodeRange, str]]],
+) -> Finding:
+    """The finding ``rule`` reports for ``leak``: its position, message and trace."""
+    positions = located.around(leak.top)
+
+    def line_of(node: object) -> int:
+        return positions[node].start.line
+
+    start = positions[leak.call].start
+    related: tuple[tuple[int, int, str], ...] = ()
+    if leak.kind in PATH_KINDS:
+        functions = functions_in.get(id(positions))
+        if functions is None:
+            functions = functions_in[id(positions)] = [
+                (positions[node], node.name.value)
+                for node in positions
+                if isinstance(node, cst.FunctionDef)
+            ]
+        related = _trace(leak, positions, functions)
+    return Finding(path, start.line, start.column, rule.code, rule.message(leak, line_of), related)
+
+
+def _start_or_none(located: _Positions, leak: Leak) -> tuple[int, int] | None:
+    """Where ``leak`` starts, for the LL900 line of a rule that failed on it, if positions
+    can still be had."""
+    try:
+        start = located.around(leak.top)[leak.call].start
+    except Exception:  # noqa: BLE001 - the positions may be what failed
+        return None
+    return start.line, start.column
 
 
 #: Byte-order marks of encodings Python source cannot be in (UTF-32's first, it begins

@@ -193,3 +193,58 @@ def test_the_size_limit_is_configurable(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "'max-file-size-mb' must be a whole number, 1 or more" in proc.stderr
 
+
+# --- internal errors: one rule's bug costs one LL900 line, never the run -------------------
+
+#: Runs the CLI with LL101's message raising, as a bug in that one rule would.
+BROKEN_RULE = """\
+import sys
+from unittest import mock
+from leaklint.cli import main
+from leaklint.rules.base import PathRule
+
+real = PathRule.message
+
+def message(self, leak, line_of):
+    if self.code == "LL101":
+        raise RuntimeError("boom")
+    return real(self, leak, line_of)
+
+with mock.patch.object(PathRule, "message", message):
+    main(["check", "--no-cache", "-j", "1", *sys.argv[1:]], prog_name="leaklint")
+"""
+
+
+def _broken(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_an_exception_in_one_rule_is_one_ll900_line_and_the_rest_still_runs(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "three.py", THREE_RULES)
+    write(tmp_path, "z_leak.py", LEAK)
+    proc = _broken(tmp_path, BROKEN_RULE, "three.py", "z_leak.py")
+    assert proc.returncode == 2
+    # LL100 and LL102 of the same file still reported, and the other file still checked
+    assert codes(proc) == [
+        ("three.py", 2, "LL100"),
+        ("three.py", 6, "LL900"),
+        ("three.py", 12, "LL102"),
+        ("z_leak.py", 2, "LL100"),
+    ]
+    assert (
+        "three.py:6:9: LL900 internal error in rule LL101 (release-not-in-finally): "
+        "RuntimeError: boom"
+    ) in proc.stdout
+    assert "--debug" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    debug = _broken(tmp_path, BROKEN_RULE, "--debug", "three.py", "z_leak.py")
+    assert debug.returncode == 2
+    assert debug.stdout == proc.stdout
+    assert "leaklint: internal error on three.py:\nTraceback" in debug.stderr
+    assert 'in message\nRuntimeError: boom' in debug.stderr
+

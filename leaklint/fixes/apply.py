@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ class FixOutcome:
     applied: list[AppliedFix] = field(default_factory=list)
     remaining: FileResult | None = None
     error: str | None = None  # the fixes were dropped (a rewrite that would not parse)
+    internal_error: str | None = None  # a traceback: a fix raised (our bug); file unchanged
 
     @property
     def counts(self) -> Counter[str]:
@@ -76,18 +78,31 @@ def fix_source(
         wanted = {(f.line, f.col, f.code) for f in result.findings if f.code in FIXABLE_CODES}
         if not wanted or result.internal_error:
             break
-        step = _one_round(current, path, config, project, wanted, unsafe)
-        if step is None:
-            break
-        new, applied = step
         try:
-            _must_compile(new, path)
-        except (SyntaxError, ValueError, cst.ParserSyntaxError) as err:
-            outcome.error = f"a fix would not parse ({err}); the file is left as it was"
+            step = _one_round(current, path, config, project, wanted, unsafe)
+        except Exception as err:  # noqa: BLE001 - a fix's bug must not stop the run
+            raised = isinstance(err, _FixRaised)
+            code, cause = (f" for {err.code}", err.__cause__) if raised else ("", err)
+            outcome.error = (
+                f"internal error in the fix{code}: {type(cause).__name__}: {cause}; "
+                "the file is left as it was"
+            )
+            outcome.internal_error = "".join(traceback.format_exception(cause))
+            step = None
+        else:
+            if step is None:
+                break
+            try:
+                _must_compile(step[0], path)
+            except (SyntaxError, ValueError, cst.ParserSyntaxError) as err:
+                outcome.error = f"a fix would not parse ({err}); the file is left as it was"
+                step = None
+        if step is None:  # given up: nothing of any round is kept
             outcome.applied.clear()
             current = data
-            result = first if first is not None else check_source(data, path, config, project=project)
+            result = first or check_source(data, path, config, project=project)
             break
+        new, applied = step
         outcome.applied.extend(applied)
         current = new
         result = check_source(current, path, config, project=project)
@@ -129,7 +144,10 @@ def _one_round(
         start = positions[leak.call].start
         if (start.line, start.column, code) not in wanted:
             continue  # suppressed, deselected, or not reported
-        edit = plan(code, leak, tree, start.line, start.column, unsafe)
+        try:
+            edit = plan(code, leak, tree, start.line, start.column, unsafe)
+        except Exception as err:
+            raise _FixRaised(code) from err
         if edit is not None:
             edits.append(edit)
     chosen: list[Edit] = []
@@ -151,6 +169,14 @@ def _one_round(
     ]
     new = fixed.bytes
     return (new, applied) if new != data else None
+
+
+class _FixRaised(Exception):
+    """The fix for ``code`` raised (the cause); the file is left as it was."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class _Apply(cst.CSTTransformer):
