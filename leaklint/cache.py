@@ -22,15 +22,21 @@ file's import closure only) is left for later.
 leaklint's code fingerprint is its version plus a hash of its own sources and resource
 table, so an editable install that changed the analysis never reuses stale results.
 
-Every entry is ``MAGIC + blake2b(payload) + payload``: a truncated or corrupted file fails
-the check and is a miss. Writes go to a temporary file in the same folder, then
+Every entry is ``MAGIC + blake2b(payload, key=secret) + payload``: a truncated or corrupted
+file fails the check and is a miss. The payload is a pickle, and unpickling runs code, so
+the check is keyed: ``secret`` is 32 random bytes kept in the user's own cache folder
+(``$XDG_CACHE_HOME/leaklint/cache-key``), never in the project's. A repository that ships a
+``.leaklint_cache/`` of crafted entries (its keys are easy to compute from public sources)
+gets misses, not code execution; so does a cache another user wrote. Writes go to a temporary file in the same folder, then
 ``os.replace``: two processes writing one entry at once leave one whole entry. A folder that
-cannot be created or written makes the run uncached, silently.
+cannot be created or written, or a secret that cannot be kept, makes the run uncached,
+silently.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import pickle
 import tempfile
@@ -40,7 +46,7 @@ from pathlib import Path
 from leaklint import __version__
 
 DEFAULT_FOLDER = ".leaklint_cache"
-_MAGIC = b"LLC1"
+_MAGIC = b"LLC2"
 _CHECK = 16  # bytes of the payload's digest
 
 
@@ -69,18 +75,68 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _key_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA")
+    return Path(base or Path.home() / ".cache") / "leaklint" / "cache-key"
+
+
+_KEY_BYTES = 32
+
+
+@lru_cache(maxsize=1)
+def secret() -> bytes | None:
+    """The key every entry is checked with, made on first use (None: none can be kept).
+    Two processes making it at once agree: the first one's file is linked into place whole
+    and the other reads it."""
+    file = _key_file()
+    try:
+        key = file.read_bytes()
+        if len(key) == _KEY_BYTES:
+            return key
+    except OSError:
+        pass
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(_KEY_BYTES))
+            try:
+                os.link(temporary, file)  # never replaces a key another process made
+            except FileExistsError:
+                if len(file.read_bytes()) != _KEY_BYTES:  # a damaged key: replace it
+                    os.replace(temporary, file)
+            except OSError:  # no hard links here
+                os.replace(temporary, file)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        key = file.read_bytes()
+    except OSError:
+        return None
+    return key if len(key) == _KEY_BYTES else None
+
+
+def _check(payload: bytes, key: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_CHECK, key=key).digest()
+
+
 class Cache:
     """A folder of entries. ``get`` never raises; ``put`` never raises and stops writing
     after the first failure (a read-only or full disk)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, key: bytes | None = None) -> None:
         self.folder = folder
+        self.key = key if key is not None else secret() or b""
         self.writable = True
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str]) -> Cache | None:
         """The cache in ``folder``, created with a ``.gitignore``; None if it cannot be."""
         path = Path(folder)
+        key = secret()
+        if key is None:
+            return None
         try:
             path.mkdir(parents=True, exist_ok=True)
             ignore = path / ".gitignore"
@@ -96,10 +152,10 @@ class Cache:
         except OSError:
             if not path.is_dir():
                 return None
-            cache = cls(path)
+            cache = cls(path, key)
             cache.writable = False  # read what is there, write nothing
             return cache
-        return cls(path)
+        return cls(path, key)
 
     def _file(self, kind: str, key: str) -> Path:
         return self.folder / kind / key
@@ -115,7 +171,7 @@ class Cache:
             return None
         check = data[len(_MAGIC) : len(_MAGIC) + _CHECK]
         payload = data[len(_MAGIC) + _CHECK :]
-        if hashlib.blake2b(payload, digest_size=_CHECK).digest() != check:
+        if not hmac.compare_digest(_check(payload, self.key), check):
             return None
         try:
             return pickle.loads(payload)
@@ -129,7 +185,7 @@ class Cache:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - not picklable: not cached
             return
-        data = _MAGIC + hashlib.blake2b(payload, digest_size=_CHECK).digest() + payload
+        data = _MAGIC + _check(payload, self.key) + payload
         try:
             target = self._file(kind, key)
             target.parent.mkdir(exist_ok=True)

@@ -248,3 +248,168 @@ def test_an_exception_in_one_rule_is_one_ll900_line_and_the_rest_still_runs(
     assert "leaklint: internal error on three.py:\nTraceback" in debug.stderr
     assert 'in message\nRuntimeError: boom' in debug.stderr
 
+
+
+# --- the cache: damaged, foreign, read-only, shared; never a traceback, never a wrong answer
+
+
+def _project(root: Path, files: int = 24) -> Path:
+    """Enough files for worker processes; each imports a helper factory, so summaries and
+    results both go through the cache."""
+    write(root, "helpers.py", "def get(path):\n    return open(path)\n")
+    for i in range(files):
+        write(
+            root,
+            f"pkg/m{i:02}.py",
+            f"from helpers import get\n\ndef read{i}(p):\n    f = get(p)\n    return f.read()\n\n"
+            f"def copy{i}(p):\n    return open(p).read()\n",
+        )
+    return root
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [p for kind in ("facts", "results") for p in (cache / kind).iterdir()]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "garbage", "a folder"])
+def test_a_damaged_cache_is_a_miss(tmp_path: Path, damage: str) -> None:
+    root = _project(tmp_path / "p")
+    expected = check("--no-cache", ".", cwd=root)
+    assert expected.returncode == 1
+    assert check(".", cwd=root).stdout == expected.stdout  # fills .leaklint_cache
+    entries = _entries(root / ".leaklint_cache")
+    assert len(entries) >= 2 * 25
+    for entry in entries:
+        data = entry.read_bytes()
+        if damage == "a folder":
+            entry.unlink()
+            entry.mkdir()
+            continue
+        entry.write_bytes(
+            {
+                "truncated": data[: len(data) // 2],
+                "flipped": data[:-1] + bytes([data[-1] ^ 0xFF]),
+                "empty": b"",
+                "garbage": os.urandom(len(data)),
+            }[damage]
+        )
+    again = check(".", cwd=root)
+    assert (again.returncode, again.stdout, again.stderr) == (1, expected.stdout, "")
+    assert check(".", cwd=root).stdout == expected.stdout
+
+
+#: A leaklint of another version fills the cache: one that found nothing at all.
+OTHER_VERSION = """\
+import sys
+from unittest import mock
+import leaklint.cache
+from leaklint.cli import main
+
+leaklint.cache.__version__ = "0.0.1-other"
+with mock.patch("leaklint.core.analyse_module", return_value=[]):
+    main(["check", *sys.argv[1:]], prog_name="leaklint")
+"""
+
+
+def test_a_cache_written_by_another_version_is_not_used(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    expected = check("--no-cache", ".", cwd=root)
+    other = subprocess.run(
+        [sys.executable, "-c", OTHER_VERSION, "."],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert (other.returncode, other.stdout) == (0, "")
+    assert _entries(root / ".leaklint_cache")
+    proc = check(".", cwd=root)
+    assert (proc.returncode, proc.stdout) == (1, expected.stdout)
+
+
+class _Planted:
+    """An entry whose unpickling creates ``path``: what a repository could ship in its
+    ``.leaklint_cache/`` to run code on whoever checks it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.path, "w"))
+
+
+def test_a_planted_cache_entry_is_never_unpickled(tmp_path: Path) -> None:
+    """The attacker knows the format and every key (leaklint's sources are public); only
+    the user's own secret, kept outside the project, is missing."""
+    root = _project(tmp_path / "p")
+    expected = check("--no-cache", ".", cwd=root)
+    check(".", cwd=root)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Planted(str(marker)))
+    for entry in _entries(root / ".leaklint_cache"):
+        magic = entry.read_bytes()[:4]
+        entry.write_bytes(magic + hashlib.blake2b(payload, digest_size=16).digest() + payload)
+    proc = check(".", cwd=root)
+    assert not marker.exists()
+    assert (proc.returncode, proc.stdout) == (1, expected.stdout)
+
+
+def _freeze(folder: Path) -> bool:
+    """Make ``folder`` and everything in it read-only, even for root (``chattr +i``);
+    False if this machine cannot."""
+    if os.geteuid() != 0:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        return True
+    if shutil.which("chattr") is None:
+        return False
+    return subprocess.run(["chattr", "-R", "+i", str(folder)], capture_output=True).returncode == 0
+
+
+def _thaw(folder: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], capture_output=True)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+@pytest.mark.parametrize("state", ["filled", "empty"])
+def test_a_read_only_cache_folder(tmp_path: Path, state: str) -> None:
+    """Filled: its entries are still read, nothing is written. Empty: the run is uncached."""
+    root = _project(tmp_path / "p")
+    expected = check("--no-cache", ".", cwd=root)
+    cache = root / ".leaklint_cache"
+    if state == "filled":
+        check(".", cwd=root)
+    else:
+        cache.mkdir()
+    before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    if not _freeze(cache):
+        pytest.skip("cannot make a folder read-only for root here")
+    try:
+        proc = check(".", cwd=root)
+        after = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    finally:
+        _thaw(cache)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, expected.stdout, "")
+    assert after == before
+
+
+def test_two_runs_at_once_on_one_tree(tmp_path: Path) -> None:
+    """As pre-commit and an editor do: both cold, both writing the same cache folder."""
+    root = _project(tmp_path / "p", files=60)
+    expected = check("--no-cache", ".", cwd=root)
+    for _ in range(2):  # cold, then warm with one file changed
+        both = [
+            subprocess.Popen(
+                [sys.executable, "-m", "leaklint", "check", "."],
+                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [process.communicate(timeout=120) for process in both]
+        assert [p.returncode for p in both] == [1, 1]
+        assert [out for out, _ in outputs] == [expected.stdout] * 2
+        assert [err for _, err in outputs] == ["", ""]
+        write(root, "pkg/m00.py", (root / "pkg/m00.py").read_text() + "\n# edited\n")
+        expected = check("--no-cache", ".", cwd=root)
+    leftovers = [p for p in (root / ".leaklint_cache").rglob(".tmp-*")]
+    assert leftovers == []
