@@ -88,13 +88,18 @@ def secret() -> bytes | None:
     """The key every entry is checked with, made on first use (None: none can be kept).
     Two processes making it at once agree: the first one's file is linked into place whole
     and the other reads it."""
-    file = _key_file()
+    try:
+        file = _key_file()
+    except RuntimeError:  # no home folder to be found
+        return None
     try:
         key = file.read_bytes()
-        if len(key) == _KEY_BYTES:
-            return key
     except OSError:
-        pass
+        key = b""
+    return key if len(key) == _KEY_BYTES else _make_key(file)
+
+
+def _make_key(file: Path) -> bytes | None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")  # mode 0600

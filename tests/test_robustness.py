@@ -413,3 +413,49 @@ def test_two_runs_at_once_on_one_tree(tmp_path: Path) -> None:
         expected = check("--no-cache", ".", cwd=root)
     leftovers = [p for p in (root / ".leaklint_cache").rglob(".tmp-*")]
     assert leftovers == []
+
+
+# --- --fix killed mid-run: every file old or new, never half-written ---------------------
+
+
+def _fixable(root: Path, files: int) -> dict[str, bytes]:
+    for i in range(files):
+        write(
+            root,
+            f"m{i:03}.py",
+            f"import json\n\n\ndef load{i}(p):\n    return json.load(open(p))  # keep me\n\n\n"
+            f"def read{i}(p):\n    f = open(p)\n    data = f.read()\n    f.close()\n    return data\n",
+        )
+    return {path.name: path.read_bytes() for path in root.glob("*.py")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_fix_killed_with_sigkill_leaves_every_file_old_or_new(tmp_path: Path) -> None:
+    files = 80
+    old = _fixable(tmp_path / "killed", files)
+    _fixable(tmp_path / "whole", files)
+    command = [sys.executable, "-m", "leaklint", "check", "--no-cache", "--fix", "."]
+    # the reference: the same files fixed by a run that is left alone (at the same time)
+    whole = subprocess.Popen(command, cwd=tmp_path / "whole", stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    killed = subprocess.Popen(command, cwd=tmp_path / "killed", stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    changed: list[str] = []
+    while not changed and killed.poll() is None and time.monotonic() < deadline:
+        changed = [n for n in old if (tmp_path / "killed" / n).stat().st_size != len(old[n])]
+    killed.send_signal(signal.SIGKILL)  # as soon as the first file is written
+    killed.wait(timeout=30)
+    assert whole.wait(timeout=120) == 0  # all fixed
+    new = {name: (tmp_path / "whole" / name).read_bytes() for name in old}
+    assert all(new[name] != old[name] for name in old)
+    state = {name: (tmp_path / "killed" / name).read_bytes() for name in old}
+    assert all(state[name] in (old[name], new[name]) for name in old)
+    fixed = [name for name in old if state[name] == new[name]]
+    assert 0 < len(fixed) < files, "the kill was meant to land mid-run"
+    for name in fixed:
+        ast.parse(state[name])
+    # what may be left: the one temporary file that was being written, never a .py
+    litter = [p.name for p in (tmp_path / "killed").iterdir() if p.name not in old]
+    assert len(litter) <= 1 and all(n.startswith(".leaklint-") and n.endswith(".tmp") for n in litter)
