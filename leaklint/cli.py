@@ -22,6 +22,7 @@ from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
 from leaklint.fixes import WriteError, fix_paths, write_atomic
 from leaklint.runner import check_paths, discover, summarise
+from leaklint.runtime import RuntimeReportError, join, read_report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -94,6 +95,13 @@ def main() -> None:
     "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any)."
 )
 @click.option("--show-fixes", is_flag=True, help="List each fix applied (or available) on stderr.")
+@click.option(
+    "--runtime-report",
+    "runtime_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A `pytest --leaklint-report` file: mark the findings its tests confirmed, and list "
+    "the leaks they saw that no finding reports.",
+)
 @click.option("--debug", is_flag=True, help="Print the traceback of internal errors.")
 def check(
     paths: tuple[str, ...],
@@ -116,6 +124,7 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     show_fixes: bool,
+    runtime_path: Path | None,
     debug: bool,
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for resource leaks.
@@ -127,6 +136,8 @@ def check(
         _fail("`-` (standard input) cannot be combined with other paths")
     if statistics and fmt not in ("text", "json"):
         _fail("--statistics prints text or json, not --format " + fmt)
+    if statistics and runtime_path is not None:
+        _fail("--statistics counts findings; it cannot be combined with --runtime-report")
     fixing = fix or diff or show_fixes
     if fixing and reading_stdin:
         _fail("--fix, --diff and --show-fixes work on files, not on standard input")
@@ -137,7 +148,8 @@ def check(
         config: Config = load_config(config_path, start=start if start.is_dir() else None)
         config = config.with_codes(_codes(select), _codes(ignore))
         known = read_baseline(baseline_path) if baseline_path is not None else None
-    except ConfigError as err:
+        runtime = read_report(runtime_path) if runtime_path is not None else None
+    except (ConfigError, RuntimeReportError) as err:
         _fail(str(err))
     source = SourceLines()
     if reading_stdin:
@@ -174,7 +186,8 @@ def check(
     else:
         tty = output_file is None and _is_tty(sys.stdout)
         color = tty and not os.environ.get("NO_COLOR")
-        output = render(reported, fmt, source=source, tty=tty, color=color)
+        joined = join(reported, runtime) if runtime is not None else None
+        output = render(reported, fmt, source=source, tty=tty, color=color, runtime=joined)
     if output_file is not None:
         try:
             output_file.write_text(output, "utf-8")

@@ -1,6 +1,10 @@
 """SARIF 2.1.0: one run, every rule's metadata from its docs, and for a leak along a path a
 ``codeFlows`` trace (acquired here → this statement raises / this return skips the release →
-still held when the function ends)."""
+still held when the function ends).
+
+With a runtime report, a result a test run confirmed has ``properties.confirmedAtRuntime``
+(true) and ``properties.runtime`` (the leak, as in the report); a leak no finding stands at is
+a result of its own, level ``warning``, with ``properties.missedByStaticAnalysis`` (true)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from leaklint import __version__
 from leaklint.core import Finding
 from leaklint.report import SourceLines, fingerprints
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, Rule
+from leaklint.runtime import RuntimeJoin, RuntimeLeak
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -46,19 +51,33 @@ def _descriptor(rule: Rule) -> dict[str, object]:
     }
 
 
-def _location(path: str, line: int, col: int, text: str | None = None) -> dict[str, object]:
+def _location(path: str, line: int, col: int | None, text: str | None = None) -> dict[str, object]:
+    region = {"startLine": line} if col is None else {"startLine": line, "startColumn": col + 1}
     where: dict[str, object] = {
-        "physicalLocation": {
-            "artifactLocation": {"uri": _uri(path)},
-            "region": {"startLine": line, "startColumn": col + 1},
-        }
+        "physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region}
     }
     if text is not None:
         where["message"] = {"text": text}
     return where
 
 
-def render_sarif(findings: Sequence[Finding], source: SourceLines) -> str:
+def _missed(leak: RuntimeLeak, index: dict[str, int]) -> dict[str, object]:
+    """A runtime leak no finding stands at (no column: tracemalloc knows lines only)."""
+    result: dict[str, object] = {
+        "ruleId": leak.label,
+        "level": "warning",
+        "message": {"text": f"{leak.summary}; the static analysis did not report it"},
+        "locations": [_location(leak.path, leak.line, None)],
+        "properties": {"missedByStaticAnalysis": True, "runtime": leak.to_json()},
+    }
+    if leak.code in index:
+        result["ruleIndex"] = index[leak.code]
+    return result
+
+
+def render_sarif(
+    findings: Sequence[Finding], source: SourceLines, runtime: RuntimeJoin = RuntimeJoin()
+) -> str:
     index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
     results = []
     for finding, print_ in zip(findings, fingerprints(findings, source, os.getcwd())):
@@ -85,7 +104,11 @@ def render_sarif(findings: Sequence[Finding], source: SourceLines) -> str:
                     ]
                 }
             ]
+        leak = runtime.confirmed.get(finding)
+        if leak is not None:
+            result["properties"] = {"confirmedAtRuntime": True, "runtime": leak.to_json()}
         results.append(result)
+    results += [_missed(leak, index) for leak in runtime.missed]
     log = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
