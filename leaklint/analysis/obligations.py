@@ -227,8 +227,9 @@ class _ScopeAnalyser:
         self.statement_calls: set[int] = set()  # calls that are a whole statement or test
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
-        self.fresh: list[int] = []  # obligations the current statement created
-        self.previous_fresh: list[int] = []  # ... and the statement before it
+        self.created: list[int] = []  # every obligation, in the order it was created
+        self.fresh: list[int] = []  # obligations the last statement created (nested ones too)
+        self.previous_fresh: list[int] = []  # ... and the statement before the current one
 
     # ---- driver
 
@@ -249,8 +250,7 @@ class _ScopeAnalyser:
         for stmt in body:
             before = len(leaks)
             if state is not None:
-                self.previous_fresh, self.fresh = self.fresh, []
-                state = self.statement(stmt, state)
+                state = self.step(stmt, state)
             for index in range(before, len(leaks)):
                 leaks[index] = dataclasses.replace(leaks[index], top=stmt)
         return state
@@ -367,8 +367,16 @@ class _ScopeAnalyser:
         for stmt in body:
             if state is None:
                 return None
-            self.previous_fresh, self.fresh = self.fresh, []
-            state = self.statement(stmt, state)
+            state = self.step(stmt, state)
+        return state
+
+    def step(self, stmt: cst.CSTNode, state: _State) -> _MaybeState:
+        """One statement of a block, keeping ``fresh``: what it created, inside a compound
+        statement too (``try: f = open(p) except OSError: return`` then ``close = True``)."""
+        mark = len(self.created)
+        self.previous_fresh = self.fresh
+        state = self.statement(stmt, state)
+        self.fresh = self.created[mark:]
         return state
 
     def suite(self, suite: cst.BaseSuite | None, state: _MaybeState) -> _MaybeState:
@@ -1037,7 +1045,7 @@ class _ScopeAnalyser:
         ):
             self.overwritten.setdefault(oid, call)
         state.status[oid] = OPEN
-        self.fresh.append(oid)
+        self.created.append(oid)
         for other_name, oids in list(state.names.items()):
             if oid in oids:
                 state.names[other_name] = oids - {oid}

@@ -103,6 +103,8 @@ def is_constructor_name(name: str) -> bool:
     """``Connection``, ``io.TextIOWrapper``, ``ctx.wrap_socket``: a class or a wrapper, which
     keeps its argument."""
     last = name.rsplit(".", 1)[-1]
+    if last in ("cls", "klass"):  # ``cls(sock, ...)`` in a classmethod builds the class
+        return True
     return (last[:1].isupper() and not last.isupper()) or "wrap" in last.lower()
 
 
@@ -147,6 +149,10 @@ NON_RAISING_METHODS = frozenset(
         "append",
         "appendleft",
         "addCleanup",  # unittest: registering a clean-up does not fail
+        # configuring a socket just made: fails only on a closed socket or a negative timeout
+        "setblocking",
+        "settimeout",
+        "fileno",
     }
 )
 

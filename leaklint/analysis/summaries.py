@@ -269,7 +269,12 @@ class _FunctionReader:
                 for item in sub.items:
                     if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
                         takes.add(item.context_expr.id)
-            elif isinstance(sub, ast.Attribute) and me is not None:
+            elif isinstance(sub, ast.Attribute):
+                if isinstance(sub.value, ast.Name) and _is_releasing(sub.attr):
+                    # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
+                    released_names.add(sub.value.id)
+                if me is None:
+                    continue
                 attr = _is_self_attr(sub.value, me)
                 if attr is not None:
                     quiet.add(id(sub.value))  # ``self.sock.family``: a use, not a hand-over
@@ -290,7 +295,7 @@ class _FunctionReader:
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
                     for callee, line in assigned.get(leaf.id, {}).items():
                         sources.setdefault(callee, line)
-        if _decorated_as_context_manager(node, self.names):
+        if _decorated_as_context_manager(node, self.names) or _is_abstract(node):
             return None
         return FunctionFacts(
             qualname=qualname,
@@ -329,6 +334,22 @@ class _FunctionReader:
             elif isinstance(leaf, ast.Name):
                 out.update(assigned.get(leaf.id, ()))
         return out
+
+
+def _is_abstract(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A body of a docstring, ``...``, ``pass`` or ``raise NotImplementedError``: subclasses
+    decide what it does with its arguments, so it has no summary."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # the docstring, or ``...``
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            raised = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(raised, ast.Name) and raised.id == "NotImplementedError":
+                continue
+        return False
+    return True
 
 
 def _decorated_as_context_manager(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:

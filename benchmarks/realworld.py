@@ -1,0 +1,369 @@
+"""leaklint on popular projects: findings, judged precision, and pylint/ruff side by side.
+
+    python -m pip install -e '.[bench]'
+    python benchmarks/realworld.py                  # download, run leaklint, write the report
+    python benchmarks/realworld.py --compare        # also pylint consider-using-with, ruff SIM115
+    python benchmarks/realworld.py --sample         # (re)draw the seeded sample to judge
+
+The corpus is the pinned wheels below, fetched with ``pip download --no-deps --only-binary
+:all:`` into ``benchmarks/.cache/corpus/`` (not committed) and unpacked there, plus the
+standard library of the running Python. Wheels carry the projects' own Python sources (the
+compiled extensions beside them are ignored), the same for every machine of one platform.
+
+Judgements live in ``benchmarks/realworld/judgements.csv``: one row per judged finding
+(project, version, path, line, rule, verdict, reason), the verdict one of ``true`` (a real
+leak), ``fp`` (a false positive: the reason says why) or ``debatable``. The sample is drawn
+per rule, seeded (``SEED``), up to ``PER_RULE`` findings across the corpus. Each run matches
+the findings against the judgements by (project, path, rule, the text of the flagged line)
+so a finding that moved by a few lines keeps its verdict; a sampled finding without a
+verdict, and a judged finding that is gone, are listed for re-judging.
+
+The report is ``benchmarks/realworld.md``. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the peers' command lines and the machine line are shared)
+
+CORPUS = HERE / ".cache" / "corpus"
+JUDGEMENTS = HERE / "realworld" / "judgements.csv"
+FINDINGS = HERE / "realworld" / "findings.json"
+REPORT = HERE / "realworld.md"
+SEED = 10
+PER_RULE = 40
+VERDICTS = ("true", "fp", "debatable")
+FIELDS = ["project", "version", "path", "line", "rule", "verdict", "reason", "text"]
+
+#: (distribution, pinned version, the folders of the wheel that are the project's code)
+PROJECTS = [
+    ("django", "5.2.19", ["django"]),
+    ("requests", "2.34.2", ["requests"]),
+    ("urllib3", "2.8.0", ["urllib3"]),
+    ("sqlalchemy", "2.1.9", ["sqlalchemy"]),
+    ("aiohttp", "3.14.5", ["aiohttp"]),
+    ("httpx", "0.28.1", ["httpx"]),
+    ("celery", "5.7.0", ["celery"]),
+    ("paramiko", "5.1.0", ["paramiko"]),
+    ("pip", "26.3", ["pip"]),
+    ("setuptools", "84.2.1", ["setuptools", "pkg_resources", "_distutils_hack"]),
+    ("black", "26.10.1", ["black", "blib2to3", "blackd"]),
+    ("tornado", "6.6.1", ["tornado"]),
+    ("twisted", "26.10.0", ["twisted"]),
+    ("psycopg2-binary", "2.9.13", ["psycopg2"]),
+    ("redis", "8.1.0", ["redis"]),
+]
+
+
+@dataclass
+class Project:
+    name: str
+    version: str
+    root: Path  # paths in findings and judgements are relative to it
+
+    def files(self) -> list[str]:
+        found = []
+        for folder, dirs, names in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if d not in {"__pycache__", "site-packages"})
+            found.extend(str(Path(folder) / n) for n in sorted(names) if n.endswith(".py"))
+        return found
+
+
+def fetch(name: str, version: str, folders: list[str]) -> Path:
+    """The unpacked wheel of ``name==version`` (downloaded and unpacked on first use)."""
+    target = CORPUS / f"{name}-{version}"
+    if (target / ".unpacked").exists():
+        return target
+    wheels = CORPUS / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+         "-d", str(wheels), f"{name}=={version}"],
+        check=True,
+    )
+    prefix = name.replace("-", "_").lower()
+    wheel = next(
+        w for w in sorted(wheels.glob("*.whl"))
+        if w.name.lower().startswith(f"{prefix}-{version}-")
+    )
+    with zipfile.ZipFile(wheel) as archive:
+        members = [m for m in archive.namelist() if m.split("/", 1)[0] in folders]
+        archive.extractall(target, members)
+    (target / ".unpacked").write_text(wheel.name)
+    return target
+
+
+def corpus(names: set[str] | None) -> list[Project]:
+    projects = [
+        Project(name, version, fetch(name, version, folders))
+        for name, version, folders in PROJECTS
+        if not names or name in names
+    ]
+    if not names or "stdlib" in names:
+        root, _ = compare.stdlib_files(skip_tests=False)
+        projects.append(Project("stdlib", platform.python_version(), root))
+    return projects
+
+
+def run_json(command: list[str], files: list[str], cwd: str) -> tuple[list[dict], float]:
+    start = time.perf_counter()
+    proc = subprocess.run([*command, *files], cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    try:
+        if proc.returncode == 0:  # every tool runs with --exit-zero
+            return json.loads(proc.stdout or "[]"), elapsed
+    except json.JSONDecodeError:
+        pass
+    sys.exit(f"{' '.join(command[:4])} exited {proc.returncode}: {proc.stderr.strip()[-400:]}")
+
+
+def line_text(path: Path, line: int) -> str:
+    try:
+        lines = path.read_text("utf-8", errors="replace").splitlines()
+        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    except OSError:
+        return ""
+
+
+def leaklint_findings(project: Project, jobs: int, cwd: str) -> tuple[list[dict], float, int]:
+    files = project.files()
+    command = [sys.executable, "-m", "leaklint", "check", "--exit-zero", "--format", "json",
+               "--no-cache", "-j", str(jobs)]
+    rows, elapsed = run_json(command, files, cwd)
+    findings = []
+    for row in rows:
+        path = Path(row["path"])
+        findings.append({
+            "project": project.name,
+            "version": project.version,
+            "path": path.relative_to(project.root).as_posix(),
+            "line": row["line"],
+            "rule": row["code"],
+            "message": row["message"],
+            "text": line_text(path, row["line"]),
+        })
+    return findings, elapsed, len(files)
+
+
+def peer_findings(project: Project, jobs: int, cwd: str) -> dict[str, set[tuple[str, int]]]:
+    """(relative path, line) of every pylint consider-using-with and ruff SIM115 finding."""
+    files = project.files()
+    by_tool: dict[str, set[tuple[str, int]]] = {}
+    for tool in compare.tools(jobs, "", sys.executable):
+        if tool.name not in ("pylint", "ruff") or not tool.available():
+            continue
+        rows, _ = run_json(tool.command(), files, cwd)
+        found = set()
+        for row in rows:
+            if tool.name == "pylint" and row.get("symbol") != "consider-using-with":
+                continue
+            path = row.get("path") or row.get("filename")
+            line = row.get("line") or row.get("location", {}).get("row")
+            found.add((Path(path).resolve().relative_to(project.root.resolve()).as_posix(), line))
+        by_tool[tool.name] = found
+    return by_tool
+
+
+def load_peers(saved: dict) -> dict[str, dict[str, set]]:
+    return {p: {t: {tuple(x) for x in v} for t, v in tools.items()}
+            for p, tools in saved.get("peers", {}).items()}
+
+
+def key(row: dict) -> tuple[str, str, str, str]:
+    return (row["project"], row["path"], row["rule"], row["text"])
+
+
+def load_judgements() -> dict[tuple[str, str, str, str], dict]:
+    if not JUDGEMENTS.exists():
+        return {}
+    with JUDGEMENTS.open(newline="", encoding="utf-8") as stream:
+        return {key(row): row for row in csv.DictReader(stream)}
+
+
+def write_judgements(rows: list[dict]) -> None:
+    JUDGEMENTS.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(rows, key=lambda r: (r["rule"], r["project"], r["path"], int(r["line"])))
+    with JUDGEMENTS.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def draw_sample(findings: list[dict], judged: dict) -> list[dict]:
+    """Up to PER_RULE findings per rule, seeded; verdicts already given are kept."""
+    by_rule: dict[str, list[dict]] = defaultdict(list)
+    for finding in findings:
+        if finding["rule"] != "LL900":
+            by_rule[finding["rule"]].append(finding)
+    sample = []
+    for rule in sorted(by_rule):
+        rows = sorted(by_rule[rule], key=lambda r: (r["project"], r["path"], r["line"]))
+        chosen = random.Random(f"{SEED}-{rule}").sample(rows, min(PER_RULE, len(rows)))
+        for finding in chosen:
+            old = judged.get(key(finding), {})
+            sample.append({**finding, "verdict": old.get("verdict", ""), "reason": old.get("reason", "")})
+    return sample
+
+
+def precision_table(findings: list[dict], judged: dict) -> tuple[list[str], list[str]]:
+    """Markdown rows of precision per rule, and the findings to (re-)judge."""
+    present = {key(f) for f in findings}
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in judged.values():
+        if key(row) in present and row["verdict"] in VERDICTS:
+            counts[row["rule"]][row["verdict"]] += 1
+    lines = [
+        "| rule | findings | judged | true | false positive | debatable | precision | precision (debatable as true) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    total_by_rule = Counter(f["rule"] for f in findings if f["rule"] != "LL900")
+    for rule in sorted(total_by_rule):
+        c = counts[rule]
+        judged_n = sum(c.values())
+        if judged_n:
+            strict = f"{c['true'] / judged_n:.0%}"
+            lenient = f"{(c['true'] + c['debatable']) / judged_n:.0%}"
+        else:
+            strict = lenient = "n/a"
+        lines.append(
+            f"| {rule} | {total_by_rule[rule]} | {judged_n} | {c['true']} | {c['fp']} "
+            f"| {c['debatable']} | {strict} | {lenient} |"
+        )
+    stale = [
+        f"- {row['project']} `{row['path']}:{row['line']}` {row['rule']}: judged "
+        f"{row['verdict']}, no longer reported"
+        for row in judged.values()
+        if key(row) not in present
+    ]
+    return lines, stale
+
+
+def side_by_side(findings: list[dict], peers: dict[str, dict[str, set]]) -> list[str]:
+    lines = [
+        "| project | leaklint (LL100/LL101/LL102) | pylint R1732 | ruff SIM115 | only leaklint | only pylint | only ruff |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for project, tools in peers.items():
+        ours = {(f["path"], f["line"]) for f in findings
+                if f["project"] == project and f["rule"] in ("LL100", "LL101", "LL102")}
+        pylint, ruff = tools.get("pylint", set()), tools.get("ruff", set())
+        lines.append(
+            f"| {project} | {len(ours)} | {len(pylint)} | {len(ruff)} | {len(ours - pylint - ruff)} "
+            f"| {len(pylint - ours - ruff)} | {len(ruff - ours - pylint)} |"
+        )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated project names (default: all, and stdlib)")
+    parser.add_argument("--compare", action="store_true", help="also run pylint and ruff")
+    parser.add_argument("--sample", action="store_true",
+                        help="write the seeded sample into judgements.csv, keeping verdicts given")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the last run's findings.json instead of running leaklint")
+    options = parser.parse_args()
+    names = {n.strip() for n in options.only.split(",")} if options.only else None
+    projects = corpus(names)
+
+    findings: list[dict] = []
+    stats: list[tuple[Project, int, float, Counter]] = []
+    peers: dict[str, dict[str, set]] = {}
+    if options.reuse:
+        saved = json.loads(FINDINGS.read_text("utf-8"))
+        findings, stats_rows = saved["findings"], saved["stats"]
+        by_name = {p.name: p for p in projects}
+        stats = [(by_name[s["project"]], s["files"], s["seconds"], Counter(s["rules"]))
+                 for s in stats_rows if s["project"] in by_name]
+        peers = load_peers(saved)
+    else:
+        with tempfile.TemporaryDirectory() as empty:
+            for project in projects:
+                print(f"{project.name} {project.version} ...", file=sys.stderr, flush=True)
+                found, seconds, n_files = leaklint_findings(project, options.jobs, empty)
+                findings.extend(found)
+                stats.append((project, n_files, seconds, Counter(f["rule"] for f in found)))
+                print(f"  {n_files} files, {len(found)} findings, {seconds:.1f} s", file=sys.stderr)
+                if options.compare:
+                    peers[project.name] = peer_findings(project, options.jobs, empty)
+        if not options.compare and FINDINGS.exists():  # the peers' last findings still hold
+            peers = load_peers(json.loads(FINDINGS.read_text("utf-8")))
+        if names and FINDINGS.exists():  # the projects not run this time keep their findings
+            saved = json.loads(FINDINGS.read_text("utf-8"))
+            findings += [f for f in saved["findings"] if f["project"] not in names]
+            stats += [(Project(s["project"], s.get("version", ""), Path()), s["files"], s["seconds"],
+                       Counter(s["rules"])) for s in saved["stats"] if s["project"] not in names]
+            peers = {**load_peers(saved), **peers}
+        order = [name for name, _, _ in PROJECTS] + ["stdlib"]
+        stats.sort(key=lambda row: order.index(row[0].name) if row[0].name in order else len(order))
+        FINDINGS.parent.mkdir(parents=True, exist_ok=True)
+        FINDINGS.write_text(json.dumps({
+            "findings": findings,
+            "stats": [{"project": p.name, "version": p.version, "files": n, "seconds": s,
+                       "rules": dict(c)}
+                      for p, n, s, c in stats],
+            "peers": {p: {t: sorted(v) for t, v in tools.items()} for p, tools in peers.items()},
+        }, indent=1), "utf-8")
+
+    judged = load_judgements()
+    if options.sample:
+        sample = draw_sample(findings, judged)
+        sampled = {key(r) for r in sample}
+        kept = [row for k, row in judged.items() if k not in sampled and row["verdict"]]
+        write_judgements(sample + kept)
+        judged = load_judgements()
+        print(f"{sum(1 for r in sample if not r['verdict'])} sampled findings await a verdict",
+              file=sys.stderr)
+
+    rules = sorted({r for _, _, _, c in stats for r in c})
+    lines = [
+        "# leaklint on real-world projects",
+        "",
+        f"- Python {platform.python_version()}; machine: {compare.machine()}",
+        f"- `python {Path(__file__).relative_to(HERE.parent)}"
+        + (" --compare" if options.compare else "") + "`; leaklint cold (`--no-cache`), "
+        f"`-j {options.jobs}`; wheels at the pinned versions, their own packages only",
+        f"- judgements: `{JUDGEMENTS.relative_to(HERE.parent)}`, seeded sample of up to "
+        f"{PER_RULE} findings per rule (seed {SEED})",
+        "",
+        "## Findings",
+        "",
+        "| project | version | files | " + " | ".join(rules) + " | time (s) |",
+        "|---|---|---:|" + "---:|" * len(rules) + "---:|",
+    ]
+    for project, n_files, seconds, counts in stats:
+        cells = " | ".join(str(counts.get(r, 0)) for r in rules)
+        lines.append(f"| {project.name} | {project.version} | {n_files} | {cells} | {seconds:.1f} |")
+    table, stale = precision_table(findings, judged)
+    lines += ["", "## Precision on the judged sample", "", *table]
+    unjudged = [r for r in judged.values() if not r["verdict"]]
+    if unjudged or stale:
+        lines += ["", "## To (re-)judge", ""]
+        lines += [f"- {r['project']} `{r['path']}:{r['line']}` {r['rule']}: no verdict yet" for r in unjudged]
+        lines += stale
+    if peers:
+        lines += ["", "## Side by side with pylint and ruff", "", *side_by_side(findings, peers)]
+    compare.write_report(lines + [""], REPORT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
