@@ -51,6 +51,12 @@ SEED = 10
 PER_RULE = 40
 VERDICTS = ("true", "fp", "debatable")
 FIELDS = ["project", "version", "path", "line", "rule", "verdict", "reason", "text"]
+PEER_JUDGEMENTS = HERE / "realworld" / "peer_judgements.csv"
+PEER_FIELDS = ["project", "version", "path", "line", "tools", "verdict", "reason", "text"]
+PEER_VERDICTS = ("missed", "correct", "debatable")
+PEER_SAMPLE = 30
+#: leaklint's rules that stand at the acquisition, as pylint's and ruff's findings do
+ACQUISITION_RULES = frozenset({"LL100", "LL101", "LL102", "LL110", "LL130", "LL140", "LL150", "LL200"})
 
 #: (distribution, pinned version, the folders of the wheel that are the project's code)
 PROJECTS = [
@@ -172,8 +178,8 @@ def peer_findings(project: Project, jobs: int, cwd: str) -> dict[str, set[tuple[
         rows, _ = run_json(tool.command(), files, cwd)
         found = set()
         for row in rows:
-            if tool.name == "pylint" and row.get("symbol") != "consider-using-with":
-                continue
+            if row.get("symbol", row.get("code")) not in ("consider-using-with", "SIM115"):
+                continue  # pylint's other messages, ruff's syntax errors
             path = row.get("path") or row.get("filename")
             line = row.get("line") or row.get("location", {}).get("row")
             found.add((Path(path).resolve().relative_to(project.root.resolve()).as_posix(), line))
@@ -191,19 +197,11 @@ def key(row: dict) -> tuple[str, str, str, str]:
 
 
 def load_judgements() -> dict[tuple[str, str, str, str], dict]:
-    if not JUDGEMENTS.exists():
-        return {}
-    with JUDGEMENTS.open(newline="", encoding="utf-8") as stream:
-        return {key(row): row for row in csv.DictReader(stream)}
+    return load_csv(JUDGEMENTS, key)
 
 
 def write_judgements(rows: list[dict]) -> None:
-    JUDGEMENTS.parent.mkdir(parents=True, exist_ok=True)
-    rows = sorted(rows, key=lambda r: (r["rule"], r["project"], r["path"], int(r["line"])))
-    with JUDGEMENTS.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, FIELDS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(JUDGEMENTS, FIELDS, rows)
 
 
 def draw_sample(findings: list[dict], judged: dict) -> list[dict]:
@@ -255,19 +253,98 @@ def precision_table(findings: list[dict], judged: dict) -> tuple[list[str], list
     return lines, stale
 
 
+def ours_at(findings: list[dict], project: str) -> set[tuple[str, int]]:
+    """(path, line) of leaklint's findings on an acquisition, the lines the peers flag."""
+    return {(f["path"], f["line"]) for f in findings
+            if f["project"] == project and f["rule"] in ACQUISITION_RULES}
+
+
 def side_by_side(findings: list[dict], peers: dict[str, dict[str, set]]) -> list[str]:
     lines = [
-        "| project | leaklint (LL100/LL101/LL102) | pylint R1732 | ruff SIM115 | only leaklint | only pylint | only ruff |",
+        "| project | leaklint | pylint R1732 | ruff SIM115 | only leaklint | only pylint | only ruff |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for project, tools in peers.items():
-        ours = {(f["path"], f["line"]) for f in findings
-                if f["project"] == project and f["rule"] in ("LL100", "LL101", "LL102")}
+        ours = ours_at(findings, project)
         pylint, ruff = tools.get("pylint", set()), tools.get("ruff", set())
         lines.append(
             f"| {project} | {len(ours)} | {len(pylint)} | {len(ruff)} | {len(ours - pylint - ruff)} "
             f"| {len(pylint - ours - ruff)} | {len(ruff - ours - pylint)} |"
         )
+    return lines
+
+
+def peer_only(findings: list[dict], peers: dict[str, dict[str, set]],
+              projects: list[Project]) -> list[dict]:
+    """Every line pylint or ruff flags and leaklint does not."""
+    rows = []
+    for project in projects:
+        theirs: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for tool, found in peers.get(project.name, {}).items():
+            for path, line in found:
+                theirs[(path, line)].add(tool)
+        ours = ours_at(findings, project.name)
+        for (path, line), tools in sorted(theirs.items()):
+            if (path, line) not in ours:
+                rows.append({"project": project.name, "version": project.version, "path": path,
+                             "line": line, "tools": "+".join(sorted(tools)),
+                             "text": line_text(project.root / path, line)})
+    return rows
+
+
+def peer_key(row: dict) -> tuple[str, str, str]:
+    return (row["project"], row["path"], row["text"])
+
+
+def load_csv(path: Path, key_of) -> dict:
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as stream:
+        return {key_of(row): row for row in csv.DictReader(stream)}
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(rows, key=lambda r: (r.get("rule", ""), r["project"], r["path"], int(r["line"])))
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def difference_report(findings: list[dict], peers: dict[str, dict[str, set]],
+                      projects: list[Project], judged: dict, peer_judged: dict) -> list[str]:
+    """What the judged differences say: leaks only leaklint finds, its false positives no peer
+    has, and the peers' lines leaklint is silent on (a missed leak, or correct code)."""
+    flagged = {(p, path, line) for p, tools in peers.items() for found in tools.values()
+               for path, line in found}
+    at_line = {key(f): (f["project"], f["path"], f["line"]) for f in findings}
+    only_ours: Counter = Counter()
+    for k, row in judged.items():
+        if row["rule"] in ACQUISITION_RULES and k in at_line and at_line[k] not in flagged \
+                and row["project"] in peers:
+            only_ours[row["verdict"]] += 1
+    present = {peer_key(r) for r in peer_only(findings, peers, projects)}
+    theirs: Counter = Counter()
+    missed = []
+    for k, row in peer_judged.items():
+        if k in present and row["verdict"] in PEER_VERDICTS:
+            theirs[row["verdict"]] += 1
+            if row["verdict"] == "missed":
+                missed.append(f"- {row['project']} `{row['path']}:{row['line']}` ({row['tools']}): "
+                              f"{row['reason']}")
+    lines = [
+        f"Judged leaklint findings at a line neither pylint nor ruff flags: "
+        f"**{only_ours['true']} real leaks only leaklint finds**, {only_ours['fp']} false "
+        f"positives only leaklint has, {only_ours['debatable']} debatable.",
+        "",
+        f"A seeded sample (seed {SEED}) of the lines pylint or ruff flag and leaklint does not, "
+        f"judged (`{PEER_JUDGEMENTS.relative_to(HERE.parent)}`): {theirs['correct']} are correct "
+        f"code (the peer's false positive: try/finally, a handed-on resource...), "
+        f"{theirs['missed']} are leaks leaklint misses, {theirs['debatable']} debatable.",
+    ]
+    if missed:
+        lines += ["", "Leaks leaklint misses (recall bugs to look at):", "", *missed]
     return lines
 
 
@@ -332,6 +409,15 @@ def main() -> int:
         judged = load_judgements()
         print(f"{sum(1 for r in sample if not r['verdict'])} sampled findings await a verdict",
               file=sys.stderr)
+        if peers:
+            old_peer = load_csv(PEER_JUDGEMENTS, peer_key)
+            pool = peer_only(findings, peers, projects)
+            chosen = random.Random(f"{SEED}-peers").sample(pool, min(PEER_SAMPLE, len(pool)))
+            rows = [{**r, "verdict": old_peer.get(peer_key(r), {}).get("verdict", ""),
+                     "reason": old_peer.get(peer_key(r), {}).get("reason", "")} for r in chosen]
+            chosen_keys = {peer_key(r) for r in rows}
+            rows += [r for k, r in old_peer.items() if k not in chosen_keys and r["verdict"]]
+            write_csv(PEER_JUDGEMENTS, PEER_FIELDS, rows)
 
     rules = sorted({r for _, _, _, c in stats for r in c})
     lines = [
@@ -360,7 +446,12 @@ def main() -> int:
         lines += [f"- {r['project']} `{r['path']}:{r['line']}` {r['rule']}: no verdict yet" for r in unjudged]
         lines += stale
     if peers:
-        lines += ["", "## Side by side with pylint and ruff", "", *side_by_side(findings, peers)]
+        peer_judged = load_csv(PEER_JUDGEMENTS, peer_key)
+        lines += ["", "## Side by side with pylint and ruff", "",
+                  "leaklint's findings on an acquisition (" + ", ".join(sorted(ACQUISITION_RULES))
+                  + ") against pylint's and ruff's, by file and line.", "",
+                  *side_by_side(findings, peers), "",
+                  *difference_report(findings, peers, projects, judged, peer_judged)]
     compare.write_report(lines + [""], REPORT)
     return 0
 

@@ -709,10 +709,12 @@ class _ScopeAnalyser:
                 expects_raise = expects_raise or _expects_raise(expr)
                 patched |= _patched_names(expr)
                 if isinstance(expr, cst.Call):
-                    # the context manager keeps what it is built from (``wrap_socket(sock)``)
+                    # the context manager keeps what it is built from (``wrap_socket(sock)``),
+                    # unless this run's summary of it says otherwise
                     self.value_of(expr.func, fx)
-                    for arg in expr.args:
-                        self.escape(arg.value, fx)
+                    takes = self.project_takes(expr) or [True] * len(expr.args)
+                    for arg, kept in zip(expr.args, takes):
+                        (self.escape if kept else self.consume)(arg.value, fx)
                     value: list[_Item] = []
                 else:
                     value = self.value_of(expr, fx)
@@ -1371,7 +1373,11 @@ class _ScopeAnalyser:
                 # ``self.server_close()`` closes self.socket: the class summary says so
                 for attr in self.ctx.project.released_by(self.class_name, method):
                     fx.released.append(f"{self.self_name}.{attr}")
-            if _is_own_method(func) and self.project_takes(call) is None:
+            if (
+                _is_own_method(func)
+                and self.project_takes(call) is None
+                and not method.startswith(ownership.CHECKING_METHOD_PREFIXES)
+            ):
                 # ``self.initfp(f)``, ``cls.taropen(..., fileobj)``: the object takes it
                 escaping = True
         else:

@@ -71,6 +71,10 @@ OWNING_METHODS = frozenset(
 #: (``source.setByteStream(f)``, ``self.set_socket(sock)``, ``loop.add_reader``).
 OWNING_METHOD_PREFIXES = ("set", "add", "attach", "register", "push", "put", "append")
 
+#: ``self.assertIsInstance(f, ...)``, ``self.fail(...)``: the test case's own checks look at
+#: their arguments and keep none (any other ``self.m(f)`` may store f on the object).
+CHECKING_METHOD_PREFIXES = ("assert", "fail", "skipTest", "subTest")
+
 #: A call whose callee name holds one of these words releases what it is given
 #: (``os.close(fd)``, ``self._close_socket(s)``, ``safe_release(conn)``).
 RELEASING_WORDS = ("close", "release", "shutdown", "cleanup", "terminate", "dispose", "destroy")

@@ -295,8 +295,10 @@ class _FunctionReader:
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
                     for callee, line in assigned.get(leaf.id, {}).items():
                         sources.setdefault(callee, line)
-        if _decorated_as_context_manager(node, self.names) or _is_abstract(node):
+        if _is_abstract(node):
             return None
+        if _decorated_as_context_manager(node, self.names):
+            sources = {}  # its yield lends, it returns nothing to own; what it takes still holds
         return FunctionFacts(
             qualname=qualname,
             path=path,
