@@ -11,7 +11,9 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -137,9 +139,21 @@ def _internal_errors(
     return FileResult(path, tuple(sorted({*findings, *lines})), internal_error="\n".join(details))
 
 
+@contextmanager
+def users_warnings_ignored() -> Iterator[None]:
+    """Around CPython parsing or compiling the checked code: its SyntaxWarnings (and, before
+    3.12, DeprecationWarnings: ``"\\d"``) are the file's business, not lines on our standard
+    error, and under ``-W error`` they must not turn into syntax errors (LL900)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def single_file_project(data: bytes, path: str, config: Config) -> Project:
     """The summaries of one file alone (a run of one, or a front end without a run)."""
-    facts, error = facts_of_source(data, path)
+    with users_warnings_ignored():
+        facts, error = facts_of_source(data, path)
     return build_project(
         [facts] if facts is not None else [], config.registry, {path: error} if error else None
     )
@@ -315,7 +329,8 @@ class _Positions:
         """Each module-level statement's first line of code, by CPython's parser."""
         import ast
 
-        tree = ast.parse(self.data)
+        with users_warnings_ignored():
+            tree = ast.parse(self.data)
         starts: dict[int, int] = {}
         index = 0
         for statement in self.module.body:

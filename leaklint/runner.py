@@ -21,7 +21,7 @@ from leaklint.analysis.summaries import (
 )
 from leaklint.cache import Cache, code_fingerprint, digest
 from leaklint.config import Config
-from leaklint.core import FileResult, Finding, check_source
+from leaklint.core import FileResult, Finding, check_source, users_warnings_ignored
 from leaklint.files import NotReadable, read_file
 
 #: Below this many files a process pool costs more than it saves.
@@ -203,7 +203,8 @@ def _summarise_one(path: str, data: bytes) -> _Facts | None:
     if b"\0" in data:
         return None  # the check reports it
     try:
-        facts, error = facts_of_source(data, path)
+        with users_warnings_ignored():
+            facts, error = facts_of_source(data, path)
     except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
         facts, error = None, (1, 0, "too deeply nested to analyse")
     return (path, facts, error)

@@ -194,6 +194,30 @@ def test_the_size_limit_is_configurable(tmp_path: Path) -> None:
     assert "'max-file-size-mb' must be a whole number, 1 or more" in proc.stderr
 
 
+#: Code CPython warns about (SyntaxWarning; DeprecationWarning before 3.12), with a fix.
+WARNS = 'def f(p):\n    same = p is 1\n    return open(p).read() + "\\d"\n'
+
+
+@pytest.mark.parametrize("fix", [False, True], ids=["check", "fix"])
+def test_the_checked_files_warnings_are_not_printed_nor_errors_under_w_error(
+    tmp_path: Path, fix: bool
+) -> None:
+    """A CI job with PYTHONWARNINGS=error made such a file LL900 "syntax error", and --fix
+    printed its SyntaxWarning; they are the file's business."""
+    write(tmp_path, "warns.py", WARNS)
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "leaklint", "check", "--no-cache", *(["--fix"] if fix else []), "warns.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60,
+    )
+    if fix:
+        assert proc.returncode == 0
+        assert proc.stderr == "leaklint: fixed 1 finding (LL102: 1) in 1 file, 0 remaining\n"
+        assert "with open(p) as f2:" in (tmp_path / "warns.py").read_text()
+    else:
+        assert (proc.returncode, codes(proc), proc.stderr) == (1, [("warns.py", 3, "LL102")], "")
+
+
 # --- internal errors: one rule's bug costs one LL900 line, never the run -------------------
 
 #: Runs the CLI with LL101's message raising, as a bug in that one rule would.
@@ -459,3 +483,116 @@ def test_fix_killed_with_sigkill_leaves_every_file_old_or_new(tmp_path: Path) ->
     # what may be left: the one temporary file that was being written, never a .py
     litter = [p.name for p in (tmp_path / "killed").iterdir() if p.name not in old]
     assert len(litter) <= 1 and all(n.startswith(".leaklint-") and n.endswith(".tmp") for n in litter)
+
+
+# --- security: the checked code is read, never imported or run ----------------------------
+
+#: Importing or running any of these writes a file named after it into ``MARKERS``.
+PLANTED = {
+    "evil.py": "leaky",
+    "conftest.py": "",
+    "setup.py": "",
+    "sitecustomize.py": "",
+    "__main__.py": "",
+    "pkg/__init__.py": "",
+    "pkg/plugin.py": "leaky",
+    # a module named like one leaklint itself imports: cwd is on sys.path under `python -m`
+    "click.py": "",
+}
+
+
+def _plant(root: Path, markers: Path) -> None:
+    for name, extra in PLANTED.items():
+        marker = markers / name.replace("/", "_")
+        body = f"open({str(marker)!r}, 'w').write('ran')\nimport evil\nfrom pkg import plugin\n"
+        if extra:
+            body += "\n\ndef load(p):\n    return open(p).read()\n"  # a fixable leak
+        write(root, name, body)
+    write(root, "main.py", "import evil\nimport setup\n\ndef f(p):\n    g = evil.load(p)\n")
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "check",
+        "fix",
+        pytest.param(
+            "python -m",
+            marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P is 3.11+"),
+        ),
+    ],
+)
+def test_the_checked_code_is_never_imported_or_run(tmp_path: Path, how: str) -> None:
+    root, markers = tmp_path / "project", tmp_path / "markers"
+    markers.mkdir()
+    _plant(root, markers)
+    script = Path(sys.executable).with_name("leaklint")
+    command = {
+        "check": [str(script), "check", "."],
+        "fix": [str(script), "check", "--fix", "--unsafe-fixes", "."],
+        # python -P: without it Python itself puts the folder on sys.path and imports its
+        # click.py before leaklint runs a line (as it would for python -m pytest or flake8)
+        "python -m": [sys.executable, "-P", "-m", "leaklint", "check", "--fix", "."],
+    }[how]
+    proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in markers.iterdir()) == []
+    if how != "check":
+        assert "with open(p) as f" in (root / "evil.py").read_text()  # it did fix them
+
+
+def test_config_values_are_data_never_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    code = f"__import__('os').system('touch {marker}')"
+    write(tmp_path, "z_leak.py", LEAK)
+    for table in (
+        f'select = ["{code}"]',
+        f'exclude = ["{code}"]\nper-file-ignores = {{ "{code}" = ["LL100"] }}',
+        f'[tool.leaklint.resources."{code}"]\nrelease = ["{code}"]',
+    ):
+        write(tmp_path, "pyproject.toml", "[tool.leaklint]\n" + table + "\n")
+        proc = check("--no-cache", "z_leak.py", cwd=tmp_path)
+        assert proc.returncode in (1, 2)
+        assert not marker.exists()
+
+
+#: Calls that run code: anywhere. Loaders that can run code (pickle, marshal, yaml): only
+#: where named in ``ALLOWED``. Data loaders (json, tomllib) are fine.
+RUNS_CODE = {"eval", "exec", "__import__", "import_module", "run_path", "run_module"}
+CODE_LOADERS = ("pickle.", "marshal.", "yaml.", "dill.", "shelve.")
+LOADS = {"load", "loads", "Unpickler", "open", "unsafe_load"}
+ALLOWED = {("cache.py", "pickle.loads")}  # keyed entries only: test_a_planted_cache_entry_...
+
+
+def test_leaklint_never_evals_execs_or_imports_what_it_reads() -> None:
+    """A grep, by the AST, over leaklint's sources: config values and checked code are data.
+    (pytest_plugin.py is the runtime confirmation: it runs inside the user's own pytest.)"""
+    package = Path(__file__).resolve().parent.parent / "leaklint"
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "pytest_plugin.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = ast.unparse(node.func)
+            name = func.rsplit(".", 1)[-1]
+            if name in RUNS_CODE or (func.startswith(CODE_LOADERS) and name in LOADS):
+                found.add((path.name, func))
+    assert found <= ALLOWED, found - ALLOWED
+
+
+def test_output_goes_only_where_the_user_said(tmp_path: Path) -> None:
+    """A check writes its report to -o and its cache to .leaklint_cache; nothing else,
+    never beside the checked files."""
+    root = _project(tmp_path / "p", files=3)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    proc = check("-o", str(tmp_path / "report.txt"), ".", cwd=root)
+    assert proc.returncode == 1 and proc.stdout == ""
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    new = {p.relative_to(root).parts[0] for p in set(after) - set(before)}
+    assert new == {".leaklint_cache"}
+    assert all(after[p] == data for p, data in before.items())
+    assert "LL100" in (tmp_path / "report.txt").read_text()
+

@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from leaklint.analysis.obligations import analyse_module
 from leaklint.analysis.summaries import Project, module_name
 from leaklint.config import Config
-from leaklint.core import FileResult, check_source, single_file_project
+from leaklint.core import FileResult, check_source, single_file_project, users_warnings_ignored
 from leaklint.files import NotReadable, read_file
 from leaklint.fixes.base import Edit
 from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
@@ -96,6 +96,9 @@ def fix_source(
                 _must_compile(step[0], path)
             except (SyntaxError, ValueError, cst.ParserSyntaxError) as err:
                 outcome.error = f"a fix would not parse ({err}); the file is left as it was"
+                original = _compile_error(data, path)  # `return` outside a function, say
+                if original is not None:
+                    outcome.error = f"the file does not compile as it is ({original}); not fixed"
                 step = None
         if step is None:  # given up: nothing of any round is kept
             outcome.applied.clear()
@@ -114,7 +117,16 @@ def fix_source(
 def _must_compile(source: bytes, path: str) -> None:
     """Raise unless the fixed source parses (libcst) and compiles (CPython)."""
     cst.parse_module(source)
-    compile(source, path, "exec", dont_inherit=True)
+    with users_warnings_ignored():
+        compile(source, path, "exec", dont_inherit=True)
+
+
+def _compile_error(source: bytes, path: str) -> Exception | None:
+    try:
+        _must_compile(source, path)
+    except (SyntaxError, ValueError, cst.ParserSyntaxError) as err:
+        return err
+    return None
 
 
 def _one_round(
