@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -250,8 +251,9 @@ def _fixes(
             continue
         if outcome.error:
             click.echo(f"leaklint: {outcome.path}: {outcome.error}", err=True)
-        if outcome.fixed is None:
-            new_results.append(result)
+        if outcome.fixed is None:  # a fix that raised makes the run's exit code 2
+            internal = outcome.internal_error or result.internal_error
+            new_results.append(replace(result, internal_error=internal))
             continue
         changed += 1
         if diff:

@@ -274,6 +274,43 @@ def test_an_exception_in_one_rule_is_one_ll900_line_and_the_rest_still_runs(
 
 
 
+#: Runs the CLI with the fix for LL102 raising.
+BROKEN_FIX = """\
+import sys
+from unittest import mock
+from leaklint.cli import main
+from leaklint.fixes import apply
+
+real = apply.plan
+
+def plan(code, *args):
+    if code == "LL102":
+        raise RuntimeError("boom")
+    return real(code, *args)
+
+with mock.patch.object(apply, "plan", plan):
+    main(["check", "--no-cache", "-j", "1", *sys.argv[1:]], prog_name="leaklint")
+"""
+
+
+def test_an_exception_in_a_fix_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    broken = write(tmp_path, "unbound.py", "def f(p):\n    return open(p).read()\n")
+    fine = write(tmp_path, "z_fine.py", "def g(p):\n    f = open(p)\n    f.read()\n    f.close()\n")
+    before = broken.read_bytes()
+    proc = _broken(tmp_path, BROKEN_FIX, "--fix", "unbound.py", "z_fine.py")
+    assert proc.returncode == 2
+    assert broken.read_bytes() == before
+    assert b"with open(p) as f:" in fine.read_bytes()  # the other file was still fixed
+    assert (
+        "leaklint: unbound.py: internal error in the fix for LL102: RuntimeError: boom; "
+        "the file is left as it was"
+    ) in proc.stderr
+    assert codes(proc) == [("unbound.py", 2, "LL102")]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    debug = _broken(tmp_path, BROKEN_FIX, "--fix", "--debug", "unbound.py")
+    assert debug.returncode == 2 and 'in plan\nRuntimeError: boom' in debug.stderr
+
+
 # --- the cache: damaged, foreign, read-only, shared; never a traceback, never a wrong answer
 
 
