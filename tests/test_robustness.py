@@ -19,8 +19,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import hypothesmith
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from fuzz.fuzzing import mutated_fixture, problems, resource_module
 from test_cli import BAD_INPUTS, LEAK, THREE_RULES, check, codes, run, write
 
 # --- bad input: one LL900 line that says what was wrong, and the run goes on --------------
@@ -633,3 +637,36 @@ def test_output_goes_only_where_the_user_said(tmp_path: Path) -> None:
     assert all(after[p] == data for p, data in before.items())
     assert "LL100" in (tmp_path / "report.txt").read_text()
 
+
+# --- fuzzing: bounded here (about 30 s together); tests/fuzz/run.py runs for as long as it is let ---
+
+def _budget(examples: int) -> settings:
+    """No deadline (a first libcst parse is slow): the budget is the number of examples."""
+    return settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles what it makes
+@_budget(30)
+@given(st.randoms(use_true_random=False))
+def test_fuzz_resource_modules(rng: object) -> None:
+    """Modules full of acquisitions, releases, hand-overs and fixable shapes: no internal
+    error, and every fix parses and is idempotent."""
+    source = resource_module(rng).encode()  # type: ignore[arg-type]
+    assert problems(source) == [], source.decode()
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
+@_budget(120)
+@given(st.randoms(use_true_random=False))
+def test_fuzz_mutated_fixtures(rng: object) -> None:
+    name, source = mutated_fixture(rng)  # type: ignore[arg-type]
+    assert problems(source, name) == [], source.decode("utf-8", "replace")
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
+@_budget(80)
+@given(hypothesmith.from_grammar())
+def test_fuzz_any_valid_python(source: str) -> None:
+    assert problems(source.encode("utf-8", "surrogatepass")) == [], source
