@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
 from leaklint.analysis.obligations import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, why_no_with
+from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, why_no_with
 
 ADD_AWAIT = Fix(("LL203",), SAFE, "Add the missing `await`", "inside `async def` only")
 ASYNC_WITH = Fix(("LL201",), SAFE, "Use `async with`", "inside `async def` only")
@@ -39,6 +40,21 @@ WITH_FOR_BOUND = Fix(
     "only when every use is in between and the context manager does exactly what close() does",
 )
 
+TRY_FINALLY = Fix(
+    ("LL100", "LL101"),
+    SAFE,
+    "Move the close() into a `finally` around the statements in between",
+    "where a `with` does not fit (the name is used after the close, or the context manager "
+    "does more than close); only when nothing in between returns, yields, breaks or continues",
+)
+TRY_FINALLY_UNSAFE = Fix(
+    ("LL100", "LL101"),
+    UNSAFE,
+    "Move the release into a `finally` around the statements in between",
+    "on the error path the release now runs too: a wait() or shutdown() can block there, and "
+    "a callee the object was handed to may keep it and find it closed",
+)
+
 ALL_FIXES: tuple[Fix, ...] = (
     ADD_AWAIT,
     ASYNC_WITH,
@@ -46,6 +62,8 @@ ALL_FIXES: tuple[Fix, ...] = (
     WITH_FOR_UNBOUND,
     WITH_FOR_UNBOUND_MODULE,
     WITH_FOR_BOUND,
+    TRY_FINALLY,
+    TRY_FINALLY_UNSAFE,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
@@ -535,13 +553,24 @@ def _has_comment(stmt: cst.SimpleStatementLine) -> bool:
     return any(line.comment is not None for line in stmt.leading_lines)
 
 
-def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
-    call = leak.call
-    resource = leak.resource
-    var = leak.var
-    if var is None or "." in var or resource.is_async or not resource.cm_closes:
-        return None
-    if why_no_with(resource.qualname) or "close" not in resource.release:
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """``var = factory(...)`` as a statement line of its own, a later ``var.<release>()``
+    line in the same block of a function, and the statements in between."""
+
+    var: str
+    call: cst.Call
+    first: cst.SimpleStatementLine
+    block: cst.IndentedBlock
+    scope: cst.FunctionDef
+    middle: list[cst.CSTNode]
+    release: cst.SimpleStatementLine
+    method: str
+
+
+def _bound(leak: Leak, tree: Tree) -> _Bound | None:
+    call, var = leak.call, leak.var
+    if var is None or "." in var or leak.resource.is_async or not isinstance(call, cst.Call):
         return None
     assign = tree.parents.get(call)
     if not (
@@ -563,44 +592,135 @@ def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
         return None
     body = list(block.body)
     start = next(i for i, stmt in enumerate(body) if stmt is first)
-    end = next(
-        (j for j in range(start + 1, len(body)) if _is_close_of(body[j], var, ("close",))), None
-    )
+    methods = tuple(leak.resource.release)
+    end = next((j for j in range(start + 1, len(body)) if _is_close_of(body[j], var, methods)), None)
     if end is None or end == start + 1:
         return None
-    close = body[end]
-    assert isinstance(close, cst.SimpleStatementLine)
-    if _has_comment(close):
+    release = body[end]
+    assert isinstance(release, cst.SimpleStatementLine)
+    if _has_comment(release):
         return None
     middle = body[start + 1 : end]
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
         return None  # rebound, deleted, or captured by a closure that may outlive the block
+    method = release.body[0].value.func.attr.value  # type: ignore[attr-defined]
+    return _Bound(var, call, first, block, scope, middle, release, method)
+
+
+def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``f = open(p)`` ... ``f.close()`` → ``with open(p) as f:`` ..., where that means the
+    same; otherwise the ``try/finally`` form."""
+    found = _bound(leak, tree)
+    if found is None:
+        return None
+    if not leak.resource.cm_closes or why_no_with(leak.resource.qualname) or found.method != "close":
+        return _try_finally(found, leak, tree, code, line, col)
+    var, middle, first, block = found.var, found.middle, found.first, found.block
     # every use of ``var`` in the function is in these statements (and the argument list of
     # the acquisition mentions it not)
     uses = sum(_count_uses(stmt, var) for stmt in middle) + 2  # the binding and the close
-    if _count_uses(scope, var) != uses or _count_uses(call, var):
-        return None
-    if not _only_attribute_uses(tree, middle, var):
-        return None  # returned, stored, handed on: it must stay open
+    if (
+        _count_uses(found.scope, var) != uses
+        or _count_uses(found.call, var)
+        or not _only_attribute_uses(tree, middle, var)  # returned, stored, handed on
+    ):
+        return _try_finally(found, leak, tree, code, line, col)
 
     def build_first(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.With(
-            items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
+            items=[cst.WithItem(item=found.call, asname=cst.AsName(name=cst.Name(var)))],
             body=cst.IndentedBlock(body=middle, header=first.trailing_whitespace, indent=block.indent),
             leading_lines=first.leading_lines,
         )
 
-    def remove(updated: cst.CSTNode) -> object:
-        return cst.RemovalSentinel.REMOVE
+    targets = ((first, build_first), *((stmt, _remove) for stmt in [*middle, found.release]))
+    return Edit(WITH_FOR_BOUND, code, line, col, tree.span(first, found.release), targets)
 
-    targets = ((first, build_first), *((stmt, remove) for stmt in [*middle, close]))
-    return Edit(WITH_FOR_BOUND, code, line, col, tree.span(first, close), targets)
+
+def _remove(updated: cst.CSTNode) -> object:
+    return cst.RemovalSentinel.REMOVE
+
+
+def _try_finally(
+    found: _Bound, leak: Leak, tree: Tree, code: str, line: int, col: int
+) -> Edit | None:
+    """``f = open(p)`` ... ``f.close()`` → ``f = open(p)`` / ``try:`` ... ``finally:
+    f.close()``: the release runs where it did on the normal path, and on the error path too.
+    Not when something in between leaves the block (a ``return`` would now close what it
+    returns), nor when the acquisition's own arguments use the name."""
+    middle = found.middle
+    if _count_uses(found.call, found.var) or any(_leaves_block(stmt) for stmt in middle):
+        return None
+    hands_on = not _only_attribute_uses(tree, middle, found.var)
+    waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
+    unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
+    head = middle[0]
+
+    def build_try(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.Try(
+            body=cst.IndentedBlock(
+                body=[head.with_changes(leading_lines=()), *middle[1:]],
+                indent=found.block.indent,
+            ),
+            finalbody=cst.Finally(
+                body=cst.IndentedBlock(
+                    body=[found.release.with_changes(leading_lines=())],
+                    indent=found.block.indent,
+                )
+            ),
+            leading_lines=getattr(head, "leading_lines", ()),
+        )
+
+    targets = ((head, build_try), *((stmt, _remove) for stmt in [*middle[1:], found.release]))
+    fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY
+    return Edit(fix, code, line, col, tree.span(head, found.release), targets)
+
+
+#: Releases that only free the object: moved into ``finally`` they cannot block.
+_PLAIN_RELEASES = frozenset({"close", "release", "unlink"})
+
+
+def _leaves_block(stmt: cst.CSTNode) -> bool:
+    """A ``return``, ``yield``, ``break`` or ``continue`` (outside nested functions/loops
+    where it stays inside) that would run the new ``finally`` early."""
+
+    class Exits(cst.CSTVisitor):
+        found = False
+        loops = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.For, cst.While)):
+                self.loops += 1
+            if isinstance(node, (cst.Return, cst.Yield)):
+                self.found = True
+            if isinstance(node, (cst.Break, cst.Continue)) and not self.loops:
+                self.found = True
+            return super().on_visit(node)
+
+        def on_leave(self, node: cst.CSTNode) -> None:
+            if isinstance(node, (cst.For, cst.While)):
+                self.loops -= 1
+            super().on_leave(node)
+
+    exits = Exits()
+    stmt.visit(exits)
+    return exits.found
 
 
 def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> bool:
-    """Every use of ``var`` is ``var.attr`` (never the object itself, which could be
-    returned, stored or handed on), and what a ``return``/``yield`` gives back of it is the
+    """Every use of ``var`` is ``var.attr`` or the argument of an eager reader
+    (``json.load(f)``), never the object itself otherwise (it could be returned, stored or
+    handed on), and what a ``return``/``yield`` gives back of it is the
     result of an eager method (``return f.readline()``), not something still reading it."""
 
     class Uses(_Identifiers):
@@ -612,7 +732,7 @@ def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> boo
                 return
             parent = tree.parents.get(node)
             if not (isinstance(parent, cst.Attribute) and parent.value is node):
-                self.ok = False
+                self.ok = self.ok and _used_eagerly(tree, node)  # ``json.load(f)`` reads it
             elif self.exits and not _used_eagerly(tree, node):
                 self.ok = False
 

@@ -36,7 +36,9 @@ descriptor or connection stays open until the garbage collector gets to it.
 {examples}or, where a `with` does not fit, `try: ... finally: f.close()`.
 
 ## Fix safety
-The same `with` rewrite as LL100 (`leaklint check --fix`, safe under the same conditions).
-Elsewhere, wrap the statements in `try/finally` by hand.
+The same rewrites as LL100 (`leaklint check --fix`): the `with` form, and where it does not
+fit, the statements between the acquisition and the release wrapped in `try:` with the
+release in the `finally` (safe for `close()`; unsafe for `wait()`/`shutdown()`, which can
+block on the error path). Not when something in between returns, yields, breaks or continues.
 ''',
 )

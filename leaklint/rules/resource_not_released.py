@@ -61,6 +61,10 @@ block around those statements when every use of `x` in between goes through its 
 it is not used, returned, stored or handed on anywhere else, and the factory's `__exit__` just
 closes it (files, archives, sockets, selectors, memory maps, temporary files, `urlopen`): safe.
 Never for resources whose `__exit__` waits or joins (`subprocess.Popen`, pools, executors,
-servers), nor for connections whose `__exit__` commits.
+servers), nor for connections whose `__exit__` commits. Where the `with` does not fit (the
+name is used after the close, or the context manager does more than close), the statements in
+between go into `try:` with the release in its `finally`: safe for `close()`, unsafe for a
+`wait()` or `shutdown()` (it can block on the error path) or an object handed to a call that
+may keep it.
 ''',
 )

@@ -19,9 +19,11 @@ def size(path):
 
 def used_after_close(path):
     f = open(path)
-    data = f.read()
-    f.close()
-    print(f.closed)  # used after the close: no fix
+    try:
+        data = f.read()
+    finally:
+        f.close()
+    print(f.closed)  # used after the close: not a with, a try/finally
     return data
 
 

@@ -24,7 +24,7 @@ def used_after_close(path):
     f = open(path)
     data = f.read()
     f.close()
-    print(f.closed)  # used after the close: no fix
+    print(f.closed)  # used after the close: not a with, a try/finally
     return data
 
 

@@ -1,0 +1,30 @@
+"""LL101 where a `with` does not fit: the release moves into a finally."""
+
+import json
+
+
+def count_then_report(path):
+    f = open(path)
+    try:
+        lines = f.readlines()
+    finally:
+        f.close()
+    print(f.closed)  # used after the close: a with would change this, try/finally does not
+    return len(lines)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as stream:
+        # the settings
+        settings = json.load(stream)
+    return settings
+
+
+def early_exit(path):
+    f = open(path)
+    if not f.readline():
+        return None  # leaves the block, and f is used after the close: no fix
+    data = f.read()
+    f.close()
+    print(f.closed)
+    return data

@@ -1,0 +1,29 @@
+"""LL101 where a `with` does not fit: the release moves into a finally."""
+
+import json
+
+
+def count_then_report(path):
+    f = open(path)
+    lines = f.readlines()
+    f.close()
+    print(f.closed)  # used after the close: a with would change this, try/finally does not
+    return len(lines)
+
+
+def load(path):
+    stream = open(path, encoding="utf-8")
+    # the settings
+    settings = json.load(stream)
+    stream.close()
+    return settings
+
+
+def early_exit(path):
+    f = open(path)
+    if not f.readline():
+        return None  # leaves the block, and f is used after the close: no fix
+    data = f.read()
+    f.close()
+    print(f.closed)
+    return data
