@@ -13,6 +13,7 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -157,6 +158,21 @@ def test_a_fifo_is_refused_and_never_waited_for(tmp_path: Path, how: str) -> Non
     else:
         assert proc.returncode == (0 if how == "baseline" else 1)
         assert "pipe.py" in (tmp_path / "base.json").read_text() if how == "baseline" else proc.stdout
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or not os.path.exists("/dev/null"), reason="POSIX")
+def test_devices_and_sockets_are_refused(tmp_path: Path) -> None:
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "sock.py"))
+        write(tmp_path, "z_leak.py", LEAK)
+        proc = check("--no-cache", "/dev/null", "sock.py", "z_leak.py", cwd=tmp_path, timeout=30)
+    finally:
+        server.close()
+    assert proc.returncode == 1
+    assert "/dev/null:1:1: LL900 file is a character device, not a regular file" in proc.stdout
+    assert "sock.py:1:1: LL900 file is a socket, not a regular file" in proc.stdout
+    assert "z_leak.py:2:9: LL100" in proc.stdout
 
 
 @pytest.mark.parametrize("shape", ["two links", "a link to itself"])
