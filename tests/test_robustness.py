@@ -11,6 +11,7 @@ import ast
 import hashlib
 import os
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -686,3 +687,26 @@ def test_fuzz_mutated_fixtures(rng: object) -> None:
 @given(hypothesmith.from_grammar())
 def test_fuzz_any_valid_python(source: str) -> None:
     assert problems(source.encode("utf-8", "surrogatepass")) == [], source
+
+
+def test_every_row_of_the_readme_robustness_table_names_a_test_that_exists() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text("utf-8")
+    table = readme.split("## Robustness", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 30
+    defined = {
+        match
+        for path in (root / "tests").glob("test_*.py")
+        for match in re.findall(r"^def (test_\w+)", path.read_text("utf-8"), flags=re.MULTILINE)
+    }
+    for row in rows:
+        named = re.findall(r"`((?:test_\w+|\.\.\.)(?:\[[^\]]+\])?)`", row.rsplit("|", 2)[1])
+        assert named, f"a row without a test: {row}"
+        for name in named:
+            function, _, param = name.partition("[")
+            if function != "...":
+                assert function in defined, name
+            param = param.rstrip("]")
+            if param and "*" not in param:
+                assert param in MESSAGES, name
