@@ -50,6 +50,11 @@ class Scope:
     declared_nonlocal: set[str] = field(default_factory=set)
     # name -> qualified names of what it is bound from: ``x = F(...)`` and ``x: F``
     made_by: dict[str, set[str]] = field(default_factory=dict)
+    params: set[str] = field(default_factory=set)
+
+    def made_here(self, name: str) -> bool:
+        """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
+        return name in self.made_by and name not in self.params
 
     def types_of(self, name: str) -> list[str]:
         """What ``name`` may have been made by, looked up like the name itself."""
@@ -304,6 +309,7 @@ def function_scope(
     collector = _BindingCollector(scope)
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         scope.bind(param.name.value)
+        scope.params.add(param.name.value)
         if param.annotation is not None:
             collector.made_by(param.name, param.annotation.annotation, annotation=True)
     for star in (params.star_arg, params.star_kwarg):

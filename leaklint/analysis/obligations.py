@@ -226,6 +226,7 @@ class _ScopeAnalyser:
         self.awaited: set[int] = set()  # calls under ``await``
         self.statement_calls: set[int] = set()  # calls that are a whole statement or test
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
+        self.tests: set[int] = set()  # calls that are the whole test of an ``if``
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.created: list[int] = []  # every obligation, in the order it was created
         self.fresh: list[int] = []  # obligations the last statement created (nested ones too)
@@ -286,6 +287,17 @@ class _ScopeAnalyser:
                 # ``_acquireLock()`` / ``_releaseLock()`` helpers, a semaphore used as a
                 # signal: acquire and release are paired across functions, not here
                 continue
+            if obligation.resource.kind == "lock" and all(
+                self.scope.made_here(holder) and holder not in escaped_names
+                for holder in obligation.names
+            ) and self.kind == "function":
+                continue  # a lock made here and held by a local name: nobody else waits on it
+            if obligation.resource.opens_on and not any(
+                (holder, method) in self.called_on
+                for holder in obligation.names
+                for method in obligation.resource.opens_on
+            ):
+                continue  # made, never opened: ``HTTPConnection(host)`` before a request()
             var = _first_name(obligation)
             if obligation.via_with and (
                 oid in self.normal_exits or oid in self.overwritten or oid in self.exception_exits
@@ -457,10 +469,11 @@ class _ScopeAnalyser:
             vouched = [oid] if oid is not None else []
         if post is not None:
             for target in targets:
-                if isinstance(target, cst.Name):
-                    post.flags.pop(target.value, None)
-                    if vouched:
-                        post.flags[target.value] = frozenset(vouched)
+                key = _flag_key(target)
+                if key is not None:
+                    post.flags.pop(key, None)
+                    if vouched and isinstance(target, cst.Name):
+                        post.flags[key] = frozenset(vouched)
         return post
 
     def stmt_AnnAssign(self, stmt: cst.AnnAssign, state: _State) -> _MaybeState:
@@ -542,13 +555,21 @@ class _ScopeAnalyser:
     # compound statements
 
     def stmt_If(self, stmt: cst.If, state: _State) -> _MaybeState:
+        if isinstance(stmt.test, cst.Call):
+            self.tests.add(id(stmt.test))
         fx = _Effects()
         self.consume(stmt.test, fx)
         state = self.apply(fx, state, stmt)
         if state is None:
             return None
         truthy, falsy = self.refine(stmt.test, state)
+        mark = len(self.created)
         body = self.suite(stmt.body, truthy)
+        key = _flag_key(stmt.test)
+        if key is not None and body is not None and self.created[mark:]:
+            # ``if single: lock.acquire()`` ... ``if single: lock.release()``: the same test
+            # says whether it was acquired
+            body.flags[key] = body.flags.get(key, frozenset()) | frozenset(self.created[mark:])
         orelse = stmt.orelse
         if orelse is None:
             other = falsy
@@ -683,8 +704,9 @@ class _ScopeAnalyser:
             if cur is None:
                 return None
             expr = item.item
-            # entering an existing object's context (``with f:``) does not raise
-            fx = _Effects(may_raise=not isinstance(expr, cst.Name))
+            # entering an existing object's context (``with f:``) or ``assertRaises(E)``
+            # does not raise
+            fx = _Effects(may_raise=not isinstance(expr, cst.Name) and not _expects_raise(expr))
             items: list[_Item] = []
             resource = self.factory(expr)
             if resource is not None and resource.is_async and not stmt.asynchronous:
@@ -1095,7 +1117,8 @@ class _ScopeAnalyser:
             oid = self.new_obligation(state, ("new", call, resource, None), holder)
             state.names[holder] = state.names.get(holder, frozenset()) | {oid}
             self.obligations[oid].names.setdefault(holder)
-            if _acquires_conditionally(call):
+            if _acquires_conditionally(call) or id(call) in self.tests:
+                # ``if lock.acquire():`` holds it only where the test was true
                 self.conditional[id(call)] = oid
         return state
 
@@ -1157,8 +1180,11 @@ class _ScopeAnalyser:
             return None
         if resource.borrow_when and _borrows(node, resource):
             return None
-        if resource.acquire_when and not _passes(node, resource.acquire_when):
-            return None
+        if resource.acquire_when:
+            if _passes(node, resource.acquire_when):
+                return dataclasses.replace(resource, opens_on=()) if resource.opens_on else resource
+            if not resource.opens_on:
+                return None
         return resource
 
     def method_factory(self, func: cst.BaseExpression) -> Resource | None:
@@ -1338,7 +1364,8 @@ class _ScopeAnalyser:
         if resource is None and isinstance(func, cst.Attribute) and (
             isinstance(func.value, cst.Name) or self.self_attribute(func.value) is not None
         ):
-            resource = _MANUAL_ENTER.get(func.attr.value)  # ``cm.__aenter__()``, ``self.cm...``
+            # ``cm.__aenter__()``, ``self.cm...``; not one meant to fail (``assertRaises``)
+            resource = None if self.expecting_raise else _MANUAL_ENTER.get(func.attr.value)
         if resource is not None and resource.on_receiver:
             holder = _receiver_key(func)
             # only a call that is the statement itself (or its test, or the value assigned):
@@ -1365,6 +1392,9 @@ class _ScopeAnalyser:
                     pass  # ``open(p, "w").close()``: the touch idiom releases at once
                 else:
                     self.consume_items([item], fx)
+            if method in ("__enter__", "__aenter__"):
+                # ``x = x.__enter__()``: what it gives back is the object itself
+                return [item for item in receiver if item[0] == "name"]
             if ownership.is_owning_method(method) or method == "__init__":
                 for arg in call.args:
                     self.escape(arg.value, fx)
@@ -1434,17 +1464,22 @@ class _ScopeAnalyser:
             not_held = state.copy()
             not_held.discharge({self.conditional[id(test)]})
             return state, not_held
-        if isinstance(test, cst.Name) and state.flags.get(test.value):
+        key = _flag_key(test)
+        if key is not None and state.flags.get(key):
             unowned = state.copy()
-            unowned.discharge(state.flags[test.value])
+            unowned.discharge(state.flags[key])
             return state, unowned
         holder = _none_test(test)
         if holder is not None:
             name, none_when_true = holder
             oids = state.names.get(name)
             if oids:
+                # ``r, w = socketpair()``: when w holds nothing, neither does r
+                calls = {id(self.obligations[oid].call) for oid in oids}
                 emptied = state.copy()
-                emptied.discharge(oids)
+                emptied.discharge(
+                    oids | {o for o, ob in enumerate(self.obligations) if id(ob.call) in calls}
+                )
                 return (emptied, state) if none_when_true else (state, emptied)
         if isinstance(test, cst.Attribute) and test.attr.value == "closed":
             if isinstance(test.value, cst.Name) and state.names.get(test.value.value):
@@ -1667,6 +1702,13 @@ def _receiver_key(func: cst.BaseExpression) -> str | None:
     return None
 
 
+def _flag_key(expr: cst.BaseExpression) -> str | None:
+    """``single`` / ``self.single_client``: a test that can vouch for an ownership flag."""
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        return dotted_name(expr)
+    return None
+
+
 def _acquires_conditionally(call: cst.Call) -> bool:
     """``lock.acquire(False)``, ``acquire(blocking=False)``, ``acquire(timeout=1)``."""
     if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"):
@@ -1682,32 +1724,53 @@ def _acquires_conditionally(call: cst.Call) -> bool:
 
 
 def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
-    """``stream=True`` / ``name`` (given, not None): every condition of ``acquire-when``."""
+    """``stream=True`` / ``name@0`` (given, not None): every condition of ``acquire-when``."""
     for condition in wanted:
         keyword, _, literal = condition.partition("=")
-        found = False
-        for index, arg in enumerate(call.args):
-            if arg.keyword is not None and arg.keyword.value == keyword or (
-                arg.keyword is None and index == 0 and not literal and keyword == "name"
-            ):
-                value = arg.value
-                text = value.value if isinstance(value, (cst.Name, cst.Integer)) else None
-                found = text == literal if literal else text != "None"
-        if not found:
+        text = _argument_text(call, keyword)
+        if literal:
+            if text != literal:
+                return False
+        elif text is None or text in _ABSENT:
             return False
     return True
 
 
 def _borrows(call: cst.Call, resource: Resource) -> bool:
-    """``open(fd, closefd=False)``: a keyword in ``borrow-when`` with that literal value."""
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        value = arg.value
-        literal = value.value if isinstance(value, (cst.Name, cst.Integer)) else None
-        if literal is not None and f"{arg.keyword.value}={literal}" in resource.borrow_when:
+    """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``: an argument of ``borrow-when``
+    with that value."""
+    for condition in resource.borrow_when:
+        where, _, literal = condition.partition("=")
+        if _argument_text(call, where) == literal:
             return True
     return False
+
+
+#: Values that count as not given: ``SpooledTemporaryFile(max_size=0)``, ``FTP(host="")``.
+_ABSENT = frozenset({"None", "0", '""', "''"})
+
+
+def _argument_text(call: cst.Call, where: str) -> str | None:
+    """The argument ``where`` names (``keyword``, ``keyword@N``: or the Nth positional, ``N``:
+    the Nth positional) as text: a name or a number as written, a string literal with its
+    quotes, a call as ``callee()``; None when it is not passed."""
+    keyword, _, position = where.partition("@")
+    if keyword.isdigit():
+        keyword, position = "", keyword
+    index = int(position) if position else None
+    for number, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if (arg.keyword is not None and arg.keyword.value == keyword) or (
+            arg.keyword is None and number == index
+        ):
+            value = arg.value
+            if isinstance(value, (cst.Name, cst.Integer, cst.SimpleString)):
+                return value.value
+            if isinstance(value, cst.Call):
+                return f"{dotted_name(value.func) or '?'}()"
+            return "?"  # passed, value unknown
+    return None
 
 
 def _statement_call(stmt: cst.CSTNode) -> cst.Call | None:
@@ -1761,10 +1824,15 @@ def _patched_names(expr: cst.BaseExpression) -> set[str]:
     """``patch("builtins.open", ...)``, ``mock.patch("%s.open" % name)``: {"open"}."""
     if not isinstance(expr, cst.Call) or not expr.args:
         return set()
-    name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+    callee = dotted_name(expr.func) or ""
+    name = callee.rsplit(".", 1)[-1]
+    first = expr.args[0].value
+    if callee.endswith("patch.object"):
+        # ``mock.patch.object(subprocess.Popen, "_execute_child")``: Popen makes no process
+        patched = dotted_name(first)
+        return {patched.rsplit(".", 1)[-1]} if patched else set()
     if name != "patch":
         return set()
-    first = expr.args[0].value
     if isinstance(first, cst.BinaryOperation):
         first = first.left
     if isinstance(first, cst.SimpleString):
@@ -1788,7 +1856,10 @@ _EXPECTING_RAISE = frozenset(
 
 
 def _releases(resource: Resource, method: str) -> bool:
-    """Calling ``method`` on the resource (``__exit__``: leaving a ``with``) releases it."""
+    """Calling ``method`` on the resource (``__exit__``: leaving a ``with``) releases it;
+    so does ``__del__()`` called by hand."""
+    if method == "__del__":
+        return True
     if method in ("__exit__", "__aexit__") and method not in resource.release:
         return resource.cm_closes
     return method in resource.release

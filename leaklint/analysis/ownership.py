@@ -79,6 +79,35 @@ CHECKING_METHOD_PREFIXES = ("assert", "fail", "skipTest", "subTest")
 #: (``os.close(fd)``, ``self._close_socket(s)``, ``safe_release(conn)``).
 RELEASING_WORDS = ("close", "release", "shutdown", "cleanup", "terminate", "dispose", "destroy")
 
+#: Words of a call that undoes a set-up (``os.chdir(old)``, ``gc.enable()``, ``patcher.stop()``,
+#: ``removeObserver(o)``, ``tearDown()``), matched as whole words of the callee's name (or two
+#: adjacent ones: ``tear_down``, ``set_profile``). With RELEASING_WORDS, what counts as
+#: clean-up after a ``@contextmanager``'s yield (LL161). Not a release of an argument:
+#: ``os.remove(path)`` leaves an open file open, so the obligation analysis does not use them.
+UNDOING_WORDS = (
+    "aclose",
+    "cleanup",
+    "teardown",
+    "remove",
+    "unlink",
+    "rmtree",
+    "stop",
+    "restore",
+    "kill",
+    "unregister",
+    "uninstall",
+    "detach",
+    "disable",
+    "enable",
+    "reset",
+    "unpatch",
+    "unlock",
+    "disconnect",
+    "setprofile",
+    "settrace",
+    "chdir",
+)
+
 #: Context managers that swallow the exceptions of their body.
 SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
 
@@ -157,6 +186,7 @@ NON_RAISING_METHODS = frozenset(
         "setblocking",
         "settimeout",
         "fileno",
+        "__enter__",  # an object's own __enter__ gives itself back
     }
 )
 

@@ -64,6 +64,8 @@ class ModuleFacts:
     root: str = ""  # the folder its top-level package (or the module itself) sits in
     #: ``@contextmanager`` / ``@asynccontextmanager`` functions: qualname -> "sync" | "async"
     context_managers: tuple[tuple[str, str], ...] = ()
+    #: attributes released through another object: ``client.listening_sock.close()``
+    released_outside: frozenset[str] = frozenset()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -217,6 +219,7 @@ class _FunctionReader:
         self.attr_calls: dict[str, set[str]] = {}
         self.handed: set[str] = set()
         self.self_calls: set[str] = set()
+        self.released_outside: set[str] = set()  # ``other.sock.close()``: sock
 
     def read(
         self, qualname: str, path: str, is_method: bool, class_name: str | None = None
@@ -265,6 +268,9 @@ class _FunctionReader:
                 callee_name = _last_name(func)
                 if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES:
                     takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
+                if callee_name in _RELEASE_REGISTERING:
+                    # ``stack.enter_context(f); return f``: the stack releases f, not the caller
+                    released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
             elif isinstance(sub, (ast.With, ast.AsyncWith)):
                 for item in sub.items:
                     if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
@@ -273,6 +279,12 @@ class _FunctionReader:
                 if isinstance(sub.value, ast.Name) and _is_releasing(sub.attr):
                     # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
                     released_names.add(sub.value.id)
+                elif (
+                    isinstance(sub.value, ast.Attribute)
+                    and _is_releasing(sub.attr)
+                    and not (isinstance(sub.value.value, ast.Name) and sub.value.value.id == me)
+                ):
+                    self.released_outside.add(sub.value.attr)
                 if me is None:
                     continue
                 attr = _is_self_attr(sub.value, me)
@@ -370,6 +382,11 @@ def _context_manager_kind(
 
 
 _KEEPING_CALLEES = frozenset({"closing", "enter_context", "callback", "append", "add", "register"})
+#: Methods that take on releasing what they are given: an exit stack's, a test's clean-ups.
+_RELEASE_REGISTERING = frozenset(
+    {"enter_context", "enter_async_context", "push", "push_async_exit", "addCleanup",
+     "addAsyncCleanup", "closing"}
+)
 
 
 def _callee(node: ast.expr) -> ast.expr:
@@ -430,7 +447,10 @@ class _ClassReader:
         self.qualname = qualname
         self.path = path
 
+    released_outside: set[str]
+
     def facts(self) -> tuple[ClassFacts, list[FunctionFacts]]:
+        self.released_outside = set()
         stores: dict[str, set[str]] = {}
         attr_calls: dict[str, set[str]] = {}
         handed: set[str] = set()
@@ -451,6 +471,7 @@ class _ClassReader:
             for attr, methods in reader.attr_calls.items():
                 attr_calls.setdefault(attr, set()).update(methods)
             handed |= reader.handed
+            self.released_outside |= reader.released_outside
             method_releases[item.name] = frozenset(
                 attr
                 for attr, methods in reader.attr_calls.items()
@@ -480,16 +501,21 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     functions: list[FunctionFacts] = []
     classes: list[ClassFacts] = []
     context_managers: list[tuple[str, str]] = []
+    released_outside: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = _context_manager_kind(node, names)
             if kind is not None:
                 context_managers.append((f"{module}.{node.name}", kind))
-            facts = _FunctionReader(node, names).read(f"{module}.{node.name}", path, False)
+            reader = _FunctionReader(node, names)
+            facts = reader.read(f"{module}.{node.name}", path, False)
+            released_outside |= reader.released_outside
             if facts is not None:
                 functions.append(facts)
         elif isinstance(node, ast.ClassDef):
-            class_facts, methods = _ClassReader(node, names, f"{module}.{node.name}", path).facts()
+            class_reader = _ClassReader(node, names, f"{module}.{node.name}", path)
+            class_facts, methods = class_reader.facts()
+            released_outside |= class_reader.released_outside
             classes.append(class_facts)
             functions.extend(methods)
     return ModuleFacts(
@@ -500,6 +526,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         tuple(sorted(names.imports)),
         str(root),
         tuple(context_managers),
+        frozenset(released_outside),
     )
 
 
@@ -518,6 +545,8 @@ class Project:
     paths: frozenset[str] = frozenset()  # every file summarised
     #: ``@contextmanager``/``@asynccontextmanager`` functions of the project: "sync"/"async"
     context_managers: Mapping[str, str] = field(default_factory=dict)
+    #: attribute names some code releases through another object (``conn.sock.close()``)
+    released_outside: frozenset[str] = frozenset()
     #: path -> names of the project factories it can reach (its own module's and its
     #: imports'): the pre-filter looks for these besides the registry's
     file_triggers: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -581,8 +610,8 @@ class Project:
         """Does some method of the class (or of its project bases) release ``self.attr``?
         None when a base class is outside the project: it might."""
         facts = self.classes.get(class_name)
-        if facts is None:
-            return None
+        if facts is None or attr in self.released_outside:
+            return None  # ``client.listening_sock.close()`` elsewhere: its users release it
         if attr in facts.handed:
             return True
         releasing = set(resource.release) | set(resource.return_to) | {"__exit__", "__aexit__"}
@@ -664,6 +693,7 @@ def build_project(
         context_managers={
             name: kind for module in modules for name, kind in module.context_managers
         },
+        released_outside=frozenset().union(*(m.released_outside for m in modules)),
     )
 
 
