@@ -511,17 +511,38 @@ def _fixable(root: Path, files: int) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in root.glob("*.py")}
 
 
+#: The CLI with 50 ms before each file it writes, so that a kill lands mid-run however
+#: busy the machine is (each write itself is the real one).
+PACED = """\
+import sys
+import time
+import leaklint.cli
+from leaklint.cli import main
+
+real = leaklint.cli.write_atomic
+
+def write_atomic(path, data):
+    time.sleep(0.05)
+    real(path, data)
+
+leaklint.cli.write_atomic = write_atomic
+main(sys.argv[1:], prog_name="leaklint")
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 def test_fix_killed_with_sigkill_leaves_every_file_old_or_new(tmp_path: Path) -> None:
     files = 80
     old = _fixable(tmp_path / "killed", files)
     _fixable(tmp_path / "whole", files)
-    command = [sys.executable, "-m", "leaklint", "check", "--no-cache", "--fix", "."]
+    arguments = ["check", "--no-cache", "--fix", "."]
     # the reference: the same files fixed by a run that is left alone (at the same time)
-    whole = subprocess.Popen(command, cwd=tmp_path / "whole", stdout=subprocess.DEVNULL,
+    whole = subprocess.Popen([sys.executable, "-m", "leaklint", *arguments],
+                             cwd=tmp_path / "whole", stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-    killed = subprocess.Popen(command, cwd=tmp_path / "killed", stdout=subprocess.DEVNULL,
+    killed = subprocess.Popen([sys.executable, "-c", PACED, *arguments],
+                              cwd=tmp_path / "killed", stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     changed: list[str] = []
