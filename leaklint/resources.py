@@ -121,7 +121,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         release = [release]
     return_to = entry.get("return-to", [])
     if not isinstance(release, list) or not all(
-        isinstance(r, str) and r.isidentifier() for r in release
+        isinstance(r, str) and r.removesuffix("()").isidentifier() for r in release
     ) or not (release or return_to or entry.get("tracked", True) is False):
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"

@@ -708,6 +708,7 @@ class _ScopeAnalyser:
             # does not raise
             fx = _Effects(may_raise=not isinstance(expr, cst.Name) and not _expects_raise(expr))
             items: list[_Item] = []
+            self.note_call(expr)
             resource = self.factory(expr)
             if resource is not None and resource.is_async and not stmt.asynchronous:
                 # ``with aiohttp.ClientSession()``: fails at run time, or leaks
@@ -1220,9 +1221,11 @@ class _ScopeAnalyser:
         """The value is used and dropped: a fresh resource in it is LL102."""
         self.consume_items(self.value_of(expr, fx), fx)
 
-    def consume_items(self, items: list[_Item], fx: _Effects) -> None:
+    def consume_items(self, items: list[_Item], fx: _Effects, opened: bool = False) -> None:
+        """``opened``: a method that opens it was called on it (``create_engine(u).connect()``);
+        a resource with ``opens-on`` dropped unopened holds nothing."""
         for item in items:
-            if item[0] == "new":
+            if item[0] == "new" and (opened or not item[2].opens_on):
                 fx.unbound.append((item[1], item[2]))
             elif item[0] == "contained":
                 self.consume_items(item[1], fx)
@@ -1356,8 +1359,16 @@ class _ScopeAnalyser:
                 self.consume(cond.test, fx)
             clause = clause.inner_for_in
 
+    def note_call(self, call: cst.BaseExpression) -> None:
+        """Remember ``holder.method(...)`` calls (``engine.connect()`` opens the engine)."""
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
+            holder = _receiver_key(call.func)
+            if holder is not None:
+                self.called_on.add((holder, call.func.attr.value))
+
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
+        self.note_call(call)
         if not ownership.cannot_raise(self.qualname(func), func):
             fx.may_raise = True
         resource = self.factory(call)
@@ -1379,19 +1390,20 @@ class _ScopeAnalyser:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.value_of(func.value, fx)
-            holder = _receiver_key(func)
-            if holder is not None:
-                self.called_on.add((holder, method))
             fx.method_args.extend(
                 (arg.value.value, method) for arg in call.args if isinstance(arg.value, cst.Name)
             )
+            # ``resp.read()``: a release of its own when the registry says "read()"
+            called = (method, f"{method}()") if not call.args else (method,)
             for item in receiver:
                 if item[0] == "name":
-                    fx.method_uses.append((item[1], method))
-                elif item[0] == "new" and _releases(item[2], method):
+                    fx.method_uses.extend((item[1], m) for m in called)
+                elif item[0] == "new" and any(_releases(item[2], m) for m in called):
                     pass  # ``open(p, "w").close()``: the touch idiom releases at once
                 else:
-                    self.consume_items([item], fx)
+                    self.consume_items(
+                        [item], fx, opened=item[0] == "new" and method in item[2].opens_on
+                    )
             if method in ("__enter__", "__aenter__"):
                 # ``x = x.__enter__()``: what it gives back is the object itself
                 return [item for item in receiver if item[0] == "name"]

@@ -135,7 +135,7 @@ def is_releasing_callee(name: str) -> bool:
 def is_constructor_name(name: str) -> bool:
     """``Connection``, ``io.TextIOWrapper``, ``ctx.wrap_socket``: a class or a wrapper, which
     keeps its argument."""
-    last = name.rsplit(".", 1)[-1]
+    last = name.rsplit(".", 1)[-1].lstrip("_")  # ``_LoadSourceCompatibility(...)`` too
     if last in ("cls", "klass"):  # ``cls(sock, ...)`` in a classmethod builds the class
         return True
     return (last[:1].isupper() and not last.isupper()) or "wrap" in last.lower()
@@ -187,6 +187,8 @@ NON_RAISING_METHODS = frozenset(
         "settimeout",
         "fileno",
         "__enter__",  # an object's own __enter__ gives itself back
+        "getheader",  # a response's headers are parsed already
+        "getheaders",
     }
 )
 

@@ -244,6 +244,8 @@ class _FunctionReader:
                         takes.update(n for n in _kept_names(value) if n in params)
                         attr = _is_self_attr(target, me) if me else None
                         if attr is not None:
+                            # ``self.sock = s; return s``: the object keeps it, not the caller
+                            released_names.update(_kept_names(value))
                             quiet.add(id(target))
                             if calls:
                                 self.stores.setdefault(attr, set()).update(calls)
@@ -265,6 +267,9 @@ class _FunctionReader:
                     if attr is not None:
                         quiet.add(id(receiver))
                         self.attr_calls.setdefault(attr, set()).add(func.attr)
+                        if func.attr in _KEEPING_CALLEES:
+                            # ``self._socks.append(s); return s``: the object keeps s
+                            released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
                 callee_name = _last_name(func)
                 if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES:
                     takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
