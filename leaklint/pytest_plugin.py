@@ -5,7 +5,7 @@ and ``RuntimeWarning`` for a coroutine that was never awaited, but the warning p
 the object died, and pytest's default filters drop it. With ``--leaklint`` this plugin starts
 ``tracemalloc``, records those warnings in each test (including the ones raised from
 ``__del__``, which reach ``sys.unraisablehook``), runs the garbage collector at the end of each
-test's call and teardown so a leak surfaces in the test that caused it, and asks tracemalloc
+test so a leak surfaces in the test that caused it, and asks tracemalloc
 where the object was allocated: the first frame of that traceback inside the project.
 
 At the end: a terminal section by allocation site, ``--leaklint-report FILE`` (JSON, read by
@@ -48,7 +48,6 @@ _MADE_BY = {
     "_io.BufferedRandom": "builtins.open",
     "_io.FileIO": "io.FileIO",
     "sqlite3.Connection": "sqlite3.connect",
-    "multiprocessing.pool.Pool": "multiprocessing.pool.Pool",
 }
 #: asyncio objects that warn when collected open: async resources (LL200)
 _ASYNC_KINDS = {
@@ -120,7 +119,8 @@ def _show_leaks() -> None:
             if issubclass(RuntimeWarning, category) and message is None:
                 add("always", _NEVER_AWAITED, RuntimeWarning, module, lineno)
         add(action, message, category, module, lineno)
-    add("always", None, ResourceWarning, None, 0)  # no filter matches: shown once per line
+    # where no filter matches, Python shows a warning once per line: always, here
+    add("always", None, ResourceWarning, None, 0)
     add("always", _NEVER_AWAITED, RuntimeWarning, None, 0)
 
 
@@ -340,11 +340,6 @@ class LeakRecorder:
         self.label = "(between tests)"
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self) -> Iterator[None]:
-        yield
-        gc.collect()  # a leak in a reference cycle surfaces now, in its own test
-
-    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
         yield
         # The fixtures are finalised; pytest lets go of their values only after the teardown
@@ -352,6 +347,8 @@ class LeakRecorder:
         funcargs = getattr(item, "funcargs", None)
         if isinstance(funcargs, dict):
             funcargs.clear()
+        # Once per test (a full collection is most of the plugin's cost): a leak held only by
+        # a reference cycle surfaces now, in the test that made it.
         gc.collect()
 
     @pytest.hookimpl(hookwrapper=True)
