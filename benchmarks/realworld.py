@@ -12,11 +12,14 @@ compiled extensions beside them are ignored), the same for every machine of one 
 
 Judgements live in ``benchmarks/realworld/judgements.csv``: one row per judged finding
 (project, version, path, line, rule, verdict, reason), the verdict one of ``true`` (a real
-leak), ``fp`` (a false positive: the reason says why) or ``debatable``. The sample is drawn
-per rule, seeded (``SEED``), up to ``PER_RULE`` findings across the corpus. Each run matches
-the findings against the judgements by (project, path, rule, the text of the flagged line)
-so a finding that moved by a few lines keeps its verdict; a sampled finding without a
-verdict, and a judged finding that is gone, are listed for re-judging.
+leak), ``fp`` (a false positive: the reason says why) or ``debatable``. The sample, per rule:
+the judged findings still reported, topped up to ``PER_RULE`` with unjudged ones in a seeded
+order (a hash of each finding with ``SEED``), so a fix that removes false positives asks only
+for the few findings that move in. Each run matches
+the findings against the judgements by (project, path, rule, line, the text of the flagged
+line): at pinned versions a finding stays where it was, and one whose line changed is new;
+a sampled finding without a verdict, and a judged finding that is gone, are listed for
+re-judging.
 
 The report is ``benchmarks/realworld.md``. Not part of the test suite.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -192,11 +196,13 @@ def load_peers(saved: dict) -> dict[str, dict[str, set]]:
             for p, tools in saved.get("peers", {}).items()}
 
 
-def key(row: dict) -> tuple[str, str, str, str]:
-    return (row["project"], row["path"], row["rule"], row["text"])
+def key(row: dict) -> tuple[str, str, str, str, str]:
+    """A finding at the pinned versions: where it is and what the flagged line says (the
+    same statement can stand twice in a file)."""
+    return (row["project"], row["path"], row["rule"], str(row["line"]), row["text"])
 
 
-def load_judgements() -> dict[tuple[str, str, str, str], dict]:
+def load_judgements() -> dict[tuple[str, str, str, str, str], dict]:
     return load_csv(JUDGEMENTS, key)
 
 
@@ -205,16 +211,21 @@ def write_judgements(rows: list[dict]) -> None:
 
 
 def draw_sample(findings: list[dict], judged: dict) -> list[dict]:
-    """Up to PER_RULE findings per rule, seeded; verdicts already given are kept."""
+    """Per rule: the findings judged before that are still reported, topped up to PER_RULE
+    with the unjudged ones first in a seeded order (a hash of each finding's key), so a
+    re-run after a fix only asks for the few findings that moved into the sample."""
     by_rule: dict[str, list[dict]] = defaultdict(list)
     for finding in findings:
         if finding["rule"] != "LL900":
             by_rule[finding["rule"]].append(finding)
     sample = []
     for rule in sorted(by_rule):
-        rows = sorted(by_rule[rule], key=lambda r: (r["project"], r["path"], r["line"]))
-        chosen = random.Random(f"{SEED}-{rule}").sample(rows, min(PER_RULE, len(rows)))
-        for finding in chosen:
+        kept = [f for f in by_rule[rule] if judged.get(key(f), {}).get("verdict")]
+        fresh = sorted(
+            (f for f in by_rule[rule] if not judged.get(key(f), {}).get("verdict")),
+            key=lambda f: hashlib.sha256(f"{SEED}|{'|'.join(key(f))}".encode()).hexdigest(),
+        )
+        for finding in kept + fresh[: max(0, PER_RULE - len(kept))]:
             old = judged.get(key(finding), {})
             sample.append({**finding, "verdict": old.get("verdict", ""), "reason": old.get("reason", "")})
     return sample
@@ -292,8 +303,8 @@ def peer_only(findings: list[dict], peers: dict[str, dict[str, set]],
     return rows
 
 
-def peer_key(row: dict) -> tuple[str, str, str]:
-    return (row["project"], row["path"], row["text"])
+def peer_key(row: dict) -> tuple[str, str, str, str]:
+    return (row["project"], row["path"], str(row["line"]), row["text"])
 
 
 def load_csv(path: Path, key_of) -> dict:
@@ -427,8 +438,9 @@ def main() -> int:
         f"- `python {Path(__file__).relative_to(HERE.parent)}"
         + (" --compare" if options.compare else "") + "`; leaklint cold (`--no-cache`), "
         f"`-j {options.jobs}`; wheels at the pinned versions, their own packages only",
-        f"- judgements: `{JUDGEMENTS.relative_to(HERE.parent)}`, seeded sample of up to "
-        f"{PER_RULE} findings per rule (seed {SEED})",
+        f"- judgements: `{JUDGEMENTS.relative_to(HERE.parent)}`, up to {PER_RULE} findings "
+        f"per rule: the first sample was seeded (seed {SEED}), later ones keep the judged "
+        "findings still reported and top up in a seeded order",
         "",
         "## Findings",
         "",

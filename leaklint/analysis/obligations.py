@@ -19,7 +19,7 @@ container, handed to an owning callee) and "was never acquired on this path" (``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -1157,6 +1157,12 @@ class _ScopeAnalyser:
         if project is None:
             return None
         callee = self.callee_name(call.func)
+        if callee is not None and callee in project.classes:
+            # a class of the project, whatever its name's case (``asyncore.dispatcher(sock)``):
+            # what its __init__ keeps, or, without one, a constructor keeps what it is given
+            if f"{callee}.__init__" not in project.functions:
+                return [True] * len(call.args)
+            callee = f"{callee}.__init__"
         if callee is None or callee not in project.functions:
             return None
         out = []
@@ -1179,7 +1185,7 @@ class _ScopeAnalyser:
         resource = self.registry.get(qualname) or self.method_factory(node.func)
         if resource is None or not resource.tracked:
             return None
-        if resource.borrow_when and _borrows(node, resource):
+        if resource.borrow_when and _borrows(node, resource, self.scope.types_of):
             return None
         if resource.acquire_when:
             if _passes(node, resource.acquire_when):
@@ -1748,12 +1754,12 @@ def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
     return True
 
 
-def _borrows(call: cst.Call, resource: Resource) -> bool:
-    """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``: an argument of ``borrow-when``
-    with that value."""
+def _borrows(call: cst.Call, resource: Resource, types_of: Callable[[str], list[str]]) -> bool:
+    """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``, ``ZipFile(buf)`` after
+    ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value."""
     for condition in resource.borrow_when:
         where, _, literal = condition.partition("=")
-        if _argument_text(call, where) == literal:
+        if _argument_text(call, where, types_of) == literal:
             return True
     return False
 
@@ -1762,7 +1768,9 @@ def _borrows(call: cst.Call, resource: Resource) -> bool:
 _ABSENT = frozenset({"None", "0", '""', "''"})
 
 
-def _argument_text(call: cst.Call, where: str) -> str | None:
+def _argument_text(
+    call: cst.Call, where: str, types_of: Callable[[str], list[str]] | None = None
+) -> str | None:
     """The argument ``where`` names (``keyword``, ``keyword@N``: or the Nth positional, ``N``:
     the Nth positional) as text: a name or a number as written, a string literal with its
     quotes, a call as ``callee()``; None when it is not passed."""
@@ -1777,6 +1785,10 @@ def _argument_text(call: cst.Call, where: str) -> str | None:
             arg.keyword is None and number == index
         ):
             value = arg.value
+            if isinstance(value, cst.Name) and types_of is not None:
+                made = types_of(value.value)
+                if len(made) == 1:  # ``buf = io.BytesIO()``: as if the call stood here
+                    return f"{made[0]}()"
             if isinstance(value, (cst.Name, cst.Integer, cst.SimpleString)):
                 return value.value
             if isinstance(value, cst.Call):

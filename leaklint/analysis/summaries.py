@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaklint.analysis.names import resolve_relative
-from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS, RELEASING_WORDS
+from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS, RELEASING_WORDS, is_owning_method
 from leaklint.resources import Registry, Resource
 
 #: Public method names that release the object (besides any method that closes what it owns).
@@ -263,6 +263,11 @@ class _FunctionReader:
                                 takes.add(receiver.id)
                         if receiver.id == me:
                             self.self_calls.add(func.attr)
+                            if is_owning_method(func.attr):
+                                # ``self.set_socket(sock)``: the object keeps it
+                                takes.update(
+                                    a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params
+                                )
                     attr = _is_self_attr(receiver, me) if me else None
                     if attr is not None:
                         quiet.add(id(receiver))
