@@ -14,6 +14,7 @@ OWNING_FUNCTIONS = frozenset(
         "contextlib.closing",
         "contextlib.aclosing",
         "contextlib.nullcontext",
+        "functools.partial",  # keeps its arguments for as long as it lives
         "atexit.register",
         "weakref.finalize",
         "_thread.start_new_thread",

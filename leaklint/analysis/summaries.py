@@ -276,7 +276,9 @@ class _FunctionReader:
                             # ``self._socks.append(s); return s``: the object keeps s
                             released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
                 callee_name = _last_name(func)
-                if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES:
+                if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES or (
+                    callee_name == "__init__"  # ``super().__init__(fp)``: the base keeps it
+                ):
                     takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
                 if callee_name in _RELEASE_REGISTERING:
                     # ``stack.enter_context(f); return f``: the stack releases f, not the caller
