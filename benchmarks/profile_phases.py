@@ -9,10 +9,13 @@ One process, no cache, the phases of ``leaklint.core`` timed one by one over the
 1. read the bytes;
 2. the ``ast`` summary pass (``facts_of_source``) of every file, then ``build_project``;
 3. the pre-filter (``might_acquire``) of every file;
-4. ``libcst.parse_module`` of the files that pass the pre-filter;
-5. the obligation analysis (``analyse_module``) of those;
-6. ``PositionProvider`` of the files with findings (what leaklint does);
-7. for comparison: ``libcst.parse_module`` of every file, and ``PositionProvider`` of every
+4. the statement filter of the files that pass it: CPython's ``ast`` finds the module-level
+   definitions that name nothing that can acquire, and stubs them out;
+5. ``libcst.parse_module`` of what is left of those files;
+6. the obligation analysis (``analyse_module``) of those;
+7. the positions of the findings (``core._Positions``: each reported statement or method
+   rendered alone);
+8. for comparison: ``libcst.parse_module`` of every file, and ``PositionProvider`` of every
    parsed file (on every ``--positions-every``-th parsed file, scaled up), i.e. the cost the
    pre-filter and positions-on-demand avoid.
 
@@ -40,6 +43,7 @@ from leaklint import __version__  # noqa: E402
 from leaklint.analysis.obligations import analyse_module  # noqa: E402
 from leaklint.analysis.summaries import build_project, facts_of_source, module_name  # noqa: E402
 from leaklint.config import Config  # noqa: E402
+from leaklint import core  # noqa: E402
 from leaklint.core import might_acquire  # noqa: E402
 
 RESULT = HERE / "results" / "profile.md"
@@ -92,9 +96,21 @@ def main() -> int:
     print(f"{len(passing)} pass the pre-filter; parsing and analysing them", file=sys.stderr)
     with_findings = 0
     parsed = {}
+    kept_bytes = 0
     for path in passing:
+        reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
+        names = reachable | core._context_manager_names(project)
+        reduced = timed(
+            "statement filter (ast)",
+            core._without_idle_definitions,
+            data[path],
+            config.registry,
+            names,
+        )
+        source, tree = reduced if reduced is not None else (data[path], None)
+        kept_bytes += len(source)
         try:
-            module = timed("libcst parse (pre-filtered files)", cst.parse_module, data[path])
+            module = timed("libcst parse (what the filters keep)", cst.parse_module, source)
         except Exception:  # noqa: BLE001 - counted as not analysed, as leaklint does
             continue
         parsed[path] = module
@@ -107,10 +123,13 @@ def main() -> int:
         )
         if leaks:
             with_findings += 1
-            timed(
-                "PositionProvider (files with findings)",
-                lambda: MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider),
-            )
+
+            def positions() -> None:
+                located = core._Positions(module, source, tree)
+                for leak in leaks:
+                    located.around(leak)[leak.call]
+
+            timed("positions (files with findings)", positions)
     print("for comparison: libcst on every file, positions on every parsed file", file=sys.stderr)
     for path in files:
         if path in errors:
@@ -133,9 +152,10 @@ def main() -> int:
         "ast summary pass",
         "build_project",
         "pre-filter",
-        "libcst parse (pre-filtered files)",
+        "statement filter (ast)",
+        "libcst parse (what the filters keep)",
         "analysis",
-        "PositionProvider (files with findings)",
+        "positions (files with findings)",
     ]
     total = sum(times.get(p, 0.0) for p in done)
     lines = [
@@ -147,6 +167,10 @@ def main() -> int:
         + "; site-packages excluded, test folders included",
         f"- {len(passing)} files pass the pre-filter ({100 * len(passing) / len(files):.0f}%), "
         f"{with_findings} have findings",
+        f"- bytes: {size / 1e6:.1f} MB in all, "
+        f"{sum(len(data[p]) for p in passing) / 1e6:.1f} MB in the files that pass the pre-filter, "
+        f"{kept_bytes / 1e6:.1f} MB of them left for libcst by the statement filter "
+        "(the reduced sources' size: a stubbed-out line is its line end)",
         f"- machine: {machine()}; one process, no cache, wall clock per phase",
         f"- `python benchmarks/profile_phases.py"
         + (f" --every {options.every}" if options.every > 1 else "")

@@ -6,13 +6,15 @@ findings for the same file and configuration by construction.
 
 from __future__ import annotations
 
+import ast
 import codecs
+import gc
 import io
 import os
 import re
 import tokenize
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -21,6 +23,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from leaklint.analysis.obligations import ENGINE_TRIGGERS, Leak, analyse_module
+from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS
 from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
@@ -94,6 +97,190 @@ def might_acquire(source: bytes, registry: Registry, extra: frozenset[str] = fro
     return bool(extra) and _names_pattern(extra).search(source) is not None
 
 
+#: What stands in for a module-level definition that cannot acquire anything: it binds the
+#: same name, on the definition's first line (a local ``def open`` still shadows the builtin).
+_STAND_INS: dict[type, str] = {
+    ast.FunctionDef: "def {}(): pass",
+    ast.AsyncFunctionDef: "async def {}(): pass",
+    ast.ClassDef: "class {}: pass",
+}
+_DEFINITIONS = tuple(_STAND_INS)
+
+
+def _first_line(node: ast.stmt) -> int:
+    """Where a statement starts, its decorators included."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+
+
+def _without_idle_definitions(
+    data: bytes, registry: Registry, extra: frozenset[str]
+) -> tuple[bytes, ast.Module] | None:
+    """The pre-filter statement by statement: ``data`` with each module-level ``def``,
+    ``async def`` and ``class`` that names nothing that can acquire (the names
+    ``might_acquire`` looks for, plus the names the module binds from them: ``from
+    subprocess import Popen as P``) replaced by a one-line stand-in and empty lines, so that
+    libcst, whose parser costs ten times CPython's, parses only what can matter. Every other
+    line is kept byte for byte (line endings included), so every kept node has its exact
+    line and column. Also CPython's tree of the whole file, whose module-level statements
+    line up one for one with the reduced module's. None: parse the file as it is.
+
+    A definition that mentions a name bound by code that acquires is kept (a function that
+    closes a module-level connection keeps it from being reported), and so, when
+    module-level code can acquire, is one with decorators or base classes: they run at
+    module level and may raise while something is held."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone CR ends a line for CPython, not for bytes.splitlines
+    if not _worth_reducing(data, registry, extra):
+        return None
+    try:
+        with users_warnings_ignored():
+            tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    definitions = [node for node in tree.body if isinstance(node, _DEFINITIONS)]
+    if not definitions:
+        return data, tree
+    lines = data.splitlines(keepends=True)
+
+    def text(node: ast.stmt) -> bytes:
+        return b"".join(lines[_first_line(node) - 1 : node.end_lineno])
+
+    code = [node for node in tree.body if not isinstance(node, _DEFINITIONS)]
+    # names bound by module-level code that names a factory (an import alias, ``opener =
+    # open``), and by code naming those, to a fixed point
+    names = set(extra)
+    pending = [(node, text(node)) for node in code]
+    while True:
+        found = frozenset(names)
+        waiting = []
+        for node, source in pending:
+            if might_acquire(source, registry, found):
+                names |= _bound_names(node)
+            else:
+                waiting.append((node, source))
+        if names == found:
+            break
+        pending = waiting
+    acquiring = (_module_code_pattern(registry), _names_pattern(found))
+    module_acquires = any(
+        pattern.search(_identifiers(node)) is not None
+        for node in _module_level_code(tree)
+        for pattern in acquiring
+    )
+    reduced = list(lines)
+    dropped = 0
+    for node in definitions:
+        source = text(node)
+        if not node.name.isascii() or might_acquire(source, registry, found):
+            continue
+        if module_acquires and (node.decorator_list or getattr(node, "bases", None)
+                                or getattr(node, "keywords", None)):
+            continue  # evaluated at module level: it may raise while something is held
+        first, last = _first_line(node), node.end_lineno or node.lineno
+        stand_in = _STAND_INS[type(node)].format(node.name).encode()
+        if first == 1 and data.startswith(codecs.BOM_UTF8):
+            stand_in = codecs.BOM_UTF8 + stand_in
+        reduced[first - 1] = stand_in + _line_end(lines[first - 1])
+        for index in range(first, last):
+            kept = index < 2 and lines[index].lstrip().startswith(b"#")  # a coding cookie
+            reduced[index] = lines[index] if kept else _line_end(lines[index])
+        dropped += 1
+    return (b"".join(reduced) if dropped else data), tree
+
+
+_CONTEXT_MANAGERS: list[tuple[Project, frozenset[str]]] = []  # the last project's
+
+
+def _context_manager_names(project: Project) -> frozenset[str]:
+    """The names of the project's own context managers: a ``with`` of one is checked (LL164)
+    in code that names nothing the pre-filter looks for."""
+    if _CONTEXT_MANAGERS and _CONTEXT_MANAGERS[0][0] is project:
+        return _CONTEXT_MANAGERS[0][1]
+    qualnames = [*project.context_managers, *filter(project.protocols, project.classes)]
+    names = frozenset(qualname.rsplit(".", 1)[-1] for qualname in qualnames)
+    _CONTEXT_MANAGERS[:] = [(project, names)]
+    return names
+
+
+@lru_cache(maxsize=8)
+def _module_code_pattern(registry: Registry) -> re.Pattern[bytes]:
+    """The pre-filter's names that can start an obligation in module-level code: not the
+    decorators that mark a definition to check (``@contextmanager``)."""
+    decorators = {name.rsplit(".", 1)[-1] for name in CONTEXT_MANAGER_DECORATORS}
+    return _names_pattern(registry.trigger_names | (ENGINE_TRIGGERS - decorators))
+
+
+#: A line that starts a module-level definition, or looks like one (inside a string).
+_DEFINITION_LINE = re.compile(rb"^(?:@|def\s|async\s+def\s|class\s)", re.MULTILINE)
+
+
+def _worth_reducing(data: bytes, registry: Registry, names: frozenset[str]) -> bool:
+    """A guess, from the lines that start with a definition, that at least a fifth of the file
+    is definitions the statement filter will drop: CPython's parse, which it needs, costs
+    about a ninth of libcst's."""
+    bounds = [match.start() for match in _DEFINITION_LINE.finditer(data)]
+    bounds.append(len(data))
+    idle = sum(
+        end - start
+        for start, end in zip(bounds, bounds[1:])
+        if not might_acquire(data[start:end], registry, names)
+    )
+    return idle * 5 >= len(data)
+
+
+def _line_end(line: bytes) -> bytes:
+    return line[len(line.rstrip(b"\r\n")) :]
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """Every name a module-level statement can bind (over-approximated: also the names it
+    binds inside nested functions)."""
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            names.add(child.id)
+        elif isinstance(child, ast.alias):
+            names.add(child.asname or child.name.split(".", 1)[0])
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+        elif isinstance(child, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and child.name:
+            names.add(child.name)
+        elif isinstance(child, ast.MatchMapping) and child.rest:
+            names.add(child.rest)
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            names.update(child.names)
+    return names
+
+
+def _module_level_code(tree: ast.Module) -> Iterator[ast.AST]:
+    """What module-level code evaluates, imports aside (they acquire nothing): the statements
+    other than definitions, whole, and the decorators and bases of definitions."""
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            yield from node.decorator_list
+            yield from getattr(node, "bases", ())
+            yield from getattr(node, "keywords", ())
+        elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+
+
+def _identifiers(node: ast.AST) -> bytes:
+    """The names and attribute names in ``node`` outside imports, one a line, for the
+    pre-filter's patterns."""
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(current, ast.Name):
+            found.append(current.id)
+        elif isinstance(current, ast.Attribute):
+            found.append(current.attr)
+        stack.extend(ast.iter_child_nodes(current))
+    return "\n".join(found).encode()
+
+
 def check_source(
     source: bytes | str,
     path: str,
@@ -109,12 +296,29 @@ def check_source(
     """
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
-        result = _check(data, path, config, project)
+        with _collector_paused():
+            result = _check(data, path, config, project)
         return _suppressed(result, data, config) if honour_noqa else result
     except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
         return _internal_errors(path, [(None, 1, 0, err)], (), config)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cycle collector off while one file is parsed and analysed: its trees are
+    hundreds of thousands of objects that live until the file is done, and every collection
+    walks them all (on a generated 0.8 MB module, three quarters of ``ast.parse``'s time and
+    a 10% of leaklint's on the standard library). On again, with its usual thresholds, once
+    the file is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _internal_errors(
@@ -173,10 +377,15 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     error = project.syntax_errors.get(path)
     if error is not None:
         return _not_analysed(path, error[0], error[1], error[2], config)
-    if not might_acquire(data, config.registry, reachable) and _prefilter_on():
-        return FileResult(path)
+    reduced = None
+    if _prefilter_on():
+        if not might_acquire(data, config.registry, reachable):
+            return FileResult(path)
+        names = reachable | _context_manager_names(project)
+        reduced = _without_idle_definitions(data, config.registry, names)
+    source, tree = reduced if reduced is not None else (data, None)
     try:
-        module = cst.parse_module(data)
+        module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
         return _not_analysed(
             path, err.raw_line, err.raw_column, f"syntax error: {err.message}", config
@@ -189,7 +398,7 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     )
     if not leaks:
         return FileResult(path)
-    located = _Positions(module, data)
+    located = _Positions(module, source, tree)
     functions_in: dict[int, list[tuple[CodeRange, str]]] = {}  # per positions mapping
     findings = []
     failed: dict[str, tuple[Rule, int, int, Exception]] = {}  # the first failure of each rule
@@ -217,7 +426,7 @@ def _finding(
     functions_in: dict[int, list[tuple[CodeRange, str]]],
 ) -> Finding:
     """The finding ``rule`` reports for ``leak``: its position, message and trace."""
-    positions = located.around(leak.top)
+    positions = located.around(leak)
 
     def line_of(node: object) -> int:
         return positions[node].start.line
@@ -240,7 +449,7 @@ def _start_or_none(located: _Positions, leak: Leak) -> tuple[int, int] | None:
     """Where ``leak`` starts, for the LL900 line of a rule that failed on it, if positions
     can still be had."""
     try:
-        start = located.around(leak.top)[leak.call].start
+        start = located.around(leak)[leak.call].start
     except Exception:  # noqa: BLE001 - the positions may be what failed
         return None
     return start.line, start.column
@@ -296,78 +505,121 @@ def _undecodable(data: bytes) -> tuple[int, int, str] | None:
 
 
 class _Positions:
-    """Positions of nodes, computed for one module-level statement at a time.
+    """Positions of nodes, computed for one module-level statement at a time, or for one
+    method of a module-level class.
 
     libcst's ``PositionProvider`` renders the whole module (about twice the cost of parsing
-    it) to place every node; a leak only needs the nodes of the statement it was found in.
-    That statement is rendered alone and shifted to where CPython's ``ast`` says it starts
-    (``ast`` costs a tenth of the libcst parse). A leak found by the module body itself
-    (``top`` is None) falls back to positions for the whole module.
+    it) to place every node; a leak only needs the nodes around it. The statement it was
+    found in is rendered alone (a class: with only the method the leak is in) and shifted to
+    where CPython's ``ast`` says that statement (or method) starts (``ast`` costs a tenth of
+    the libcst parse, and ``tree`` is usually at hand already). A leak found by the module
+    body itself (``top`` is None), or outside any method of its class, is placed in the
+    whole statement or module.
     """
 
-    def __init__(self, module: cst.Module, data: bytes) -> None:
+    def __init__(self, module: cst.Module, data: bytes, tree: ast.Module | None = None) -> None:
         self.module = module
         self.data = data
+        self.tree = tree
         self.cache: dict[int, Mapping[cst.CSTNode, CodeRange]] = {}
-        self.starts: dict[int, int] | None = None
+        self.lines: dict[int, int] | None = None  # id of a statement or method -> its line
         self.whole: Mapping[cst.CSTNode, CodeRange] | None = None
 
-    def around(self, top: cst.CSTNode | None) -> Mapping[cst.CSTNode, CodeRange]:
+    def around(self, leak: Leak) -> Mapping[cst.CSTNode, CodeRange]:
+        top = leak.top
         if top is not None:
-            cached = self.cache.get(id(top))
-            if cached is None:
-                cached = self.cache[id(top)] = self._statement(top)
-            if cached:
-                return cached
+            if self.lines is None:
+                self.lines = self._ast_lines()
+            method = _method_holding(top, leak.call) if isinstance(top, cst.ClassDef) else None
+            if method is not None and id(method) in self.lines:
+                alone = top.with_changes(body=top.body.with_changes(body=[method]))
+                placed = self._placed(method, alone)
+                other = leak.other if isinstance(leak.other, cst.CSTNode) else None
+                if placed and (other is None or other in placed):
+                    return placed
+            placed = self._placed(top, top)
+            if placed:
+                return placed
         if self.whole is None:
             self.whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
                 PositionProvider
             )
         return self.whole
 
-    def _first_lines(self) -> dict[int, int]:
-        """Each module-level statement's first line of code, by CPython's parser."""
-        import ast
-
-        with users_warnings_ignored():
-            tree = ast.parse(self.data)
-        starts: dict[int, int] = {}
-        index = 0
-        for statement in self.module.body:
-            if index >= len(tree.body):
-                break
-            node = tree.body[index]
-            decorators = getattr(node, "decorator_list", None)
-            starts[id(statement)] = min(
-                [node.lineno, *(d.lineno for d in decorators or ())]
-            )
-            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        return starts
-
-    def _statement(self, top: cst.CSTNode) -> dict[cst.CSTNode, CodeRange]:
-        if self.starts is None:
-            try:
-                self.starts = self._first_lines()
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                self.starts = {}
-        first = self.starts.get(id(top))
-        if first is None:
+    def _placed(self, anchor: cst.CSTNode, top: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange]:
+        """Positions of ``top`` (a module-level statement) rendered alone, shifted so that
+        ``anchor`` (it, or a method in it) starts on its line in the file."""
+        cached = self.cache.get(id(anchor))
+        if cached is not None:
+            return cached
+        line = self.lines.get(id(anchor)) if self.lines else None
+        if line is None:
             return {}
         alone = self.module.with_changes(body=[top], header=[], footer=[])
         ranges = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        # where the statement's code begins in the rendering of it alone
-        skipped = len(getattr(top, "leading_lines", ()))
-        decorators = getattr(top, "decorators", ())
-        if decorators:
-            skipped += len(decorators[0].leading_lines)
-        shift = first - (1 + skipped)
-        return {
+        shift = line - ranges[anchor].start.line
+        placed = self.cache[id(anchor)] = {
             node: CodeRange(
                 (where.start.line + shift, where.start.column),
                 (where.end.line + shift, where.end.column),
             )
             for node, where in ranges.items()
         }
+        return placed
+
+    def _ast_lines(self) -> dict[int, int]:
+        """The line CPython's parser gives each module-level statement and each statement of
+        a module-level class body: where its code (not its decorators) starts, which is where
+        libcst's positions start it too."""
+        tree = self.tree
+        if tree is None:
+            try:
+                with users_warnings_ignored():
+                    tree = ast.parse(self.data)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return {}
+        lines = {}
+        for statement, node in _aligned(self.module.body, tree.body):
+            lines[id(statement)] = node.lineno
+            if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+                lines.update(
+                    (id(inner), node.lineno) for inner, node in _aligned(statement.body.body, node.body)
+                )
+        return lines
+
+
+def _aligned(
+    statements: Sequence[cst.CSTNode], nodes: list[ast.stmt]
+) -> Iterator[tuple[cst.CSTNode, ast.stmt]]:
+    """libcst's statements of a block with CPython's first statement of the same code: a
+    line of ``a = 1; b = 2`` is one statement for libcst, two for CPython."""
+    index = 0
+    for statement in statements:
+        if index >= len(nodes):
+            return
+        yield statement, nodes[index]
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+
+
+def _method_holding(top: cst.ClassDef, node: cst.CSTNode) -> cst.FunctionDef | None:
+    """The method of class ``top`` that ``node`` is (in), found by identity; None when it is
+    in no method (the class body itself)."""
+    if not isinstance(top.body, cst.IndentedBlock):
+        return None
+    for statement in top.body.body:
+        if isinstance(statement, cst.FunctionDef) and _holds(statement, node):
+            return statement
+    return None
+
+
+def _holds(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    stack = [tree]
+    while stack:
+        current = stack.pop()
+        if current is node:
+            return True
+        stack.extend(current.children)
+    return False
 
 
 def _trace(

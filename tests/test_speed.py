@@ -89,6 +89,65 @@ def test_prefilter_changes_nothing_on_the_fixtures(
     assert _findings(unfiltered) == _findings(filtered)
 
 
+def test_the_statement_filter_changes_nothing_on_the_fixtures(
+    fixtures: list[Target], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement filter on every file, not only where it guesses that it pays."""
+    import leaklint.core as core
+
+    config = Config(root=str(ROOT))
+    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    filtered = check_paths(fixtures, config, jobs=1)
+    monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+    unfiltered = check_paths(fixtures, config, jobs=1)
+    assert _findings(unfiltered) == _findings(filtered)
+
+
+#: Definitions that name nothing that can acquire, yet change the findings of code that does.
+STATEMENT_FILTER_CASES = {
+    "a function closes a module-level connection": (
+        "import sqlite3\nwith sqlite3.connect('x') as conn:\n    pass\n\n"
+        "def shutdown():\n    conn.close()\n"
+    ),
+    "a decorator may raise while a connection is held": (
+        "import sqlite3\nwith sqlite3.connect('x') as conn:\n    pass\n\n"
+        "@deco()\ndef f():\n    pass\n\nconn.close()\n"
+    ),
+    "a base class may raise while a connection is held": (
+        "import sqlite3\nwith sqlite3.connect('x') as conn:\n    pass\n\n"
+        "class A(make()):\n    pass\n\nconn.close()\n"
+    ),
+    "an alias of a factory": (
+        "from subprocess import Popen as P\n\ndef run(cmd):\n    p = P(cmd)\n    print(p.pid)\n"
+    ),
+    "a local def shadows the builtin": (
+        "def open(path):\n    return path\n\ndef read(path):\n    f = open(path)\n    return f.read()\n"
+    ),
+    "a project context manager in the wrong with": (
+        "class Gate:\n    async def __aenter__(self):\n        return self\n\n"
+        "    async def __aexit__(self, *exc):\n        return None\n\n"
+        "def use():\n    with Gate():\n        pass\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATEMENT_FILTER_CASES))
+def test_the_statement_filter_keeps_what_can_matter(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaklint.core as core
+
+    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    file = tmp_path / "module.py"
+    for newline in ("\n", "\r\n"):
+        file.write_bytes(("\ufeff" + STATEMENT_FILTER_CASES[case]).replace("\n", newline).encode())
+        monkeypatch.delenv("LEAKLINT_NO_PREFILTER", raising=False)
+        filtered = check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
+        monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+        unfiltered = check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
+        assert _findings(filtered) == _findings(unfiltered)
+
+
 def test_the_prefilter_switch_really_switches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
