@@ -40,6 +40,7 @@ _COMMON_WORDS = frozenset(
 _KEYS = {
     "kind",
     "opens-on",
+    "given-by",
     "release",
     "cm-closes",
     "cm-effect",
@@ -81,6 +82,7 @@ class Resource:
     coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
     owns_arguments: tuple[str, ...] = ()  # keywords whose resource it takes over (connector=)
     opens_on: tuple[str, ...] = ()  # methods that really open it (HTTPConnection: request)
+    opens_on_attrs: tuple[str, ...] = ()  # attributes that, given from outside, replace that
     source: str = ""
     origin: str = ""  # a project factory: what it really acquires ("sqlite3.connect() at db.py:12")
 
@@ -126,7 +128,9 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         raise RegistryError(
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
         )
-    for key in ("return-to", "acquire-when", "coroutine-release", "owns-arguments", "opens-on"):
+    for key in (
+        "return-to", "acquire-when", "coroutine-release", "owns-arguments", "opens-on", "given-by"
+    ):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a list of strings")
@@ -169,6 +173,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         on_receiver=entry.get("on-receiver", False),
         owns_arguments=tuple(entry.get("owns-arguments", [])),
         opens_on=tuple(entry.get("opens-on", [])),
+        opens_on_attrs=tuple(entry.get("given-by", [])),
         coroutine_release=(
             tuple(entry["coroutine-release"]) if "coroutine-release" in entry else None
         ),

@@ -124,6 +124,7 @@ class _Effects:
 
     may_raise: bool = False
     method_uses: list[tuple[str, str]] = field(default_factory=list)  # (name, attr)
+    opened: list[tuple[str, str]] = field(default_factory=list)  # (name, method) of every call
     released: list[str] = field(default_factory=list)  # names handed to a releasing helper
     escaped: list[str] = field(default_factory=list)
     unbound: list[tuple[cst.Call, Resource]] = field(default_factory=list)
@@ -227,6 +228,7 @@ class _ScopeAnalyser:
         self.statement_calls: set[int] = set()  # calls that are a whole statement or test
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
         self.tests: set[int] = set()  # calls that are the whole test of an ``if``
+        self.given: set[int] = set()  # lazy objects given what they would open (conn.sock = x)
         self.conditional: dict[int, int] = {}  # ``lock.acquire(blocking=False)`` call → oid
         self.created: list[int] = []  # every obligation, in the order it was created
         self.fresh: list[int] = []  # obligations the last statement created (nested ones too)
@@ -292,12 +294,6 @@ class _ScopeAnalyser:
                 for holder in obligation.names
             ) and self.kind == "function":
                 continue  # a lock made here and held by a local name: nobody else waits on it
-            if obligation.resource.opens_on and not any(
-                (holder, method) in self.called_on
-                for holder in obligation.names
-                for method in obligation.resource.opens_on
-            ):
-                continue  # made, never opened: ``HTTPConnection(host)`` before a request()
             var = _first_name(obligation)
             if obligation.via_with and (
                 oid in self.normal_exits or oid in self.overwritten or oid in self.exception_exits
@@ -708,7 +704,7 @@ class _ScopeAnalyser:
             # does not raise
             fx = _Effects(may_raise=not isinstance(expr, cst.Name) and not _expects_raise(expr))
             items: list[_Item] = []
-            self.note_call(expr)
+            self.note_call(expr, fx)
             resource = self.factory(expr)
             if resource is not None and resource.is_async and not stmt.asynchronous:
                 # ``with aiohttp.ClientSession()``: fails at run time, or leaks
@@ -983,6 +979,20 @@ class _ScopeAnalyser:
             return
         # obj.x = ..., d[k] = ...: the object or container owns it now
         self.escape_items(items, state)
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and not any(
+                item[0] == "new" or (item[0] == "name" and state.names.get(item[1]))
+                for item in _flat_items(items)
+            )
+        ):
+            # ``conn.sock = FakeSocket()``: a lazy object given what it would have opened,
+            # and not a resource we track, holds nothing of ours
+            for oid in state.names.get(target.value.value, frozenset()):
+                if target.attr.value in self.obligations[oid].resource.opens_on_attrs:
+                    state.status[oid] = DONE
+                    self.given.add(oid)
 
     def self_attribute(self, node: cst.BaseExpression) -> str | None:
         """``self.x`` inside a method: "x"."""
@@ -1069,7 +1079,8 @@ class _ScopeAnalyser:
             oid in oids for other, oids in state.names.items() if other != name
         ):
             self.overwritten.setdefault(oid, call)
-        state.status[oid] = OPEN
+        # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``)
+        state.status[oid] = DONE if resource.opens_on else OPEN
         self.created.append(oid)
         for other_name, oids in list(state.names.items()):
             if oid in oids:
@@ -1090,6 +1101,10 @@ class _ScopeAnalyser:
         if state is None:
             return None
         state = state.copy()
+        for name, method in fx.opened:
+            for oid in state.names.get(name, frozenset()):
+                if method in self.obligations[oid].resource.opens_on and oid not in self.given:
+                    state.status[oid] = OPEN  # ``conn.request(...)``: now it holds a socket
         for name, attr in fx.method_uses:
             oids = state.names.get(name)
             if not oids:
@@ -1365,16 +1380,18 @@ class _ScopeAnalyser:
                 self.consume(cond.test, fx)
             clause = clause.inner_for_in
 
-    def note_call(self, call: cst.BaseExpression) -> None:
-        """Remember ``holder.method(...)`` calls (``engine.connect()`` opens the engine)."""
+    def note_call(self, call: cst.BaseExpression, fx: _Effects) -> None:
+        """Remember ``holder.method(...)`` calls; one that opens a lazy object (``engine.connect()``
+        is a checkout and opens the engine) opens it even when it is a factory itself."""
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
             holder = _receiver_key(call.func)
             if holder is not None:
                 self.called_on.add((holder, call.func.attr.value))
+                fx.opened.append((holder, call.func.attr.value))
 
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
-        self.note_call(call)
+        self.note_call(call, fx)
         if not ownership.cannot_raise(self.qualname(func), func):
             fx.may_raise = True
         resource = self.factory(call)
