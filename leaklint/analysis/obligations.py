@@ -1797,7 +1797,9 @@ def _argument_text(
     index = int(position) if position else None
     for number, arg in enumerate(call.args):
         if arg.star:
-            return None
+            if index is not None and arg.star == "*" and number <= index:
+                return None  # the Nth positional is somewhere in *args
+            continue
         if (arg.keyword is not None and arg.keyword.value == keyword) or (
             arg.keyword is None and number == index
         ):
