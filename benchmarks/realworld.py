@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import platform
-import random
 import subprocess
 import sys
 import sysconfig
@@ -210,25 +209,27 @@ def write_judgements(rows: list[dict]) -> None:
     write_csv(JUDGEMENTS, FIELDS, rows)
 
 
+def top_up(pool: list[dict], judged: dict, key_of, size: int, salt: str) -> list[dict]:
+    """The pool's findings judged before, topped up to ``size`` with unjudged ones first in a
+    seeded order (a hash of each finding's key), their verdicts copied in: a re-run after a
+    fix only asks for the few findings that moved into the sample."""
+    def order(row: dict) -> str:
+        return hashlib.sha256(f"{SEED}|{salt}|{'|'.join(key_of(row))}".encode()).hexdigest()
+
+    kept = [r for r in pool if judged.get(key_of(r), {}).get("verdict")]
+    fresh = sorted((r for r in pool if not judged.get(key_of(r), {}).get("verdict")), key=order)
+    chosen = kept + fresh[: max(0, size - len(kept))]
+    return [{**r, "verdict": judged.get(key_of(r), {}).get("verdict", ""),
+             "reason": judged.get(key_of(r), {}).get("reason", "")} for r in chosen]
+
+
 def draw_sample(findings: list[dict], judged: dict) -> list[dict]:
-    """Per rule: the findings judged before that are still reported, topped up to PER_RULE
-    with the unjudged ones first in a seeded order (a hash of each finding's key), so a
-    re-run after a fix only asks for the few findings that moved into the sample."""
+    """Up to PER_RULE findings per rule (see ``top_up``)."""
     by_rule: dict[str, list[dict]] = defaultdict(list)
     for finding in findings:
         if finding["rule"] != "LL900":
             by_rule[finding["rule"]].append(finding)
-    sample = []
-    for rule in sorted(by_rule):
-        kept = [f for f in by_rule[rule] if judged.get(key(f), {}).get("verdict")]
-        fresh = sorted(
-            (f for f in by_rule[rule] if not judged.get(key(f), {}).get("verdict")),
-            key=lambda f: hashlib.sha256(f"{SEED}|{'|'.join(key(f))}".encode()).hexdigest(),
-        )
-        for finding in kept + fresh[: max(0, PER_RULE - len(kept))]:
-            old = judged.get(key(finding), {})
-            sample.append({**finding, "verdict": old.get("verdict", ""), "reason": old.get("reason", "")})
-    return sample
+    return [row for rule in sorted(by_rule) for row in top_up(by_rule[rule], judged, key, PER_RULE, rule)]
 
 
 def precision_table(findings: list[dict], judged: dict) -> tuple[list[str], list[str]]:
@@ -422,10 +423,7 @@ def main() -> int:
               file=sys.stderr)
         if peers:
             old_peer = load_csv(PEER_JUDGEMENTS, peer_key)
-            pool = peer_only(findings, peers, projects)
-            chosen = random.Random(f"{SEED}-peers").sample(pool, min(PEER_SAMPLE, len(pool)))
-            rows = [{**r, "verdict": old_peer.get(peer_key(r), {}).get("verdict", ""),
-                     "reason": old_peer.get(peer_key(r), {}).get("reason", "")} for r in chosen]
+            rows = top_up(peer_only(findings, peers, projects), old_peer, peer_key, PEER_SAMPLE, "peers")
             chosen_keys = {peer_key(r) for r in rows}
             rows += [r for k, r in old_peer.items() if k not in chosen_keys and r["verdict"]]
             write_csv(PEER_JUDGEMENTS, PEER_FIELDS, rows)
