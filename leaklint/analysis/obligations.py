@@ -190,6 +190,7 @@ class _ScopeAnalyser:
         scope: Scope,
         kind: str,
         lends_on_yield: bool = False,
+        yield_raises: bool = True,  # a pytest fixture is resumed, never thrown into
         class_name: str | None = None,
         method: cst.FunctionDef | None = None,
         mocked: frozenset[str] = frozenset(),
@@ -208,6 +209,7 @@ class _ScopeAnalyser:
         self.scope = scope
         self.kind = kind  # "module" | "class" | "function"
         self.lends_on_yield = lends_on_yield
+        self.yield_raises = yield_raises
         self.obligations: list[_Obligation] = []
         self.by_site: dict[tuple[int, int], int] = {}
         self.frames: list[_Frame] = []
@@ -808,10 +810,11 @@ class _ScopeAnalyser:
         state = self.apply(fx, state, stmt)
         if state is not None:
             self.bind(state, stmt.name.value, [], stmt)
-        lends = any(
-            self.qualname(_decorator_callee(d.decorator)) in ownership.CONTEXT_MANAGER_DECORATORS
-            for d in stmt.decorators
-        )
+        decorators = {self.qualname(_decorator_callee(d.decorator)) for d in stmt.decorators}
+        lends = bool(decorators & ownership.CONTEXT_MANAGER_DECORATORS.keys())
+        # a pytest fixture's yield lends too, and pytest resumes it after the test whatever
+        # happened (no LL161), but never closes what it was given
+        fixture = bool(decorators & ownership.FIXTURE_DECORATORS)
         self.nested.append(stmt.body)
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
@@ -828,7 +831,8 @@ class _ScopeAnalyser:
                 self.ctx,
                 scope,
                 "function",
-                lends_on_yield=lends,
+                lends_on_yield=lends or fixture,
+                yield_raises=not fixture,
                 class_name=self.class_name if in_class else None,
                 method=stmt if in_class else None,
                 mocked=frozenset(patched),
@@ -1333,7 +1337,7 @@ class _ScopeAnalyser:
                 self.awaited.add(id(expr.expression))
             return self.value_of(expr.expression, fx, escaping)
         if isinstance(expr, cst.Yield):
-            fx.may_raise = True
+            fx.may_raise = fx.may_raise or self.yield_raises
             value = expr.value
             if isinstance(value, cst.From):
                 self.consume(value.item, fx)

@@ -122,6 +122,10 @@ CONTEXT_MANAGER_DECORATORS = {
 }
 
 
+#: Decorators of generators whose ``yield`` lends to a test: pytest resumes them after it.
+FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+
+
 def is_owning_method(name: str) -> bool:
     """``stack.enter_context``, ``files.append``, ``source.setByteStream``: keeps its argument."""
     return name in OWNING_METHODS or (
