@@ -46,10 +46,17 @@ def opened(path):
 ''',
     docs='''\
 ## What it does
-Reports the `yield` of a `@contextmanager`/`@asynccontextmanager` generator that is followed
-by clean-up (closing, releasing, restoring state) without being inside `try/finally` (or a
-`with`). The finding stands at the `yield`; the leak of a resource acquired before it is not
-reported a second time.
+Reports the `yield` of a `@contextmanager`/`@asynccontextmanager` generator that is not inside
+`try/finally` (or a `with`) and is followed by clean-up: a call that releases something,
+named for it (`close`, `release`, `shutdown`, `cleanup`, `terminate`, `remove`, `unlink`,
+`rmtree`, `stop`, `restore`, `kill`, `unregister`, `detach`, `disable`/`enable`, `reset`,
+`teardown`/`tear_down`, `setprofile`, `settrace`, `chdir`, ... as a word of its name:
+`removeObserver`, `teardown_test_loop`), or releasing what the generator acquired before the
+yield (`p.wait()` of a `subprocess.Popen`, `t.join()` of a started thread). Steps meant for
+success only are not clean-up: a commit (`p.execute()`), an `after_create` event, a check
+that raises, a timing print, `self.depth -= 1`, a call in a branch that tests what the block
+did (`if elapsed > limit: cleanup()`), a second `yield`. The finding stands at the `yield`;
+the leak of a resource acquired before it is not reported a second time.
 
 ## Why is this bad?
 When the with-block raises, the exception is thrown into the generator at the `yield`: the

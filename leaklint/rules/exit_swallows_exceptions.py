@@ -45,11 +45,16 @@ class Transaction:
 ''',
     docs='''\
 ## What it does
-Reports an `__exit__`/`__aexit__` whose every return is a true constant (`return True`), and a
-`@contextmanager`/`@asynccontextmanager` generator whose `yield` sits in a `try` with an
-`except Exception:`/`except BaseException:`/bare `except:` that does not re-raise. Returning
-true only for some exception types (`return issubclass(exc_type, KeyError)`) is fine, and so
-is `contextlib.suppress(...)` at the place of use.
+Reports a context manager that discards every exception without looking at it: an
+`__exit__` (or `async def __aexit__`) whose every return is a true constant (`return True`)
+while it never reads its exception arguments (`exc_type`, `exc`, `tb`, `*exc_details`) and
+no path of it raises (a `raise`, `self.fail(...)`, a method of the class that never returns);
+and a `@contextmanager`/`@asynccontextmanager` generator whose `yield` sits in a `try` with an
+`except Exception:`/`except BaseException:`/bare `except:` that does not re-raise, does not use
+the caught exception (`except Exception as ex: log(ex)`, `sys.exc_info()`,
+`log.exception(...)`) and does not yield again. An exit that looks at what it swallows
+decided to (returning true only for some exception types, recording the failure), and so
+does `contextlib.suppress(...)` at the place of use. A plain-def `__aexit__` is LL163's.
 
 ## Why is this bad?
 A context manager that returns true from `__exit__` tells Python the exception was handled:

@@ -45,9 +45,13 @@ class Session:
 ''',
     docs='''\
 ## What it does
-Reports `__aenter__`/`__aexit__` defined with a plain `def`, `__enter__`/`__exit__` defined
-with `async def`, an exit that does not take `(self, exc_type, exc, tb)` (or `*args`), and a
-class without base classes that defines an enter without its exit or the reverse.
+Reports `__aenter__`/`__aexit__` defined with a plain `def` that returns `self`, `None`, a
+constant or nothing (a plain def returning a call may return an awaitable, which `async with`
+awaits), `__enter__`/`__exit__` defined with `async def`, an exit that does not take
+`(self, exc_type, exc, tb)` (or `*args`), and a class without base classes that defines an
+enter without its exit or the reverse. Not reported: a class that is nothing but half a
+protocol (a stand-in made to show the TypeError), interface declarations (a class deriving
+from `Interface` or `typing.Protocol`, methods without `self`, stub bodies of `...`).
 
 ## Why is this bad?
 Python calls these methods by protocol: a plain `__aexit__` returns `None` to `async with`,
