@@ -14,7 +14,7 @@ import os
 import re
 import tokenize
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -155,7 +155,7 @@ def _without_idle_definitions(
         waiting = []
         for node, source in pending:
             if might_acquire(source, registry, found):
-                names |= _bound_names(node)
+                names |= _bound_names(node, lambda name: might_acquire(name, registry, found))
             else:
                 waiting.append((node, source))
         if names == found:
@@ -232,15 +232,22 @@ def _line_end(line: bytes) -> bytes:
     return line[len(line.rstrip(b"\r\n")) :]
 
 
-def _bound_names(node: ast.stmt) -> set[str]:
+def _bound_names(node: ast.stmt, named: Callable[[bytes], bool]) -> set[str]:
     """Every name a module-level statement can bind (over-approximated: also the names it
-    binds inside nested functions)."""
+    binds inside nested functions), of its imports only those ``named`` says name a factory
+    (``from subprocess import Popen as P``, ``from requests import get``: not ``os`` in
+    ``import os, socket``)."""
     names = set()
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
             names.add(child.id)
-        elif isinstance(child, ast.alias):
-            names.add(child.asname or child.name.split(".", 1)[0])
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            module = getattr(child, "module", None) or ""
+            names.update(
+                alias.asname or alias.name.split(".", 1)[0]
+                for alias in child.names
+                if named(f"{module} {alias.name}".encode())
+            )
         elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(child.name)
         elif isinstance(child, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and child.name:
