@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from leaklint.config import ConfigError
 from leaklint.core import Finding
-from leaklint.report import SourceLines, fingerprints, relative_path
+from leaklint.report import SourceLines, fingerprints, relative_path, source_text
 
 VERSION = 1
 
@@ -65,3 +66,25 @@ def new_findings(
     return [
         f for f, print_ in zip(findings, fingerprints(findings, source, anchor)) if print_ not in known
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A baseline as a run uses it: the fingerprints it holds, and the file it was read from
+    (paths are relative to that file's folder). Picklable, for fixing in worker processes."""
+
+    path: Path
+    known: frozenset[str]
+
+    @classmethod
+    def read(cls, path: Path) -> Baseline:
+        return cls(path, read_baseline(path))
+
+    def new(self, findings: Sequence[Finding], source: SourceLines) -> list[Finding]:
+        """The findings the baseline does not hold."""
+        return new_findings(self.path, self.known, findings, source)
+
+    def new_in(self, findings: Sequence[Finding], path: str, data: bytes) -> list[Finding]:
+        """The findings of one file the baseline does not hold, the file being ``data``
+        (not what is on disk: fixing asks this of each round's source)."""
+        return self.new(findings, SourceLines(given={path: source_text(data)}))

@@ -14,10 +14,10 @@ from typing import NoReturn
 import click
 
 from leaklint import __version__
-from leaklint.baseline import new_findings, read_baseline, write_baseline
+from leaklint.baseline import Baseline, write_baseline
 from leaklint.config import Config, ConfigError, load_config
 from leaklint.core import check_source
-from leaklint.report import FORMATS, SourceLines, render, rule_table
+from leaklint.report import FORMATS, SourceLines, render, rule_table, source_text
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
@@ -148,7 +148,7 @@ def check(
         start = Path(first) if Path(first).is_dir() else Path(first).parent
         config: Config = load_config(config_path, start=start if start.is_dir() else None)
         config = config.with_codes(_codes(select), _codes(ignore))
-        known = read_baseline(baseline_path) if baseline_path is not None else None
+        known = Baseline.read(baseline_path) if baseline_path is not None else None
         runtime = read_report(runtime_path) if runtime_path is not None else None
     except (ConfigError, RuntimeReportError) as err:
         _fail(str(err))
@@ -156,7 +156,7 @@ def check(
     if reading_stdin:
         name = stdin_filename or "-"
         data = click.get_binary_stream("stdin").read()
-        source.given[name] = data.decode("utf-8", "replace").lstrip("\ufeff")
+        source.given[name] = source_text(data)
         results = [check_source(data, name, config)]
     else:
         targets = discover(paths, config)
@@ -167,19 +167,29 @@ def check(
         else:
             results = check_paths(targets, config, jobs, cache=cache)
         if fixing:
-            results, changed = _fixes(targets, results, config, jobs, fix and not diff, unsafe_fixes,
-                                      diff, show_fixes)
-            if diff:
-                sys.exit(EXIT_FINDINGS if changed else EXIT_CLEAN)
+            results, fixed, changed = _fixes(
+                targets, results, config, jobs, fix and not diff, unsafe_fixes, diff, show_fixes,
+                known,
+            )
     findings = sorted(f for result in results for f in result.findings)
     if write_baseline_path is not None:
         write_baseline(write_baseline_path, findings, source)
         click.echo(
             f"leaklint: wrote {_count(len(findings), 'finding')} to {write_baseline_path}", err=True
         )
-    reported = findings
-    if known is not None and baseline_path is not None:
-        reported = new_findings(baseline_path, known, findings, source)
+    reported = known.new(findings, source) if known is not None else findings
+    if fixing:
+        writing = fix and not diff
+        remaining = len(reported) - (0 if writing else sum(fixed.values()))
+        by_code = ", ".join(f"{code}: {n}" for code, n in sorted(fixed.items()))
+        click.echo(
+            f"leaklint: {'fixed' if writing else 'would fix'} "
+            f"{_count(sum(fixed.values()), 'finding')}{f' ({by_code})' if by_code else ''} "
+            f"in {_count(changed, 'file')}, {remaining} remaining",
+            err=True,
+        )
+        if diff:
+            sys.exit(EXIT_FINDINGS if changed else EXIT_CLEAN)
     if write_baseline_path is not None:
         output = ""  # the baseline is the report
     elif statistics:
@@ -234,12 +244,16 @@ def _fixes(
     unsafe: bool,
     diff: bool,
     show: bool,
-) -> tuple[list, int]:
+    baseline: Baseline | None,
+) -> tuple[list, Counter[str], int]:
     """Fix the run's files (``write``), or print the diff (``diff``), or only list the fixes;
-    say how many were fixed and how many findings remain. Returns the results to report
-    (the remaining findings of each fixed file) and how many files changed (or would)."""
-    project = summarise(targets, config, jobs or os.cpu_count() or 1)
-    outcomes = fix_paths(results, config, project, unsafe=unsafe)
+    a finding the baseline holds is not fixed. Returns the results to report (the remaining
+    findings of each fixed file), how many findings were fixed by code, and how many files
+    changed (or would)."""
+    jobs = jobs or os.cpu_count() or 1
+    project = summarise(targets, config, jobs)
+    reported = baseline.new_in if baseline is not None else None
+    outcomes = fix_paths(results, config, project, unsafe=unsafe, jobs=jobs, reported=reported)
     by_path = {outcome.path: outcome for outcome in outcomes}
     fixed: Counter[str] = Counter()
     changed = 0
@@ -255,7 +269,6 @@ def _fixes(
             internal = outcome.internal_error or result.internal_error
             new_results.append(replace(result, internal_error=internal))
             continue
-        changed += 1
         if diff:
             click.echo(_unified_diff(outcome.path, outcome.source, outcome.fixed), nl=False)
         if write:
@@ -263,9 +276,9 @@ def _fixes(
                 write_atomic(outcome.path, outcome.fixed)
             except WriteError as err:
                 click.echo(f"leaklint: {outcome.path} {err}", err=True)
-                changed -= 1
                 new_results.append(result)
                 continue
+        changed += 1
         fixed.update(outcome.counts)
         if show:
             verb = "fixed" if write else "fix"
@@ -276,18 +289,7 @@ def _fixes(
                     err=True,
                 )
         new_results.append(outcome.remaining if write and outcome.remaining else result)
-    remaining = sum(len(r.findings) for r in new_results) if write else (
-        sum(len(r.findings) for r in results) - sum(fixed.values())
-    )
-    by_code = ", ".join(f"{code}: {n}" for code, n in sorted(fixed.items()))
-    verb = "fixed" if write else "would fix"
-    click.echo(
-        f"leaklint: {verb} {_count(sum(fixed.values()), 'finding')}"
-        f"{f' ({by_code})' if by_code else ''} in {_count(changed, 'file')}, "
-        f"{remaining} remaining",
-        err=True,
-    )
-    return new_results, changed
+    return new_results, fixed, changed
 
 
 def _unified_diff(path: str, before: bytes, after: bytes) -> str:

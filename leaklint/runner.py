@@ -444,3 +444,9 @@ def _map_with_progress(function, targets, jobs, shared, progress):  # type: igno
         results.extend(result for batch in batches for result in batch)
         progress(len(part))
     return results
+
+
+def map_targets(function, targets: list[Target], jobs: int, shared: tuple) -> list:  # type: ignore[no-untyped-def]
+    """``function(batch, *shared)`` over the targets, flattened to one entry per target in
+    their order; in ``jobs`` worker processes when it pays (fixing uses it too)."""
+    return _map_with_progress(function, targets, jobs, shared, None)

@@ -195,6 +195,43 @@ def test_cli_keeps_bom_crlf_encoding_and_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "latin.py").stat().st_mode) == 0o640
 
 
+def test_cli_fix_leaves_what_the_baseline_holds(tmp_path: Path) -> None:
+    """A baseline means "known, not now": its findings are neither reported nor fixed, and
+    they stay known after the fixes moved the lines around them."""
+    old = "def old(p):\n    return open(p).read()  # known\n"
+    (tmp_path / "m.py").write_text(old)
+    assert _leaklint("--write-baseline", "base.json", "m.py", cwd=tmp_path).returncode == 0
+    new = "def new(p):\n    data = open(p).read()\n    return data\n\n\n"
+    (tmp_path / "m.py").write_text(new + old)
+    proc = _leaklint("--fix", "--baseline", "base.json", "m.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "leaklint: fixed 1 finding (LL102: 1) in 1 file, 0 remaining" in proc.stderr
+    assert (tmp_path / "m.py").read_text() == (
+        "def new(p):\n    with open(p) as f:\n        data = f.read()\n    return data\n\n\n" + old
+    )
+    listed = _leaklint("--show-fixes", "--baseline", "base.json", "m.py", cwd=tmp_path)
+    assert listed.returncode == 0 and "would fix 0 findings in 0 files, 0 remaining" in listed.stderr
+    everything = _leaklint("--diff", "m.py", cwd=tmp_path)  # without the baseline: it is fixable
+    assert everything.returncode == 1 and "+    with open(p) as f:\n" in everything.stdout
+
+
+def test_cli_fix_in_workers_writes_what_one_process_writes(tmp_path: Path) -> None:
+    """Enough files for the worker pool: ``-j 2`` writes the same bytes and says the same."""
+    names = [f"m{i:02}.py" for i in range(24)]
+    runs = {}
+    for jobs in ("1", "2"):
+        folder = tmp_path / f"j{jobs}"
+        folder.mkdir()
+        for index, name in enumerate(names):
+            case = SAFE_CASES[index % len(SAFE_CASES)]
+            shutil.copy(GOLDENS / case, folder / name)
+        proc = _leaklint("--fix", "--jobs", jobs, *names, cwd=folder)
+        runs[jobs] = (proc.returncode, proc.stdout, proc.stderr.splitlines()[-1],
+                      {name: (folder / name).read_bytes() for name in names})
+    assert runs["1"] == runs["2"]
+    assert runs["2"][2].startswith("leaklint: fixed ") and " in 24 files, " in runs["2"][2]
+
+
 def test_cli_reports_a_read_only_file(tmp_path: Path) -> None:
     shutil.copy(GOLDENS / "ll102_unbound.py", tmp_path / "ro.py")
     os.chmod(tmp_path / "ro.py", 0o444)

@@ -7,6 +7,7 @@ import stat
 import tempfile
 import traceback
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -17,14 +18,25 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from leaklint.analysis.obligations import analyse_module
 from leaklint.analysis.summaries import Project, module_name
 from leaklint.config import Config
-from leaklint.core import FileResult, check_source, single_file_project, users_warnings_ignored
+from leaklint.core import (
+    FileResult,
+    Finding,
+    check_source,
+    single_file_project,
+    users_warnings_ignored,
+)
 from leaklint.files import NotReadable, read_file
 from leaklint.fixes.base import Edit
 from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
 from leaklint.rules import rule_for
+from leaklint.runner import Target, map_targets
 
 #: Rounds of fix → re-analyse before giving up on reaching a fixed point.
 MAX_ROUNDS = 4
+
+#: Which of a file's findings the run reports, given the file's current bytes: a baseline
+#: (``Baseline.new_in``) keeps the findings it holds out of the report, and so out of fixing.
+Reported = Callable[[Sequence[Finding], str, bytes], Sequence[Finding]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +77,19 @@ def fix_source(
     project: Project | None = None,
     unsafe: bool = False,
     first: FileResult | None = None,
+    reported: Reported | None = None,
 ) -> FixOutcome:
     """Apply every fix that is allowed (safe ones; unsafe ones too with ``unsafe``) to the
     findings ``check_source`` reports, re-analysing after each round until nothing more can
-    be fixed. ``first``: the findings of ``data`` when the caller has them already."""
+    be fixed. ``first``: the findings of ``data`` when the caller has them already;
+    ``reported``: which findings the run reports (default: all), the others are not fixed."""
     if project is None:
         project = single_file_project(data, path, config)
     outcome = FixOutcome(path, data)
     current = data
     result = first if first is not None else check_source(current, path, config, project=project)
     for _ in range(MAX_ROUNDS):
-        wanted = {(f.line, f.col, f.code) for f in result.findings if f.code in FIXABLE_CODES}
+        wanted = _fixable(result, current, reported)
         if not wanted or result.internal_error:
             break
         try:
@@ -112,6 +126,16 @@ def fix_source(
     outcome.fixed = current if current != data else None
     outcome.remaining = result
     return outcome
+
+
+def _fixable(
+    result: FileResult, data: bytes, reported: Reported | None
+) -> set[tuple[int, int, str]]:
+    """Where the fixable findings of ``result`` (the findings of ``data``) stand."""
+    findings: Sequence[Finding] = sorted(result.findings)
+    if reported is not None and any(f.code in FIXABLE_CODES for f in findings):
+        findings = reported(findings, result.path, data)  # fingerprints count all of them
+    return {(f.line, f.col, f.code) for f in findings if f.code in FIXABLE_CODES}
 
 
 def _must_compile(source: bytes, path: str) -> None:
@@ -241,19 +265,46 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def fix_paths(
-    results: list[FileResult], config: Config, project: Project, *, unsafe: bool = False
+    results: list[FileResult],
+    config: Config,
+    project: Project,
+    *,
+    unsafe: bool = False,
+    jobs: int = 1,
+    reported: Reported | None = None,
 ) -> list[FixOutcome]:
-    """Fix every file of a run that has a finding a fix exists for (``results``: the run's
-    findings, in order); the files themselves are not written."""
-    outcomes = []
-    for result in results:
-        if result.internal_error or not any(f.code in FIXABLE_CODES for f in result.findings):
-            continue
+    """Fix every file of a run that has a finding the run reports and a fix exists for
+    (``results``: the run's findings, in order), in ``jobs`` worker processes when it pays;
+    the outcomes come back in the order of ``results``. The files themselves are not
+    written."""
+    todo = {
+        result.path: result
+        for result in results
+        if not result.internal_error and any(f.code in FIXABLE_CODES for f in result.findings)
+    }
+    targets = [Target(path) for path in todo]
+    outcomes = map_targets(_fix_batch, targets, jobs, (todo, config, project, unsafe, reported))
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _fix_batch(
+    targets: list[Target],
+    results: dict[str, FileResult],
+    config: Config,
+    project: Project,
+    unsafe: bool,
+    reported: Reported | None,
+) -> list[FixOutcome | None]:
+    out: list[FixOutcome | None] = []
+    for target in targets:
         try:
-            data = read_file(result.path, config.max_file_bytes)
+            data = read_file(target.path, config.max_file_bytes)
         except NotReadable:
+            out.append(None)
             continue
-        outcomes.append(
-            fix_source(data, result.path, config, project=project, unsafe=unsafe, first=result)
+        first = results[target.path]
+        out.append(
+            fix_source(data, target.path, config, project=project, unsafe=unsafe, first=first,
+                       reported=reported)
         )
-    return outcomes
+    return out

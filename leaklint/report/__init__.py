@@ -49,12 +49,18 @@ class SourceLines:
             data = read_file(path)
         except NotReadable:  # a FIFO's LL900 line must not wait for a writer
             return []
-        try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            text = data.decode(encoding)
-        except (SyntaxError, LookupError, UnicodeDecodeError):
-            text = data.decode("utf-8", "replace")
-        return text.lstrip("\ufeff").splitlines()
+        return source_text(data).splitlines()
+
+
+def source_text(data: bytes) -> str:
+    """A Python file's text: decoded in its declared encoding (UTF-8 with replacements when
+    that fails), without the BOM."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        text = data.decode("utf-8", "replace")
+    return text.lstrip("\ufeff")
 
 
 def fingerprints(findings: Sequence[Finding], source: SourceLines, anchor: str) -> list[str]:
