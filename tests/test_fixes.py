@@ -8,7 +8,9 @@ Goldens: ``tests/data/fixes/<name>.py`` and, beside it, ``<name>.fixed.py``, wha
 
 from __future__ import annotations
 
+import ast
 import io
+import json
 import os
 import shutil
 import stat
@@ -21,6 +23,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from fixture_markers import parse_fixture
 from leaklint.config import Config
 from leaklint.fixes import ALL_FIXES, SAFE, UNSAFE, WAITS_OR_JOINS, fix_source, why_no_with
 
@@ -288,3 +291,65 @@ def test_fixed_code_runs_the_same_without_resource_warning(name: str, tmp_path: 
     assert "ResourceWarning" in before.stderr
     assert "ResourceWarning" not in after.stderr, after.stderr
     assert before.stdout == after.stdout
+
+
+def _oracle(requests: list[dict[str, str]], folder: Path) -> dict[tuple[str, str], dict]:
+    """``tests/fixture_markers.py``'s run-time oracle, under ``python -X dev``."""
+    src, dst = folder / "in.json", folder / "out.json"
+    src.write_text(json.dumps(requests), encoding="utf-8")
+    runner = str(Path(__file__).with_name("fixture_markers.py"))
+    proc = subprocess.run(
+        [sys.executable, "-X", "dev", runner, "oracle", str(src), str(dst)],
+        capture_output=True, text=True, timeout=600, cwd=folder,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {(r["file"], r["function"]): r for r in json.loads(dst.read_text(encoding="utf-8"))}
+
+
+def _case_sources(data: bytes) -> dict[str, str]:
+    module = ast.parse(data)
+    text = data.decode("utf-8")
+    return {
+        node.name: ast.get_source_segment(text, node) or ""
+        for node in module.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def test_fixed_fixture_cases_run_the_same_without_resource_warning(tmp_path: Path) -> None:
+    """Every annotated fixture case that leaks at run time (``# runs: leaks``) and that a fix
+    (safe or unsafe) rewrites: run before and after under ``python -X dev``, it ends the same
+    way (the same exception, or none) and CPython's ResourceWarning is gone."""
+    leaking: dict[Path, list[str]] = {}
+    for path in sorted((ROOT / "fixtures").rglob("*.py")):
+        for case in parse_fixture(path).cases:
+            if case.runs == "leaks":
+                leaking.setdefault(path, []).append(case.name)
+    before, after = [], []
+    for number, (path, names) in enumerate(leaking.items()):
+        data = path.read_bytes()
+        outcome = fix_source(data, str(path), Config(root=str(ROOT)), unsafe=True)
+        assert outcome.error is None, f"{path}: {outcome.error}"
+        if outcome.fixed is None:
+            continue
+        old, new = _case_sources(data), _case_sources(outcome.fixed)
+        rewritten = [name for name in names if old[name] != new.get(name)]
+        if not rewritten:
+            continue
+        copy = tmp_path / f"fixed_{number}_{path.name}"
+        copy.write_bytes(outcome.fixed)
+        for name in rewritten:
+            before.append({"file": str(path), "function": name})
+            after.append({"file": str(copy), "function": name})
+    assert len(before) >= 10, "too few runnable leaking cases have a fix to prove it by"
+    ran_before = _oracle(before, tmp_path)
+    ran_after = _oracle(after, tmp_path)
+    for old, new in zip(before, after):
+        was, now = ran_before[(old["file"], old["function"])], ran_after[(new["file"], new["function"])]
+        where = f"{Path(old['file']).relative_to(ROOT)}::{old['function']}"
+        assert "error" not in was and "error" not in now, (was, now)
+        assert was["resource_warnings"], f"{where} is `runs: leaks` but did not warn"
+        assert not now["resource_warnings"], f"{where} still warns after the fix: {now}"
+        ending = [(r["raised"] or "").split(":")[0] for r in (was, now)]
+        assert ending[0] == ending[1], f"{where} ends differently after the fix: {ending}"
