@@ -195,8 +195,12 @@ class _ScopeAnalyser:
         method: cst.FunctionDef | None = None,
         mocked: frozenset[str] = frozenset(),
         cleanup_skipped: bool = False,
+        in_test: bool = False,
     ) -> None:
         self.ctx = ctx
+        # inside a test function (``def test_...``), at any depth: a class defined there is
+        # that test's own stand-in, exercised by the test itself
+        self.in_test = in_test
         # in a method: the class's qualified name and the name of ``self``
         self.class_name = class_name
         self.self_name = _first_param(method) if method is not None else None
@@ -837,6 +841,7 @@ class _ScopeAnalyser:
                 method=stmt if in_class else None,
                 mocked=frozenset(patched),
                 cleanup_skipped=any(leak.kind == "cleanup-skipped" for leak in skipped),
+                in_test=self.in_test or stmt.name.value.startswith("test"),
             ).run(stmt.body.body)
         return state
 
@@ -859,8 +864,10 @@ class _ScopeAnalyser:
                 if self.kind == "module" and self.ctx.module
                 else None
             )
-            self.ctx.leaks.extend(protocols.check_class(stmt))
-            _ScopeAnalyser(self.ctx, scope, "class", class_name=name).run(stmt.body.body)
+            self.ctx.leaks.extend(protocols.check_class(stmt, test_double=self.in_test))
+            _ScopeAnalyser(
+                self.ctx, scope, "class", class_name=name, in_test=self.in_test
+            ).run(stmt.body.body)
             if name is not None:
                 self.report_owner(name)
         return state

@@ -54,7 +54,9 @@ and a `@contextmanager`/`@asynccontextmanager` generator whose `yield` sits in a
 the caught exception (`except Exception as ex: log(ex)`, `sys.exc_info()`,
 `log.exception(...)`) and does not yield again. An exit that looks at what it swallows
 decided to (returning true only for some exception types, recording the failure), and so
-does `contextlib.suppress(...)` at the place of use. A plain-def `__aexit__` is LL163's.
+does `contextlib.suppress(...)` at the place of use. A plain-def `__aexit__` is LL163's. Not
+reported for a class defined inside a test function (`def test_...`): a test's own stand-in
+that suppresses is what the test exercises.
 
 ## Why is this bad?
 A context manager that returns true from `__exit__` tells Python the exception was handled:

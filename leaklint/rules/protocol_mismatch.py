@@ -51,7 +51,9 @@ awaits), `__enter__`/`__exit__` defined with `async def`, an exit that does not 
 `(self, exc_type, exc, tb)` (or `*args`), and a class without base classes that defines an
 enter without its exit or the reverse. Not reported: a class that is nothing but half a
 protocol (a stand-in made to show the TypeError), interface declarations (a class deriving
-from `Interface` or `typing.Protocol`, methods without `self`, stub bodies of `...`).
+from `Interface` or `typing.Protocol`, methods without `self`, stub bodies of `...`), and a
+class defined inside a test function (`def test_...`): the test itself runs it, so a broken
+protocol there fails that test at once, and is usually what the test asserts.
 
 ## Why is this bad?
 Python calls these methods by protocol: a plain `__aexit__` returns `None` to `async with`,
