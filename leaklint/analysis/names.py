@@ -51,6 +51,9 @@ class Scope:
     # name -> qualified names of what it is bound from: ``x = F(...)`` and ``x: F``
     made_by: dict[str, set[str]] = field(default_factory=dict)
     params: set[str] = field(default_factory=set)
+    # names bound from a call that asks for no buffer (``open(p, "wb", buffering=0)``, ``0``
+    # as its third argument): a write to them is a system call
+    unbuffered: set[str] = field(default_factory=set)
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -251,6 +254,8 @@ class _BindingCollector:
         qualname = self.scope.resolve(callee) if isinstance(callee, (cst.Name, cst.Attribute)) else None
         if qualname:
             self.scope.made_by.setdefault(target.value, set()).add(qualname)
+            if isinstance(value, cst.Call) and _unbuffered(value):
+                self.scope.unbuffered.add(target.value)
 
     def target(self, node: cst.BaseExpression, value: str | None = UNKNOWN) -> None:
         if isinstance(node, cst.Name):
@@ -330,3 +335,14 @@ def body_scope(
     scope = Scope(kind, parent, module=module, is_package=is_package)
     _BindingCollector(scope).collect(list(body))
     return scope
+
+
+def _unbuffered(call: cst.Call) -> bool:
+    """``open(p, "wb", 0)``, ``open(p, "wb", buffering=0)``: the file has no buffer."""
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    for arg in call.args:
+        if (arg.keyword is not None and arg.keyword.value == "buffering") or (
+            arg.keyword is None and len(positional) > 2 and arg is positional[2]
+        ):
+            return not (isinstance(arg.value, cst.Integer) and arg.value.value != "0")
+    return False

@@ -484,7 +484,10 @@ class _ScopeAnalyser:
         return self.assign([stmt.target], stmt.value, _Effects(), state, stmt)
 
     def stmt_AugAssign(self, stmt: cst.AugAssign, state: _State) -> _MaybeState:
-        fx = _Effects(may_raise=True)
+        # ``n += 1`` on a local name raises no more than ``n + 1`` does (its operands' calls
+        # and subscripts); ``d[k] += 1`` reads d[k] (KeyError), ``obj.value += 1`` may run a
+        # property or a shared object's code
+        fx = _Effects(may_raise=not isinstance(stmt.target, cst.Name))
         self.consume(stmt.value, fx)
         self.consume(stmt.target, fx)
         return self.apply(fx, state, stmt)
@@ -605,9 +608,12 @@ class _ScopeAnalyser:
         # ``for f in (a, b): f.close()``: the target holds each of the named resources in turn
         elements = [("name", n) for n in _iterated_names(stmt.iter)]
 
+        # next() on the iterator can raise, or end the loop; then the target is bound. Not
+        # on a range() or a display (a tuple, list or set written out): they cannot fail.
+        steps_raise = not _iterates_without_failing(stmt.iter, self.qualname)
+
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
-            # next() on the iterator can raise, or end the loop; then the target is bound.
-            advanced = self.apply(_Effects(may_raise=True), s, stmt)
+            advanced = self.apply(_Effects(may_raise=steps_raise), s, stmt)
             if advanced is not None:
                 self.bind_target(stmt.target, elements, _Effects(), advanced, stmt)
             return advanced, s
@@ -1391,6 +1397,41 @@ class _ScopeAnalyser:
                 self.consume(cond.test, fx)
             clause = clause.inner_for_in
 
+    def cannot_raise(self, call: cst.Call) -> bool:
+        """The call is no exit to blame a leak on (``ownership.cannot_raise``), or it writes a
+        short literal into a file this scope opened (``f.write(b"spam")``)."""
+        one_number = len(call.args) == 1 and call.args[0].keyword is None and isinstance(
+            call.args[0].value, (cst.Integer, cst.Float)
+        ) and not call.args[0].star
+        return ownership.cannot_raise(
+            self.qualname(call.func), call.func, one_number
+        ) or self.fills_a_buffer(call)
+
+    def fills_a_buffer(self, call: cst.Call) -> bool:
+        """``f.write(b"spam")``, ``f.write("a" * 22)`` on ``f = open(...)`` of this scope: a
+        literal of ASCII text or bytes shorter than the file's buffer (io.DEFAULT_BUFFER_SIZE)
+        is copied into it; no system call happens, so nothing can fail."""
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "write"
+            and isinstance(func.value, cst.Name)
+            and len(call.args) == 1
+            and call.args[0].keyword is None
+            and not call.args[0].star
+        ):
+            return False
+        size = _literal_size(call.args[0].value)
+        if size is None or size >= _BUFFER_SIZE:
+            return False
+        name = func.value.value
+        made_by = self.scope.made_by.get(name)
+        return (
+            bool(made_by)
+            and made_by <= ownership.BUFFERED_FILE_FACTORIES
+            and name not in self.scope.unbuffered
+        )
+
     def note_call(self, call: cst.BaseExpression, fx: _Effects) -> None:
         """Remember ``holder.method(...)`` calls; one that opens a lazy object (``engine.connect()``
         is a checkout and opens the engine) opens it even when it is a factory itself."""
@@ -1403,7 +1444,7 @@ class _ScopeAnalyser:
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
         self.note_call(call, fx)
-        if not ownership.cannot_raise(self.qualname(func), func):
+        if not self.cannot_raise(call):
             fx.may_raise = True
         resource = self.factory(call)
         if resource is None and isinstance(func, cst.Attribute) and (
@@ -1583,6 +1624,35 @@ def _as_expressions(node: object) -> Iterator[cst.BaseExpression]:
 
 _LEAF_EXPRESSIONS = (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
 _CHAINS = (cst.ConcatenatedString, cst.BinaryOperation)
+
+
+_BUFFER_SIZE = 8192  # io.DEFAULT_BUFFER_SIZE
+
+
+def _iterates_without_failing(
+    iterable: cst.BaseExpression, qualname: Callable[[cst.BaseExpression], str | None]
+) -> bool:
+    """``for i in range(n)``, ``for x in (a, b)``: next() on it cannot raise."""
+    if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
+        return True
+    return isinstance(iterable, cst.Call) and qualname(iterable.func) == "builtins.range"
+
+
+def _literal_size(expr: cst.BaseExpression) -> int | None:
+    """The length of ``b"spam"``, ``"good"``, ``"a" * 22`` (ASCII text: its encoding cannot
+    fail); None for anything else."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply):
+        for text, count in ((expr.left, expr.right), (expr.right, expr.left)):
+            size = _literal_size(text)
+            if size is not None and isinstance(count, cst.Integer):
+                return size * int(count.evaluated_value)
+        return None
+    if not isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        return None
+    value = expr.evaluated_value
+    if value is None or (isinstance(value, str) and not value.isascii()):
+        return None
+    return len(value)
 
 
 def _chain_operands(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:

@@ -33,6 +33,11 @@ OWNING_METHODS = frozenset(
         "push_async_exit",
         "append",
         "appendleft",
+        "add",  # a set's: fails only on an unhashable element
+        "discard",
+        "is_set",  # an Event's state
+        "locked",
+        "gettimeout",
         "add",
         "extend",
         "insert",
@@ -150,8 +155,16 @@ def is_constructor_name(name: str) -> bool:
 
 #: Calls that do not raise in practice (MemoryError aside): between an acquisition and its
 #: release they are not blamed for a leak. Qualified names, and method names for logging.
+#: The model ("a statement that cannot raise"): a call whose only failures are a programming
+#: error of its caller (a wrong type, an unhashable key) or MemoryError and KeyboardInterrupt,
+#: which no clean-up handler is written for: constructors of plain containers and locks,
+#: reading a clock, logging, adding to a container, asking a socket, lock or event its state.
 NON_RAISING_FUNCTIONS = frozenset(
     {
+        "builtins.memoryview",
+        "csv.reader",  # checks its dialect arguments; reads nothing until iterated
+        "csv.writer",
+        "socket.getdefaulttimeout",
         "threading.Lock",
         "threading.RLock",
         "threading.Event",
@@ -163,6 +176,7 @@ NON_RAISING_FUNCTIONS = frozenset(
         "builtins.set",
         "builtins.object",
         "builtins.len",
+        "builtins.range",
         "builtins.isinstance",
         "builtins.id",
         "builtins.callable",
@@ -188,6 +202,11 @@ NON_RAISING_METHODS = frozenset(
         "critical",
         "append",
         "appendleft",
+        "add",  # a set's: fails only on an unhashable element
+        "discard",
+        "is_set",  # an Event's state
+        "locked",
+        "gettimeout",
         "addCleanup",  # unittest: registering a clean-up does not fail
         # configuring a socket just made: fails only on a closed socket or a negative timeout
         "setblocking",
@@ -231,9 +250,29 @@ def consumes(qualname: str) -> bool:
     return qualname.startswith("builtins.") or qualname in CONSUMING_FUNCTIONS
 
 
-def cannot_raise(qualname: str | None, func: object) -> bool:
-    """``threading.RLock()``, ``logger.debug(...)``, ``items.append(x)``: no exit to blame."""
+#: Factories of files with a buffer in front of the descriptor (unless opened unbuffered,
+#: see ``Scope.unbuffered``): a short write lands in the buffer.
+BUFFERED_FILE_FACTORIES = frozenset(
+    {
+        "builtins.open",
+        "io.open",
+        "tempfile.TemporaryFile",
+        "tempfile.NamedTemporaryFile",
+        "tempfile.SpooledTemporaryFile",
+    }
+)
+
+#: Calls that cannot raise when given a literal their contract accepts: ``time.sleep(0.1)``
+#: (only a negative or non-number duration raises).
+_NON_RAISING_WITH_A_NUMBER = frozenset({"time.sleep"})
+
+
+def cannot_raise(qualname: str | None, func: object, one_number: bool = False) -> bool:
+    """``threading.RLock()``, ``logger.debug(...)``, ``items.append(x)``; ``time.sleep(0.1)``
+    (``one_number``: the only argument is a number literal): no exit to blame."""
     if qualname is not None and qualname in NON_RAISING_FUNCTIONS:
+        return True
+    if one_number and qualname in _NON_RAISING_WITH_A_NUMBER:
         return True
     attr = getattr(func, "attr", None)
     return attr is not None and attr.value in NON_RAISING_METHODS

@@ -43,7 +43,8 @@ different places). Locks are recognised by what they were made by: `threading.Lo
 function, at module level or on `self`. A non-blocking acquire
 (`acquire(blocking=False)`, `acquire(timeout=...)`) only holds the lock where its result
 was true: `if lock.acquire(blocking=False):` and `ok = lock.acquire(timeout=1)` /
-`if not ok: return` are understood.
+`if not ok: return` are understood. As for LL101, only a statement that can raise opens the
+exception path (see LL101's "statements that cannot raise").
 
 ## Why is this bad?
 A lock that is never released deadlocks the next thread (or task) that wants it, usually

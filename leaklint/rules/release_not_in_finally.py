@@ -28,6 +28,20 @@ between the acquisition and the release raises. The message names the first such
 statement. A release inside `finally`, a `with` block, an `except` handler that releases
 and re-raises, or an `ExitStack` all cover the exception path.
 
+Only a statement that can raise opens that path. **Statements that cannot raise** (as
+ruff's and pylint's users expect) are: assignments, `del` and `pass`; arithmetic and
+comparisons of names and literals (`n += 1` on a local name, not `d[k] += 1` or
+`obj.value += 1`); building literal containers
+(`x = []`); a loop over `range(...)` or a written-out tuple, list or set; calls whose only
+failures are a programming error of the caller or `MemoryError`/`KeyboardInterrupt` —
+making a lock, event, deque or list, `len()`, `range()`, `memoryview()`, `csv.reader()`/
+`csv.writer()`, reading a clock, logging, `append`/`add`/`discard` on a container, a
+socket's `setblocking()`/`settimeout()`/`gettimeout()`/`fileno()`,
+`socket.getdefaulttimeout()`, an event's `is_set()`, `time.sleep(<number>)`; and
+`f.write(<ASCII or bytes literal shorter than 8 KiB>)` on a file this function opened with
+a buffer (`open()`, `tempfile.*File()`, not `buffering=0`): the data is copied into the
+buffer and no system call happens. Any other call, subscript, `await` or `import` can raise.
+
 ## Why is this bad?
 Exceptions are exactly when resources pile up: a parser error in one file of a batch,
 a timeout on one connection of a pool. The release on the happy path never runs and the
