@@ -224,6 +224,13 @@ class _ScopeAnalyser:
         self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
         self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
         self.expecting_raise = 0  # inside ``with self.assertRaises(...)``/``pytest.raises``
+        # inside ``with self.assertWarns(ResourceWarning)`` (or check_warnings, pytest.warns)
+        self.expecting_resource_warning = 0
+        # ``del x`` / ``x = None`` statements a ``gc.collect()`` follows at once
+        self.collected_after: set[int] = set()
+        # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
+        # to the finaliser by design on every path, so none of their leaks is reported
+        self.finalised: set[int] = set()
         self.mocked: set[str] = set(mocked)  # names patched by ``mock.patch("...open")``
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
@@ -279,6 +286,8 @@ class _ScopeAnalyser:
             for name in obligation.names
         }
         for oid, obligation in enumerate(self.obligations):
+            if oid in self.finalised:
+                continue
             if obligation.names.keys() & escaped_names:
                 continue  # a closure or another scope can still release it
             if obligation.names.keys() & self.unawaited:
@@ -378,6 +387,9 @@ class _ScopeAnalyser:
     # ---- blocks and statements
 
     def block(self, body: Sequence[cst.CSTNode], state: _MaybeState) -> _MaybeState:
+        for stmt, after in zip(body, body[1:]):
+            if _collects_garbage(after) and isinstance(stmt, cst.SimpleStatementLine):
+                self.collected_after.update(id(small) for small in stmt.body)
         for stmt in body:
             if state is None:
                 return None
@@ -706,6 +718,7 @@ class _ScopeAnalyser:
     def stmt_With(self, stmt: cst.With, state: _State) -> _MaybeState:
         suppress = False
         expects_raise = False
+        warns = False
         patched: set[str] = set()
         cur: _MaybeState = state
         for item in stmt.items:
@@ -738,6 +751,7 @@ class _ScopeAnalyser:
                 suppress = suppress or qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS
                 self.check_with_protocol(expr, stmt)
                 expects_raise = expects_raise or _expects_raise(expr)
+                warns = warns or _expects_resource_warning(expr)
                 patched |= _patched_names(expr)
                 if isinstance(expr, cst.Call):
                     # the context manager keeps what it is built from (``wrap_socket(sock)``),
@@ -762,6 +776,7 @@ class _ScopeAnalyser:
         if cur is None:
             return None
         self.expecting_raise += expects_raise
+        self.expecting_resource_warning += warns
         mocked_before = self.mocked
         self.mocked = self.mocked | patched
         try:
@@ -776,6 +791,7 @@ class _ScopeAnalyser:
             return self.suite(stmt.body, cur)
         finally:
             self.expecting_raise -= expects_raise
+            self.expecting_resource_warning -= warns
             self.mocked = mocked_before
 
     def check_with_protocol(self, expr: cst.BaseExpression, stmt: cst.With) -> None:
@@ -1073,8 +1089,21 @@ class _ScopeAnalyser:
             if state.status.get(oid, 0) & OPEN and not any(
                 oid in oids for oids in state.names.values()
             ):
-                self.overwritten.setdefault(oid, stmt)
+                if self.hands_to_finaliser(stmt):
+                    self.finalised.add(oid)
+                else:
+                    self.overwritten.setdefault(oid, stmt)
                 state.status[oid] = DONE
+
+    def hands_to_finaliser(self, stmt: cst.CSTNode) -> bool:
+        """``del x`` or ``x = None`` under ``assertWarns(ResourceWarning)``, or followed at once
+        by ``gc.collect()``: a test of the finaliser drops the last reference on purpose."""
+        dropped = isinstance(stmt, cst.Del) or (
+            isinstance(stmt, cst.Assign) and _is_none(stmt.value)
+        )
+        return dropped and (
+            self.expecting_resource_warning > 0 or id(stmt) in self.collected_after
+        )
 
     def new_obligation(self, state: _State, item: _Item, name: str | None) -> int:
         _, call, resource, index = item
@@ -1972,6 +2001,47 @@ def _expects_raise(expr: cst.BaseExpression) -> bool:
         return False
     name = dotted_name(expr.func) or ""
     return name.rsplit(".", 1)[-1] in _EXPECTING_RAISE
+
+
+def _expects_resource_warning(expr: cst.BaseExpression) -> bool:
+    """``self.assertWarns(ResourceWarning)``, ``check_warnings(("", ResourceWarning))``,
+    ``pytest.warns(ResourceWarning)``: the body is meant to leave something to the finaliser."""
+    if not isinstance(expr, cst.Call):
+        return False
+    name = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+    return name in _EXPECTING_WARNING and any(
+        isinstance(node, cst.Name) and node.value == "ResourceWarning"
+        for arg in expr.args
+        for node in _walk_expression(arg.value)
+    )
+
+
+_EXPECTING_WARNING = frozenset(
+    {"assertWarns", "assertWarnsRegex", "check_warnings", "warns", "catch_warnings"}
+)
+
+
+def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _collects_garbage(stmt: cst.CSTNode) -> bool:
+    """``gc.collect()``, ``support.gc_collect()`` as a statement."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+        return False
+    name = dotted_name(small.value.func) or ""
+    return name == "gc.collect" or name.rsplit(".", 1)[-1] == "gc_collect"
 
 
 _EXPECTING_RAISE = frozenset(
