@@ -302,7 +302,27 @@ def _alias_target(scope: Scope, value: cst.BaseExpression) -> str | None:
     if isinstance(value, cst.Name) and value.value == "None":
         return None  # ``x = None`` fallbacks do not hide the import they stand in for
     resolved = scope.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
-    return resolved or UNKNOWN
+    return resolved or _imported_by_call(value) or UNKNOWN
+
+
+#: Functions that import the module their first argument names and return it:
+#: ``asyncore = import_helper.import_deprecated("asyncore")`` binds asyncore as an import does.
+_IMPORTING_FUNCTIONS = frozenset({"import_module", "import_deprecated", "import_fresh_module"})
+
+
+def _imported_by_call(value: cst.BaseExpression) -> str | None:
+    if not (isinstance(value, cst.Call) and value.args and value.args[0].keyword is None):
+        return None
+    name = dotted_name(value.func) or ""
+    module = value.args[0].value
+    if name.rsplit(".", 1)[-1] not in _IMPORTING_FUNCTIONS or not isinstance(
+        module, cst.SimpleString
+    ):
+        return None
+    text = module.evaluated_value
+    if not isinstance(text, str) or not all(part.isidentifier() for part in text.split(".")):
+        return None
+    return text
 
 
 def function_scope(
