@@ -666,7 +666,14 @@ class _ScopeAnalyser:
         handler_frame = _Frame("handler") if stmt.handlers else None
         if handler_frame is not None:
             self.frames.append(handler_frame)
-        body_out = self.suite(stmt.body, state)
+        # ``try: open(missing) except FileNotFoundError: pass else: self.fail(...)``: the body
+        # is meant to fail, as under ``assertRaises``
+        expects_raise = bool(stmt.handlers) and _fails_at_once(stmt.orelse)
+        self.expecting_raise += expects_raise
+        try:
+            body_out = self.suite(stmt.body, state)
+        finally:
+            self.expecting_raise -= expects_raise
         outs: list[_MaybeState] = []
         if handler_frame is not None:
             self.frames.pop()
@@ -2001,6 +2008,26 @@ def _expects_raise(expr: cst.BaseExpression) -> bool:
         return False
     name = dotted_name(expr.func) or ""
     return name.rsplit(".", 1)[-1] in _EXPECTING_RAISE
+
+
+def _fails_at_once(orelse: cst.Else | None) -> bool:
+    """An ``else:`` of a try whose first statement fails: ``self.fail(...)``,
+    ``pytest.fail(...)``, ``raise ...``, ``assert False``."""
+    if orelse is None or not orelse.body.body:
+        return False
+    first = orelse.body.body[0]
+    if not isinstance(first, cst.SimpleStatementLine):
+        return False
+    small = first.body[0]
+    if isinstance(small, cst.Raise):
+        return True
+    if isinstance(small, cst.Assert):
+        return isinstance(small.test, cst.Name) and small.test.value == "False"
+    return (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and (dotted_name(small.value.func) or "").rsplit(".", 1)[-1] == "fail"
+    )
 
 
 def _expects_resource_warning(expr: cst.BaseExpression) -> bool:
