@@ -666,9 +666,12 @@ class _ScopeAnalyser:
         handler_frame = _Frame("handler") if stmt.handlers else None
         if handler_frame is not None:
             self.frames.append(handler_frame)
-        # ``try: open(missing) except FileNotFoundError: pass else: self.fail(...)``: the body
-        # is meant to fail, as under ``assertRaises``
-        expects_raise = bool(stmt.handlers) and _fails_at_once(stmt.orelse)
+        # ``try: open(missing) except FileNotFoundError: pass else: self.fail(...)``, or
+        # ``try: FileInput(bad); self.fail(...) except ValueError: pass``: the body is meant
+        # to fail, as under ``assertRaises``
+        expects_raise = bool(stmt.handlers) and (
+            _fails_at_once(stmt.orelse) or _ends_in_fail(stmt.body)
+        )
         self.expecting_raise += expects_raise
         try:
             body_out = self.suite(stmt.body, state)
@@ -2023,6 +2026,17 @@ def _fails_at_once(orelse: cst.Else | None) -> bool:
         return True
     if isinstance(small, cst.Assert):
         return isinstance(small.test, cst.Name) and small.test.value == "False"
+    return _is_fail_call(small)
+
+
+def _ends_in_fail(body: cst.BaseSuite) -> bool:
+    """A try body whose last statement is ``self.fail(...)``/``pytest.fail(...)`` (not a
+    ``raise``, which its own handler may be there to catch)."""
+    last = body.body[-1] if body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and _is_fail_call(last.body[-1])
+
+
+def _is_fail_call(small: cst.BaseSmallStatement) -> bool:
     return (
         isinstance(small, cst.Expr)
         and isinstance(small.value, cst.Call)

@@ -232,12 +232,20 @@ class _FunctionReader:
         takes: set[str] = set()
         params = set(self.params)
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
+        module_globals = {
+            name for sub in _walk_scope(node) if isinstance(sub, ast.Global) for name in sub.names
+        }
         for sub in _walk_scope(node):
             if isinstance(sub, ast.Assign):
                 value = sub.value
                 calls = self._call_sources(value, assigned, me, class_name)
                 for target in sub.targets:
-                    if isinstance(target, ast.Name):
+                    if isinstance(target, ast.Name) and target.id in module_globals:
+                        # ``global _state; _state = FileInput(); return _state``: the module
+                        # keeps it (and closes it on the next call), not the caller
+                        released_names.add(target.id)
+                        released_names.update(_kept_names(value))
+                    elif isinstance(target, ast.Name):
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
                     else:
