@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leaklint.config import ConfigError
-from leaklint.core import Finding
+from leaklint.results import Finding
 from leaklint.report import SourceLines, fingerprints, relative_path, source_text
 
 VERSION = 1

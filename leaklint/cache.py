@@ -7,17 +7,40 @@ project root by default):
   The key is a hash of the file's bytes, its path, its module name (the ``__init__.py``
   files above it decide that) and the fingerprint of leaklint's own code.
 - ``results/<key>``: the findings of one file. The key is a hash of the file's bytes, its
-  path, the effective configuration (``repr`` of the whole ``Config``: rules, resources,
-  per-file ignores, root; and the working folder, against which relative paths resolve),
-  leaklint's code fingerprint, and the fingerprint of the whole project summary (every
-  summarised module's facts key, in order, the syntax errors and the set of paths).
+  path and the fingerprint of the project as the analysis sees it (below).
+- ``manifest/<key>``: a whole run, answered without reading a single checked file (below).
 
-The project part is deliberately coarse: a file's findings can depend on the summary of
-any module it reaches through imports (factories of factories, base classes), and the
-whole-project fingerprint is the simplest key that is certainly correct. The price: after
-an edit that changes any file's summary, every file that can acquire something is analysed
-again (the summary pass itself stays cached per file). A finer key (the summaries of the
-file's import closure only) is left for later.
+The project fingerprint is a hash of the effective configuration (``repr`` of the whole
+``Config``: rules, resources, per-file ignores, root; and the working folder, against which
+relative paths resolve), leaklint's code fingerprint, each summarised module's *view* in
+order, and every factory the summaries derived (with its origin, ``open() at db.py:12``,
+which messages in other files quote). A module's view is its summary with what no other
+file's analysis reads left out: the line of each function and class, and the lines of the
+calls a function returns (they reach other files only through the origins, hashed apart).
+So an edit that leaves every summary as the analysis sees it (a comment, a changed body that
+acquires nothing new, lines moved below the last factory) keeps every other file's key, and
+only the edited file is analysed again; an edit that changes a summary (a helper that now
+returns an open file, a factory moved to another line) changes every key, since a file's
+findings can depend on any module it reaches through imports (factories of factories, base
+classes), and the whole project's view is the simplest key that is certainly correct.
+
+The manifest of a run is keyed by the configuration, the code fingerprint, the working
+folder and the run's list of paths. It holds the finished result of every file, the
+project fingerprint, each module's view, and a signature of every file the run read (the
+checked files and the modules their imports reached) and of every folder whose listing
+decided a module name or where an import leads. A run whose signatures all match returns
+the stored results after one read of the manifest and a ``stat`` per file, without
+importing the analysis or libcst. The signature is size, ``st_mtime_ns``, ``st_ctime_ns``,
+inode and device, together, as git's index and ruff's cache use them: an edit that restores
+the old mtime (``touch -d``, ``rsync -t``, ``cp -p``) still sets the ctime, which no user
+can set back, and a file replaced by a rename has another inode. A file whose mtime or ctime
+was less than ``RACY_NS`` (2 s) before the moment it was signed is recorded unsigned
+(git's "racy" entries): a second write within the clock's granularity could leave all
+four equal, so the next run reads it and compares its bytes. A run with some files
+changed (folders unchanged) reads just those; where the bytes are new it summarises them,
+and if their views (and the lines of the factories they define) are unchanged, analyses
+only them, with the project kept beside the manifest. Anything else (a folder changed, a
+view changed, a missing entry) is the normal run, which writes a new manifest.
 
 leaklint's code fingerprint is its version plus a hash of its own sources and resource
 table, so an editable install that changed the analysis never reuses stale results.
@@ -40,6 +63,8 @@ import hmac
 import os
 import pickle
 import tempfile
+import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,6 +98,55 @@ def code_fingerprint() -> str:
         except OSError:
             h.update(b"?")
     return h.hexdigest()
+
+
+#: A file changed less than this before it was signed is recorded unsigned ("racy").
+RACY_NS = 2_000_000_000
+
+Signature = tuple[int, int, int, int, int]
+
+
+def signature(path: str) -> Signature | None:
+    """(size, mtime_ns, ctime_ns, inode, device) of a file or folder; None if it is gone."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def trusted_signature(path: str, since: int | None = None) -> Signature | None:
+    """``signature``, or None where a write in the same clock tick could go unseen: one
+    changed less than ``RACY_NS`` before now (or before ``since``, a ``time.time_ns()``
+    taken before the run looked at it)."""
+    now = time.time_ns() if since is None else since
+    sig = signature(path)
+    if sig is None or max(sig[1], sig[2]) >= now - RACY_NS:
+        return None
+    return sig
+
+
+@dataclass
+class Manifest:
+    """One run's answer (see the module docstring); built by ``leaklint.runner``."""
+
+    key: str  # the manifest's own key: an entry renamed to another run's is not used
+    results: list  # FileResult of each target, in the targets' order
+    fingerprint: str  # of the project as the analysis saw it (keys the results)
+    #: every file read: path -> (signature or None: read it to know, digest of its bytes)
+    files: dict[str, tuple[Signature | None, str]] = field(default_factory=dict)
+    folders: dict[str, Signature | None] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)  # path -> view of its summary
+    #: path -> the lines of it that the origins of its derived factories quote
+    anchors: dict[str, tuple] = field(default_factory=dict)
+
+    def changed(self) -> list[str] | None:
+        """The files whose signature differs (or was never trusted); None when a folder
+        changed, which only a whole run can answer."""
+        for folder, sig in self.folders.items():
+            if sig is None or signature(folder) != sig:
+                return None
+        return [path for path, (sig, _) in self.files.items() if sig is None or signature(path) != sig]
 
 
 def _key_file() -> Path:
@@ -182,6 +256,9 @@ class Cache:
             return pickle.loads(payload)
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, whatever it raises
             return None
+
+    def has(self, kind: str, key: str) -> bool:
+        return self._file(kind, key).is_file()
 
     def put(self, kind: str, key: str, value: object) -> None:
         if not self.writable:

@@ -9,21 +9,22 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from leaklint import __version__
 from leaklint.baseline import Baseline, write_baseline
 from leaklint.config import Config, ConfigError, load_config
-from leaklint.core import check_source
 from leaklint.report import FORMATS, SourceLines, render, rule_table, source_text
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
-from leaklint.fixes import WriteError, fix_paths, write_atomic
 from leaklint.runner import check_paths, discover, summarise
 from leaklint.runtime import RuntimeReportError, join, read_report
+
+if TYPE_CHECKING:
+    from leaklint.fixes import WriteError, fix_paths, write_atomic
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -157,6 +158,8 @@ def check(
         name = stdin_filename or "-"
         data = click.get_binary_stream("stdin").read()
         source.given[name] = source_text(data)
+        from leaklint.core import check_source  # here: a cached run never loads the analysis
+
         results = [check_source(data, name, config)]
     else:
         targets = discover(paths, config)
@@ -250,6 +253,7 @@ def _fixes(
     a finding the baseline holds is not fixed. Returns the results to report (the remaining
     findings of each fixed file), how many findings were fixed by code, and how many files
     changed (or would)."""
+    _load_fixes()
     jobs = jobs or os.cpu_count() or 1
     project = summarise(targets, config, jobs)
     reported = baseline.new_in if baseline is not None else None
@@ -296,6 +300,25 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     old = before.decode("utf-8", "replace").splitlines(keepends=True)
     new = after.decode("utf-8", "replace").splitlines(keepends=True)
     return "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+
+
+#: What ``_fixes`` takes from ``leaklint.fixes``, bound here on first use: it imports libcst,
+#: which a run answered from the cache never needs (see ``leaklint.cache``)
+_FIXES_NAMES = ("WriteError", "fix_paths", "write_atomic")
+
+
+def _load_fixes() -> None:
+    from leaklint import fixes
+
+    for name in _FIXES_NAMES:
+        globals().setdefault(name, getattr(fixes, name))  # a test may have replaced one
+
+
+def __getattr__(name: str) -> object:
+    if name in _FIXES_NAMES:
+        _load_fixes()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: A progress bar only for runs at least this long, and only on a terminal.

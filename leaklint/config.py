@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import pathspec
+from typing import TYPE_CHECKING, Any
 
 from leaklint._toml import tomllib
 from leaklint.resources import Registry, RegistryError, Resource, builtin_registry, resource_from_entry
+
+if TYPE_CHECKING:
+    import pathspec
 
 #: As ruff's defaults: tool and environment folders, never the project's own code.
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -130,6 +131,8 @@ def _relative_to(path: str, root: str) -> str:
 
 @lru_cache(maxsize=256)
 def _pattern(pattern: str) -> pathspec.GitIgnoreSpec:
+    import pathspec  # here: 50 ms to import, and only per-file ignores need it
+
     return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 

@@ -27,40 +27,9 @@ from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS
 from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
 from leaklint.config import Config
 from leaklint.resources import Registry
+from leaklint.results import FileResult, Finding, UnusedSuppression
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, rule_for
 from leaklint.rules.base import PATH_KINDS, Rule
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Finding:
-    """One diagnostic. ``col`` is 0-based inside; front ends print it 1-based."""
-
-    path: str
-    line: int
-    col: int
-    code: str
-    message: str
-    #: the path of a leak, for traces (SARIF codeFlows): (line, 0-based col, what happens there)
-    related: tuple[tuple[int, int, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class UnusedSuppression:
-    """A ``# noqa: LL…`` or ``# leaklint: ignore[…]`` that silenced nothing: ``codes`` are
-    the leaklint codes it names that matched no finding (empty: a bare ``leaklint: ignore``)."""
-
-    path: str
-    line: int
-    col: int
-    codes: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    path: str
-    findings: tuple[Finding, ...] = ()
-    internal_error: str | None = None  # a traceback: our bug, not the user's
-    unused_suppressions: tuple[UnusedSuppression, ...] = ()
 
 
 _NOQA = re.compile(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from leaklint.core import Finding
+from leaklint.results import Finding
 from leaklint.files import NotReadable, read_file
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.runtime import MISSED_NOTE, RuntimeJoin

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from leaklint import __version__
-from leaklint.core import Finding
+from leaklint.results import Finding
 from leaklint.report import SourceLines, fingerprints
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, Rule
 from leaklint.runtime import RuntimeJoin, RuntimeLeak

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
+    from leaklint.analysis.leaks import Leak
 
-from leaklint.analysis.obligations import Leak
 
 #: Gives the 1-based line of a node, for messages that name another line.
 LineOf = Callable[[object], int]
@@ -55,6 +56,8 @@ def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it
     verb = resource.verb
     if leak.kind == "overwritten":
         name = f"`{leak.var}`" if leak.var else "it"
+        import libcst as cst  # here, not at import: a cached run reports without libcst
+
         what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
         return f"{subject(leak)} is not {verb} before {name} is {what} at line {line_of(leak.other)}"
     where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"

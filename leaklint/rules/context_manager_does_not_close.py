@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from leaklint.analysis.obligations import Leak
 from leaklint.rules.base import LineOf, Rule
+
+if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
+    from leaklint.analysis.leaks import Leak
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,38 @@
+"""What a check gives back: findings per file. Kept apart from ``leaklint.core`` so that
+reporting a cached run imports neither libcst nor the analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """One diagnostic. ``col`` is 0-based inside; front ends print it 1-based."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    #: the path of a leak, for traces (SARIF codeFlows): (line, 0-based col, what happens there)
+    related: tuple[tuple[int, int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class UnusedSuppression:
+    """A ``# noqa: LL…`` or ``# leaklint: ignore[…]`` that silenced nothing: ``codes`` are
+    the leaklint codes it names that matched no finding (empty: a bare ``leaklint: ignore``)."""
+
+    path: str
+    line: int
+    col: int
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    internal_error: str | None = None  # a traceback: our bug, not the user's
+    unused_suppressions: tuple[UnusedSuppression, ...] = ()
