@@ -228,6 +228,9 @@ class _ScopeAnalyser:
         self.expecting_resource_warning = 0
         # ``del x`` / ``x = None`` statements a ``gc.collect()`` follows at once
         self.collected_after: set[int] = set()
+        # statements ``os._exit()``/``os.exec*()`` follows at once: what they make and drop is
+        # reclaimed by the operating system a moment later (``Popen(cmd); os._exit(0)``)
+        self.process_ends_after: set[int] = set()
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
         # to the finaliser by design on every path, so none of their leaks is reported
         self.finalised: set[int] = set()
@@ -388,8 +391,11 @@ class _ScopeAnalyser:
 
     def block(self, body: Sequence[cst.CSTNode], state: _MaybeState) -> _MaybeState:
         for stmt, after in zip(body, body[1:]):
-            if _collects_garbage(after) and isinstance(stmt, cst.SimpleStatementLine):
-                self.collected_after.update(id(small) for small in stmt.body)
+            if isinstance(stmt, cst.SimpleStatementLine):
+                if _collects_garbage(after):
+                    self.collected_after.update(id(small) for small in stmt.body)
+                if _ends_process(after) == "exit":
+                    self.process_ends_after.update(id(small) for small in stmt.body)
         for stmt in body:
             if state is None:
                 return None
@@ -436,7 +442,15 @@ class _ScopeAnalyser:
         if self.is_release_call(stmt.value, state) or _is_manual_enter(stmt.value):
             fx.may_raise = False  # ``a.close(); b.close()``: a failing close is not a leak
         self.check_awaited(stmt.value, fx, state)
-        return self.apply(fx, state, stmt)
+        ends = _ends_process(stmt)
+        if ends == "exit":
+            fx.may_raise = False  # os._exit(n) does not return, nor raise
+        state = self.apply(fx, state, stmt)
+        if ends:
+            # no clean-up runs after ``os._exit(0)`` or a successful ``os.execv(...)``: the
+            # operating system reclaims every descriptor left (a failing exec raises above)
+            return None
+        return state
 
     def check_awaited(self, expr: cst.BaseExpression, fx: _Effects, state: _State) -> None:
         """LL203: ``session.close()`` / ``x.aclose()`` / ``cm.__aexit__()`` as a statement,
@@ -1179,6 +1193,8 @@ class _ScopeAnalyser:
         if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
         for call, resource in fx.unbound:
+            if id(stmt) in self.process_ends_after:
+                break
             holder = _receiver_key(call.func) if isinstance(call.func, cst.Attribute) else None
             if holder is not None and state.names.get(holder):
                 continue  # ``conn.getresponse().status``: released with its connection
@@ -2072,6 +2088,22 @@ def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _ends_process(stmt: cst.CSTNode) -> str | None:
+    """``os._exit(n)``/``os.abort()`` ("exit"), ``os.execv(...)`` or any ``os.exec*`` ("exec"),
+    as a statement: the process ends here and no ``finally`` runs (unlike ``sys.exit()``,
+    which raises SystemExit); an exec that fails raises instead."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        stmt = stmt.body[0]
+    if not (isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call)):
+        return None
+    head, _, last = (dotted_name(stmt.value.func) or "").rpartition(".")
+    if head != "os":
+        return None
+    if last in ("_exit", "abort"):
+        return "exit"
+    return "exec" if last.startswith("exec") else None
 
 
 def _collects_garbage(stmt: cst.CSTNode) -> bool:

@@ -46,7 +46,10 @@ being bound to a name, so nothing can release it: `open(p).read()`,
 `json.load(open(p))`, `for line in open(p):`, a `subprocess.Popen(...)` whose object is
 dropped. The touch idiom `open(p, "w").close()` and chained releases such as
 `subprocess.Popen(cmd).wait()` are not reported, nor is a resource returned, stored or
-handed to an owner (`closing(open(p))`, `stack.enter_context(open(p))`).
+handed to an owner (`closing(open(p))`, `stack.enter_context(open(p))`); nor one in a `try`
+whose `else:` (or last statement) fails the test (`self.fail(...)`): it is meant to raise, as
+under `assertRaises`; nor one made by the statement just before `os._exit()`, after which the
+operating system reclaims it (`Popen(cmd); os._exit(0)` re-executes on purpose).
 
 ## Why is this bad?
 CPython usually closes such a file when the expression's last reference goes away,
