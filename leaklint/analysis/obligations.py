@@ -1458,9 +1458,12 @@ class _ScopeAnalyser:
         one_number = len(call.args) == 1 and call.args[0].keyword is None and isinstance(
             call.args[0].value, (cst.Integer, cst.Float)
         ) and not call.args[0].star
-        return ownership.cannot_raise(
-            self.qualname(call.func), call.func, one_number
-        ) or self.fills_a_buffer(call)
+        qualname = self.qualname(call.func)
+        if qualname == "builtins.getattr" and len(call.args) == 3:
+            return True  # with a default: a missing attribute gives the default
+        return ownership.cannot_raise(qualname, call.func, one_number) or self.fills_a_buffer(
+            call
+        )
 
     def fills_a_buffer(self, call: cst.Call) -> bool:
         """``f.write(b"spam")``, ``f.write("a" * 22)`` on ``f = open(...)`` of this scope: a

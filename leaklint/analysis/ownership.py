@@ -176,6 +176,7 @@ NON_RAISING_FUNCTIONS = frozenset(
         "builtins.set",
         "builtins.object",
         "builtins.len",
+        "builtins.hasattr",
         "builtins.range",
         "builtins.isinstance",
         "builtins.id",

@@ -34,7 +34,8 @@ comparisons of names and literals (`n += 1` on a local name, not `d[k] += 1` or
 `obj.value += 1`); building literal containers
 (`x = []`); a loop over `range(...)` or a written-out tuple, list or set; calls whose only
 failures are a programming error of the caller or `MemoryError`/`KeyboardInterrupt` —
-making a lock, event, deque or list, `len()`, `range()`, `memoryview()`, `csv.reader()`/
+making a lock, event, deque or list, `len()`, `range()`, `memoryview()`, `hasattr()`,
+`getattr()` with a default, `csv.reader()`/
 `csv.writer()`, reading a clock, logging, `append`/`add`/`discard` on a container, a
 socket's `setblocking()`/`settimeout()`/`gettimeout()`/`fileno()`,
 `socket.getdefaulttimeout()`, an event's `is_set()`, `time.sleep(<number>)`; and
