@@ -52,6 +52,7 @@ _KEYS = {
     "code",
     "tracked",
     "on-receiver",
+    "permits",
     "coroutine-release",
     "owns-arguments",
     "source",
@@ -79,6 +80,7 @@ class Resource:
     code: str = ""  # the rule reporting it when not released ("" → LL100/LL101)
     tracked: bool = True
     on_receiver: bool = False
+    counting: bool = False  # a semaphore's permit: taken and kept on purpose when no release follows
     coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
     owns_arguments: tuple[str, ...] = ()  # keywords whose resource it takes over (connector=)
     opens_on: tuple[str, ...] = ()  # methods that really open it (HTTPConnection: request)
@@ -137,7 +139,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
     for key in ("cm-effect", "code"):
         if key in entry and not isinstance(entry[key], str):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a string")
-    for key in ("cm-closes", "async", "tracked", "on-receiver"):
+    for key in ("cm-closes", "async", "tracked", "on-receiver", "permits"):
         if key in entry and not isinstance(entry[key], bool):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be true or false")
     unpack = entry.get("unpack", [])
@@ -171,6 +173,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         code=entry.get("code", ""),
         tracked=entry.get("tracked", True),
         on_receiver=entry.get("on-receiver", False),
+        counting=entry.get("permits", False),
         owns_arguments=tuple(entry.get("owns-arguments", [])),
         opens_on=tuple(entry.get("opens-on", [])),
         opens_on_attrs=tuple(entry.get("given-by", [])),

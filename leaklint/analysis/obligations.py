@@ -240,6 +240,11 @@ class _ScopeAnalyser:
         self.in_cleanup = 0
         self.has_children = False  # some obligation has parents (see release_children)
         self.called_on: set[tuple[str, str]] = set()  # (name, method) of every call here
+        # the order calls are visited in (loops visit theirs again): when each (name, method)
+        # was last called, and when each obligation was first made
+        self.visits = 0
+        self.last_call: dict[tuple[str, str], int] = {}
+        self.born: dict[int, int] = {}
         self.awaited: set[int] = set()  # calls under ``await``
         self.statement_calls: set[int] = set()  # calls that are a whole statement or test
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
@@ -306,6 +311,15 @@ class _ScopeAnalyser:
             ):
                 # ``_acquireLock()`` / ``_releaseLock()`` helpers, a semaphore used as a
                 # signal: acquire and release are paired across functions, not here
+                continue
+            if obligation.resource.counting and not any(
+                self.last_call.get((holder, method), -1) > self.born.get(oid, 0)
+                for holder in obligation.names
+                for method in obligation.resource.release
+            ):
+                # ``await sem.acquire(); return True``: a permit taken and kept, given back by
+                # whoever the function hands it to (a worker pool's done callback), not a
+                # lock held by mistake
                 continue
             if obligation.resource.kind == "lock" and all(
                 self.scope.made_here(holder) and holder not in escaped_names
@@ -1152,6 +1166,7 @@ class _ScopeAnalyser:
         # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``)
         state.status[oid] = DONE if resource.opens_on else OPEN
         self.created.append(oid)
+        self.born.setdefault(oid, self.visits)
         for other_name, oids in list(state.names.items()):
             if oid in oids:
                 state.names[other_name] = oids - {oid}
@@ -1497,6 +1512,8 @@ class _ScopeAnalyser:
             holder = _receiver_key(call.func)
             if holder is not None:
                 self.called_on.add((holder, call.func.attr.value))
+                self.visits += 1
+                self.last_call[(holder, call.func.attr.value)] = self.visits
                 fx.opened.append((holder, call.func.attr.value))
 
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:

@@ -43,7 +43,9 @@ different places). Locks are recognised by what they were made by: `threading.Lo
 function, at module level or on `self`. A non-blocking acquire
 (`acquire(blocking=False)`, `acquire(timeout=...)`) only holds the lock where its result
 was true: `if lock.acquire(blocking=False):` and `ok = lock.acquire(timeout=1)` /
-`if not ok: return` are understood. As for LL101, only a statement that can raise opens the
+`if not ok: return` are understood. A semaphore's permit that no release of that semaphore
+follows in the function (`await sem.acquire(); return True`) is taken and kept on purpose,
+given back by whoever the function hands it to (registry key `permits`). As for LL101, only a statement that can raise opens the
 exception path (see LL101's "statements that cannot raise").
 
 ## Why is this bad?
