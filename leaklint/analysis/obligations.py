@@ -231,6 +231,7 @@ class _ScopeAnalyser:
         # statements ``os._exit()``/``os.exec*()`` follows at once: what they make and drop is
         # reclaimed by the operating system a moment later (``Popen(cmd); os._exit(0)``)
         self.process_ends_after: set[int] = set()
+        self.rebinds: dict[str, int] = {}  # how often each name was bound so far
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
         # to the finaliser by design on every path, so none of their leaks is reported
         self.finalised: set[int] = set()
@@ -609,19 +610,26 @@ class _ScopeAnalyser:
             return None
         truthy, falsy = self.refine(stmt.test, state)
         mark = len(self.created)
+        key = _test_key(stmt.test)
+        compared = _compared_names(_flag_name(key)) if key is not None else set()
+        before = [self.rebinds.get(name, 0) for name in compared]
         body = self.suite(stmt.body, truthy)
-        key = _flag_key(stmt.test)
-        if key is not None and body is not None and self.created[mark:]:
-            # ``if single: lock.acquire()`` ... ``if single: lock.release()``: the same test
-            # says whether it was acquired
-            body.flags[key] = body.flags.get(key, frozenset()) | frozenset(self.created[mark:])
+        if before != [self.rebinds.get(name, 0) for name in compared]:
+            key = None  # ``if x is None: x = Pool()``: the test no longer says the same
+        # ``if single: lock.acquire()`` ... ``if single: lock.release()``, or ``if name == "-":
+        # fp = stdin`` / ``else: fp = open(name)`` ... ``if name != "-": fp.close()``: the same
+        # test says whether it was acquired
+        _vouch(body, key, self.created[mark:])
         orelse = stmt.orelse
+        mark = len(self.created)
         if orelse is None:
             other = falsy
         elif isinstance(orelse, cst.If):
             other = self.stmt_If(orelse, falsy)
         else:
             other = self.suite(orelse.body, falsy)
+        if key is not None and before == [self.rebinds.get(name, 0) for name in compared]:
+            _vouch(other, (key[0], not key[1]), self.created[mark:])
         return _join(body, other)
 
     def stmt_While(self, stmt: cst.While, state: _State) -> _MaybeState:
@@ -1111,6 +1119,9 @@ class _ScopeAnalyser:
             elif item[0] == "contained":
                 self.escape_items(item[1], state)
         self.unbind(state, name, stmt, keep=new)
+        self.rebinds[name] = self.rebinds.get(name, 0) + 1
+        for stale in [key for key in state.flags if name in _compared_names(key)]:
+            del state.flags[stale]  # ``name == "-"`` no longer says what it said
         if new:
             state.names[name] = frozenset(new)
             for oid in new:
@@ -1626,11 +1637,17 @@ class _ScopeAnalyser:
             not_held = state.copy()
             not_held.discharge({self.conditional[id(test)]})
             return state, not_held
-        key = _flag_key(test)
-        if key is not None and state.flags.get(key):
-            unowned = state.copy()
-            unowned.discharge(state.flags[key])
-            return state, unowned
+        key = _test_key(test)
+        if key is not None:
+            # vouched for by this test: not acquired where it is false; by its negation: not
+            # acquired where it is true
+            when_true = state.flags.get(_flag_name(key))
+            when_false = state.flags.get(_flag_name((key[0], not key[1])))
+            if when_true or when_false:
+                truthy, falsy = state.copy(), state.copy()
+                falsy.discharge(when_true or frozenset())
+                truthy.discharge(when_false or frozenset())
+                return truthy, falsy
         holder = _none_test(test)
         if holder is not None:
             name, none_when_true = holder
@@ -1898,6 +1915,57 @@ def _flag_key(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, (cst.Name, cst.Attribute)):
         return dotted_name(expr)
     return None
+
+
+_COMPARED = " == "
+
+
+def _test_key(expr: cst.BaseExpression) -> tuple[str, bool] | None:
+    """What an if-test says, as (key, polarity): ``single`` → ("single", True), ``not single``
+    → ("single", False), ``name != "-"`` → ('name == "-"', False); a comparison of a name or
+    attribute with a literal or another name only."""
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        inner = _test_key(expr.expression)
+        return (inner[0], not inner[1]) if inner is not None else None
+    key = _flag_key(expr)
+    if key is not None:
+        return key, True
+    if not (isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1):
+        return None
+    target = expr.comparisons[0]
+    left = _flag_key(expr.left)
+    right = _flag_key(target.comparator)
+    if right is None and isinstance(target.comparator, (cst.SimpleString, cst.Integer)):
+        right = target.comparator.value
+    if left is None or right is None:
+        return None
+    if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+        return f"{left}{_COMPARED}{right}", isinstance(target.operator, cst.Equal)
+    if isinstance(target.operator, (cst.Is, cst.IsNot)):
+        return f"{left} is {right}", isinstance(target.operator, cst.Is)
+    return None
+
+
+def _flag_name(key: tuple[str, bool]) -> str:
+    return key[0] if key[1] else f"not {key[0]}"
+
+
+def _vouch(state: _MaybeState, key: tuple[str, bool] | None, created: list[int]) -> None:
+    """Where ``key`` holds, ``created`` were acquired: record it (see ``refine``)."""
+    if state is None or key is None or not created:
+        return
+    name = _flag_name(key)
+    state.flags[name] = state.flags.get(name, frozenset()) | frozenset(created)
+
+
+def _compared_names(flag: str) -> set[str]:
+    """The names a comparison flag reads (``name == "-"`` → {"name"}); none for a plain flag,
+    whose own assignment resets it."""
+    flag = flag.removeprefix("not ")
+    for operator in (_COMPARED, " is "):
+        if operator in flag:
+            return {part.split(".", 1)[0] for part in flag.split(operator)}
+    return set()
 
 
 def _acquires_conditionally(call: cst.Call) -> bool:
