@@ -160,11 +160,15 @@ def _without_idle_definitions(
 _CONTEXT_MANAGERS: list[tuple[Project, frozenset[str]]] = []  # the last project's
 
 
-def _context_manager_names(project: Project) -> frozenset[str]:
+def context_manager_names(project: Project) -> frozenset[str]:
     """The names of the project's own context managers: a ``with`` of one is checked (LL164)
-    in code that names nothing the pre-filter looks for."""
+    in code that names nothing the pre-filter looks for. A project loaded one class at a
+    time (``runner``'s, beside a run's manifest) carries them, computed when it was kept."""
     if _CONTEXT_MANAGERS and _CONTEXT_MANAGERS[0][0] is project:
         return _CONTEXT_MANAGERS[0][1]
+    kept = getattr(project.classes, "context_manager_names", None)
+    if isinstance(kept, frozenset):
+        return kept
     qualnames = [*project.context_managers, *filter(project.protocols, project.classes)]
     names = frozenset(qualname.rsplit(".", 1)[-1] for qualname in qualnames)
     _CONTEXT_MANAGERS[:] = [(project, names)]
@@ -357,7 +361,7 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     if _prefilter_on():
         if not might_acquire(data, config.registry, reachable):
             return FileResult(path)
-        names = reachable | _context_manager_names(project)
+        names = reachable | context_manager_names(project)
         reduced = _without_idle_definitions(data, config.registry, names)
     source, tree = reduced if reduced is not None else (data, None)
     try:

@@ -626,8 +626,73 @@ def _write_manifest(
         anchors=run.anchors,
     )
     if not cache.has("project", run.fingerprint):
-        cache.put("project", run.fingerprint, project)
+        cache.put("project", run.fingerprint, _KeptProject.of(project))
     cache.put("manifest", key, manifest)
+
+
+class _LazyFacts(Mapping):  # type: ignore[type-arg]
+    """``Project.functions`` or ``.classes`` unpickled one entry at a time, when the analysis
+    looks it up: a file's analysis looks up a few dozen of the tens of thousands a big
+    project has, and unpickling them all costs more than analysing the file."""
+
+    def __init__(self, blobs: dict[str, bytes], context_manager_names: frozenset[str] | None) -> None:
+        self._blobs = blobs
+        self._loaded: dict[str, object] = {}
+        self.context_manager_names = context_manager_names  # see core.context_manager_names
+
+    def __getitem__(self, key: str) -> object:
+        try:
+            return self._loaded[key]
+        except KeyError:
+            value = self._loaded[key] = pickle.loads(self._blobs[key])
+            return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._blobs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def __reduce__(self) -> tuple:
+        return (dict, (dict(self.items()),))  # to a worker, as a plain dict
+
+
+@dataclass
+class _KeptProject:
+    """A run's project as kept beside its manifest: its functions and classes pickled one by
+    one (see ``_LazyFacts``), the rest as it is."""
+
+    fields: dict[str, object]
+    functions: dict[str, bytes]
+    classes: dict[str, bytes]
+    context_manager_names: frozenset[str]
+
+    @classmethod
+    def of(cls, project: Project) -> _KeptProject:
+        from leaklint.core import context_manager_names
+
+        def each(facts: Mapping[str, object]) -> dict[str, bytes]:
+            return {name: pickle.dumps(value, pickle.HIGHEST_PROTOCOL) for name, value in facts.items()}
+
+        rest = {
+            f.name: getattr(project, f.name)
+            for f in dataclasses.fields(project)
+            if f.name not in ("functions", "classes")
+        }
+        return cls(rest, each(project.functions), each(project.classes),
+                   context_manager_names(project))
+
+    def project(self) -> Project:
+        from leaklint.analysis.summaries import Project
+
+        return Project(
+            functions=_LazyFacts(self.functions, None),  # type: ignore[arg-type]
+            classes=_LazyFacts(self.classes, self.context_manager_names),  # type: ignore[arg-type]
+            **self.fields,  # type: ignore[arg-type]
+        )
 
 
 def _from_manifest(
@@ -674,9 +739,10 @@ def _from_manifest(
         else:
             redo.append(index)
     if redo:
-        project = cache.get("project", manifest.fingerprint)
-        if project is None or type(project).__name__ != "Project":
+        kept = cache.get("project", manifest.fingerprint)
+        if not isinstance(kept, _KeptProject):
             return None
+        project = kept.project()
         todo = [targets[i] for i in redo]
         checked = _map_with_progress(_check_batch_keyed, todo, 1, (config, project), None)
         for index, (result, content) in zip(redo, checked):
