@@ -166,6 +166,8 @@ NON_RAISING_FUNCTIONS = frozenset(
         "csv.writer",
         "socket.getdefaulttimeout",
         "sys.path.insert",  # a list's insert: fails only on a non-integer index
+        "os.path.join",  # string work: fails only on a non-path argument
+        "io.text_encoding",  # gives back its argument, or the default encoding's name
         "threading.Lock",
         "threading.RLock",
         "threading.Event",

@@ -38,7 +38,8 @@ making a lock, event, deque or list, `len()`, `range()`, `memoryview()`, `hasatt
 `getattr()` with a default, `csv.reader()`/
 `csv.writer()`, reading a clock, logging, `append`/`add`/`discard` on a container, a
 socket's `setblocking()`/`settimeout()`/`gettimeout()`/`fileno()`,
-`socket.getdefaulttimeout()`, an event's `is_set()`, `time.sleep(<number>)`; and
+`socket.getdefaulttimeout()`, `sys.path.insert()`, `os.path.join()`, `io.text_encoding()`, an
+event's `is_set()`, `time.sleep(<number>)`; and
 `f.write(<ASCII or bytes literal shorter than 8 KiB>)` on a file this function opened with
 a buffer (`open()`, `tempfile.*File()`, not `buffering=0`): the data is copied into the
 buffer and no system call happens. Any other call, subscript, `await` or `import` can raise.
