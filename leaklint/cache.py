@@ -260,6 +260,20 @@ class Cache:
     def has(self, kind: str, key: str) -> bool:
         return self._file(kind, key).is_file()
 
+    def prune(self, kind: str, keep: int) -> None:
+        """Remove all but the ``keep`` newest entries of ``kind`` (the big ones: a project is
+        megabytes, and each edit that changes a summary makes a new one)."""
+        if not self.writable:
+            return
+        try:
+            entries = sorted(
+                (entry.stat().st_mtime_ns, entry) for entry in (self.folder / kind).iterdir()
+            )
+            for _, entry in entries[: max(0, len(entries) - keep)]:
+                entry.unlink()
+        except OSError:
+            pass  # another run pruned it first, or the folder is gone: nothing to do
+
     def put(self, kind: str, key: str, value: object) -> None:
         if not self.writable:
             return

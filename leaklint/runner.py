@@ -589,6 +589,11 @@ def check_paths(
     return results
 
 
+#: How many projects the cache keeps beside the manifests (the newest): a manifest whose
+#: project was pruned answers an unchanged run still, and a changed one by a whole run.
+_PROJECTS_KEPT = 4
+
+
 def _manifest_key(targets: list[Target], config: Config) -> str:
     return digest(
         "manifest", code_fingerprint(), repr(config), os.getcwd(), _prefilter_switch(),
@@ -627,6 +632,7 @@ def _write_manifest(
     )
     if not cache.has("project", run.fingerprint):
         cache.put("project", run.fingerprint, _KeptProject.of(project))
+        cache.prune("project", _PROJECTS_KEPT)
     cache.put("manifest", key, manifest)
 
 

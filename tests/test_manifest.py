@@ -368,3 +368,20 @@ def test_a_helper_outside_the_run_is_followed_too(
     assert not _codes(check_paths(targets, config, jobs=1, cache=cache))
     (root / "helpers.py").write_text(HELPER_OPENS)
     assert ("main.py", 4, "LL100") in _codes(_again(targets, config, cache, through))
+
+
+def test_old_projects_are_pruned_and_a_manifest_without_its_project_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "_PROJECTS_KEPT", 1)
+    root = tmp_path / "p"
+    targets, config = _project(root, helper=HELPER)
+    cache = Cache.open(tmp_path / "c")
+    check_paths(targets[:2], config, jobs=1, cache=cache)
+    (root / "other.py").write_text(OTHER + "\ndef opener():\n    return open('x')\n")
+    check_paths(targets, config, jobs=1, cache=cache)  # another project: the first is pruned
+    assert len(list((tmp_path / "c" / "project").iterdir())) == 1
+    (root / "main.py").write_text(MAIN + "# a comment\n")
+    assert check_paths(targets[:2], config, jobs=1, cache=cache) == check_paths(
+        targets[:2], config, jobs=1
+    )

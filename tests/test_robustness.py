@@ -350,7 +350,9 @@ def _project(root: Path, files: int = 24) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return [p for kind in ("facts", "results") for p in (cache / kind).iterdir()]
+    """Every entry: the summaries, the results, and the run's manifest and project."""
+    kinds = ("facts", "results", "manifest", "project")
+    return [p for kind in kinds if (cache / kind).is_dir() for p in (cache / kind).iterdir()]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "garbage", "a folder"])
