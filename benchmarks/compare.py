@@ -90,16 +90,21 @@ class Tool:
         return [self.python, "-m", self.module, *self.args]
 
 
-def snapshot(folder: str) -> dict[str, str]:
-    """A copy of leaklint's sources, and the environment that runs leaklint from it: the
-    checkout may change while the benchmark runs (other sessions edit it), and an edit would
-    both change what is measured and, since the cache is keyed by leaklint's own sources,
-    turn the warm run into a cold one."""
+def snapshot(folder: str, revision: str | None) -> dict[str, str]:
+    """A copy of leaklint's sources (as they are in the working tree, or at ``revision``),
+    and the environment that runs leaklint from it: the checkout may change while the
+    benchmark runs (other sessions edit it), and an edit would both change what is measured
+    and, since the cache is keyed by leaklint's own sources, turn the warm run into a cold
+    one."""
     import shutil
 
-    source = HERE.parent / "leaklint"
-    shutil.copytree(source, Path(folder) / "leaklint",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    if revision is None:
+        shutil.copytree(HERE.parent / "leaklint", Path(folder) / "leaklint",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        archive = subprocess.run(["git", "archive", revision, "leaklint"], cwd=HERE.parent,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
     path = os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH", "")]))
     return {"PYTHONPATH": path}
 
@@ -264,14 +269,25 @@ def check_prefilter(files: list[str], jobs: int, cwd: str, env: dict[str, str]) 
 CHANGED_FILE = "subprocess.py"
 
 
-#: The check of one file, timed in a process that has leaklint imported already.
+#: That file's analysis as the run does it, timed in a process that has leaklint imported:
+#: its summary (which the run makes to see whether other files are affected) and its check
+#: within the run's project (the one kept beside the run's manifest).
 ALONE = """\
 import sys, time
-from leaklint.config import Config
+from leaklint import runner
+from leaklint.cache import Cache
+from pathlib import Path
+from leaklint.config import load_config
 from leaklint.core import check_source
-data = open(sys.argv[1], "rb").read()
+cache_dir, changed, *files = sys.argv[1:]
+config = load_config(None, start=Path(files[0]).parent).with_codes(None, None)  # as the CLI
+cache = Cache.open(cache_dir)
+manifest = cache.get("manifest", runner._manifest_key(runner.discover(files, config), config))
+project = cache.get("project", manifest.fingerprint).project()
+data = open(changed, "rb").read()
 start = time.perf_counter()
-check_source(data, sys.argv[1], Config())
+runner._summarise_one(changed, data)
+check_source(data, changed, config, project=project)
 print(time.perf_counter() - start)
 """
 
@@ -280,8 +296,8 @@ def one_file_changed(
     root: Path, files: list[str], jobs: int, env: dict[str, str]
 ) -> tuple[float, float, float]:
     """leaklint over a copy of the files, warm, after a comment is appended to one of them:
-    (the run's time, the same run with nothing changed, that file's own check in a process
-    that has leaklint imported). A copy, since the change must not touch this Python's
+    (the run's time, the same run with nothing changed, that file's own summary and check,
+    within the run's project, in a process that has leaklint imported). A copy, since the change must not touch this Python's
     standard library. The copy is fresh: its files and folders are younger than the two
     seconds in which the cache trusts no signature (see leaklint.cache), so one untimed run
     after the run that fills the cache lets them settle, as any tree not written this
@@ -311,8 +327,10 @@ def one_file_changed(
         unchanged = timed()
         changed.write_bytes(changed.read_bytes() + b"\n# changed\n")
         after = timed()
-        proc = subprocess.run([sys.executable, "-c", ALONE, str(changed)], capture_output=True,
-                              text=True, env=environ, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", ALONE, str(Path(folder) / "cache"), str(changed), *copies],
+            cwd=folder, capture_output=True, text=True, env=environ, check=True,
+        )
         alone = float(proc.stdout)
     return after, unchanged, alone
 
@@ -382,6 +400,7 @@ def main() -> int:
         action="store_true",
         help=f"also time a warm run after {CHANGED_FILE} changed (on a copy of the files)",
     )
+    parser.add_argument("--at", metavar="REV", help="measure leaklint as committed at REV (default: the working tree)")
     parser.add_argument("--output", type=Path, default=RESULT, help=f"markdown file (default {RESULT.relative_to(HERE.parent)})")
     options = parser.parse_args()
 
@@ -394,7 +413,7 @@ def main() -> int:
     prefilter: list[str] | None = None
     with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as cache, \
             tempfile.TemporaryDirectory() as sources:
-        env = snapshot(sources)
+        env = snapshot(sources, options.at)
         chosen = tools(options.jobs, cache, flake8_python(not options.no_flake8_venv), env)
         if options.only:
             wanted = {name.strip() for name in options.only.split(",")}
@@ -444,6 +463,7 @@ def main() -> int:
         + (" --check-prefilter" if options.check_prefilter else "")
         + (" --one-file-changed" if options.one_file_changed else "")
         + (f' --only "{options.only}"' if options.only else "")
+        + (f" --at {options.at}" if options.at else "")
         + "`",
         f"- load average at the end (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
         f"`python -c pass` took {started:.2f} s (median of 5, at the end): every command's floor "
@@ -478,7 +498,8 @@ def main() -> int:
             "",
             f"One file changed ({CHANGED_FILE}, a comment appended; on a copy of the files): the "
             f"warm run takes {after:.2f} s, against {unchanged:.2f} s with nothing changed; that "
-            f"file's own check takes {alone:.2f} s in one process, so the rest of the run costs "
+            f"file's own analysis (its summary, and its check within the run's project) takes "
+            f"{alone:.2f} s in a process with leaklint imported, so the rest of the run costs "
             f"{after - alone:.2f} s.",
         ]
     lines += targets(rows, options.jobs, changed)
