@@ -2003,9 +2003,18 @@ def _borrows(call: cst.Call, resource: Resource, types_of: Callable[[str], list[
     ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value."""
     for condition in resource.borrow_when:
         where, _, literal = condition.partition("=")
-        if _argument_text(call, where, types_of) == literal:
+        text = _argument_text(call, where, types_of)
+        if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
             return True
     return False
+
+
+def _string_starts(text: str | None, prefix: str) -> bool:
+    """``'"data:,"'`` (a string literal as written) starts with ``data:``."""
+    if not text:
+        return False
+    body = text.lstrip("rRuU")
+    return body[:1] in ("'", '"') and body.strip("'\"").startswith(prefix)
 
 
 #: Values that count as not given: ``SpooledTemporaryFile(max_size=0)``, ``FTP(host="")``.
