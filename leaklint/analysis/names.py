@@ -54,6 +54,8 @@ class Scope:
     # names bound from a call that asks for no buffer (``open(p, "wb", buffering=0)``, ``0``
     # as its third argument): a write to them is a system call
     unbuffered: set[str] = field(default_factory=set)
+    # class name -> the qualified names of its bases (``class MyBytesIO(io.BytesIO)``)
+    bases: dict[str, set[str]] = field(default_factory=dict)
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -67,6 +69,17 @@ class Scope:
                 return sorted(scope.made_by.get(name, ()))
             scope = scope.lookup_parent()
         return []
+
+    def base_classes(self, name: str) -> set[str]:
+        """The bases of the class ``name`` names here, when a scope in reach defines it."""
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.bases:
+                return scope.bases[name]
+            if name in scope.bindings:
+                return set()
+            scope = scope.lookup_parent()
+        return set()
 
     def bind(self, name: str, target: str = UNKNOWN) -> None:
         self.bindings.setdefault(name, set()).add(target)
@@ -147,6 +160,9 @@ class _BindingCollector:
                 scope.bind(stmt.name.value, f"{self.module}.{stmt.name.value}")
             else:
                 scope.bind(stmt.name.value)
+            if isinstance(stmt, cst.ClassDef):
+                bases = {scope.resolve(arg.value) for arg in stmt.bases if arg.keyword is None}
+                scope.bases[stmt.name.value] = {base for base in bases if base}
         elif isinstance(stmt, (cst.For,)):
             self.target(stmt.target)
             self.block(stmt.body)

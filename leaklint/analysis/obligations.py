@@ -1298,7 +1298,7 @@ class _ScopeAnalyser:
         resource = self.registry.get(qualname) or self.method_factory(node.func)
         if resource is None or not resource.tracked:
             return None
-        if resource.borrow_when and _borrows(node, resource, self.scope.types_of):
+        if resource.borrow_when and _borrows(node, resource, self.scope):
             return None
         if resource.acquire_when:
             if _passes(node, resource.acquire_when):
@@ -1998,14 +1998,18 @@ def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
     return True
 
 
-def _borrows(call: cst.Call, resource: Resource, types_of: Callable[[str], list[str]]) -> bool:
+def _borrows(call: cst.Call, resource: Resource, scope: Scope) -> bool:
     """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``, ``ZipFile(buf)`` after
-    ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value."""
+    ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value; a class that
+    derives from it counts as it (``TarFile(fileobj=MyBytesIO(data))``)."""
     for condition in resource.borrow_when:
         where, _, literal = condition.partition("=")
-        text = _argument_text(call, where, types_of)
+        text = _argument_text(call, where, scope.types_of)
         if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
             return True
+        if text is not None and text.endswith("()") and literal.endswith("()"):
+            if f"{literal[:-2]}" in scope.base_classes(text[:-2]):
+                return True
     return False
 
 
