@@ -1571,6 +1571,13 @@ class _ScopeAnalyser:
             if method in ("__enter__", "__aenter__"):
                 # ``x = x.__enter__()``: what it gives back is the object itself
                 return [item for item in receiver if item[0] == "name"]
+            if isinstance(func.value, cst.Name) and ownership.releases_argument(
+                set(self.scope.types_of(func.value.value)), method
+            ):
+                for arg in call.args:  # ``parser.parse(open(p))`` closes what it parsed
+                    items = self.value_of(arg.value, fx)
+                    fx.released.extend(i[1] for i in items if i[0] == "name")
+                return []
             if ownership.is_owning_method(method) or method == "__init__":
                 for arg in call.args:
                     self.escape(arg.value, fx)

@@ -139,9 +139,31 @@ def is_owning_method(name: str) -> bool:
 
 
 def is_releasing_callee(name: str) -> bool:
-    """``os.close``, ``_close_all``, ``release_conn``: a helper that releases its argument."""
+    """``os.close``, ``_close_all``, ``release_conn``: a helper that releases its argument;
+    ``xml.sax.parse(f, handler)``, which closes the stream it parsed."""
     last = name.rsplit(".", 1)[-1].lower()
-    return any(word in last for word in RELEASING_WORDS) and not last.startswith("enclose")
+    return name in RELEASING_FUNCTIONS or (
+        any(word in last for word in RELEASING_WORDS) and not last.startswith("enclose")
+    )
+
+
+#: Functions that close the stream they are given when they are done with it.
+RELEASING_FUNCTIONS = frozenset({"xml.sax.parse"})
+
+#: Methods that close the stream they are given, by what made their object: an xml.sax
+#: reader's ``parse(source)`` closes the source's stream when it is done (``_close_source``).
+RELEASING_METHODS = {
+    "xml.sax.make_parser": frozenset({"parse"}),
+    "xml.sax.expatreader.create_parser": frozenset({"parse"}),
+    "xml.sax.expatreader.ExpatParser": frozenset({"parse"}),
+}
+
+
+def releases_argument(made_by: set[str], method: str) -> bool:
+    """``parser.parse(open(p))`` on ``parser = xml.sax.make_parser()``: the method closes it."""
+    return bool(made_by) and all(
+        method in RELEASING_METHODS.get(factory, frozenset()) for factory in made_by
+    )
 
 
 def is_constructor_name(name: str) -> bool:
