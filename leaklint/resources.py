@@ -53,6 +53,7 @@ _KEYS = {
     "tracked",
     "on-receiver",
     "permits",
+    "uses",
     "coroutine-release",
     "owns-arguments",
     "source",
@@ -81,6 +82,7 @@ class Resource:
     tracked: bool = True
     on_receiver: bool = False
     counting: bool = False  # a semaphore's permit: taken and kept on purpose when no release follows
+    uses: tuple[str, ...] = ()  # factories it opens through: patched, it holds nothing real
     coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
     owns_arguments: tuple[str, ...] = ()  # keywords whose resource it takes over (connector=)
     opens_on: tuple[str, ...] = ()  # methods that really open it (HTTPConnection: request)
@@ -131,7 +133,8 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
             f"{origin}: resources.{qualname!r}: 'release' must be a list of method names"
         )
     for key in (
-        "return-to", "acquire-when", "coroutine-release", "owns-arguments", "opens-on", "given-by"
+        "return-to", "acquire-when", "coroutine-release", "owns-arguments", "opens-on", "given-by",
+        "uses",
     ):
         value = entry.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -174,6 +177,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         tracked=entry.get("tracked", True),
         on_receiver=entry.get("on-receiver", False),
         counting=entry.get("permits", False),
+        uses=tuple(entry.get("uses", [])),
         owns_arguments=tuple(entry.get("owns-arguments", [])),
         opens_on=tuple(entry.get("opens-on", [])),
         opens_on_attrs=tuple(entry.get("given-by", [])),

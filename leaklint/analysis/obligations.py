@@ -236,6 +236,9 @@ class _ScopeAnalyser:
         # to the finaliser by design on every path, so none of their leaks is reported
         self.finalised: set[int] = set()
         self.mocked: set[str] = set(mocked)  # names patched by ``mock.patch("...open")``
+        # module attributes this code (or a project helper it calls) assigns before: a test's
+        # fake (``http.client.HTTPConnection = fakehttp(data)``, ``self.fakehttp(data)``)
+        self.patched: set[str] = set()
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
@@ -503,6 +506,11 @@ class _ScopeAnalyser:
     def stmt_Assign(self, stmt: cst.Assign, state: _State) -> _MaybeState:
         fx = _Effects()
         targets = [t.target for t in stmt.targets]
+        for target in targets:
+            if isinstance(target, cst.Attribute) and self.self_attribute(target) is None:
+                patched = self.qualname(target)  # ``http.client.HTTPConnection = Fake``
+                if patched is not None:
+                    self.patched.add(patched)
         vouched = self.previous_fresh if _is_true_constant(stmt.value) else []
         if isinstance(stmt.value, cst.Call) and _acquires_conditionally(stmt.value):
             vouched = [-1]  # filled in below, once the acquisition has an obligation
@@ -1298,6 +1306,8 @@ class _ScopeAnalyser:
         resource = self.registry.get(qualname) or self.method_factory(node.func)
         if resource is None or not resource.tracked:
             return None
+        if self.patched and (qualname in self.patched or self.patched.intersection(resource.uses)):
+            return None  # ``http.client.HTTPConnection = Fake``: urlopen() opens the fake
         if resource.borrow_when and _borrows(node, resource, self.scope):
             return None
         if resource.acquire_when:
@@ -1533,6 +1543,10 @@ class _ScopeAnalyser:
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
         self.note_call(call, fx)
+        if self.ctx.project is not None:
+            callee = self.callee_name(func)
+            if callee is not None:
+                self.patched |= self.ctx.project.patches_of(callee)
         if not self.cannot_raise(call):
             fx.may_raise = True
         resource = self.factory(call)

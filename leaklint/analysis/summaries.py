@@ -38,6 +38,8 @@ class FunctionFacts:
     params: tuple[str, ...]
     takes: frozenset[str]  # parameters it releases or keeps (stores, returns, closes)
     is_method: bool = False
+    # module attributes it assigns (``http.client.HTTPConnection = Fake``): a test's patch
+    patches: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,7 @@ class _FunctionReader:
         takes: set[str] = set()
         params = set(self.params)
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
+        patches: set[str] = set()
         module_globals = {
             name for sub in _walk_scope(node) if isinstance(sub, ast.Global) for name in sub.names
         }
@@ -251,6 +254,10 @@ class _FunctionReader:
                     else:
                         takes.update(n for n in _kept_names(value) if n in params)
                         attr = _is_self_attr(target, me) if me else None
+                        if attr is None and isinstance(target, ast.Attribute):
+                            patched = self.names.resolve(target)
+                            if patched is not None:
+                                patches.add(patched)
                         if attr is not None:
                             # ``self.sock = s; return s``: the object keeps it, not the caller
                             released_names.update(_kept_names(value))
@@ -339,6 +346,7 @@ class _FunctionReader:
             params=self.params,
             takes=frozenset(takes),
             is_method=is_method,
+            patches=frozenset(patches),
         )
 
     def _call_sources(
@@ -583,6 +591,26 @@ class Project:
         if position >= len(facts.params):
             return True  # *args: cannot tell, trust it
         return facts.params[position] in facts.takes
+
+    def patches_of(self, callee: str) -> frozenset[str]:
+        """Module attributes the project function (or method, found through the project's
+        base classes) assigns: ``self.fakehttp(data)`` sets ``http.client.HTTPConnection``."""
+        facts = self.functions.get(callee)
+        if facts is not None:
+            return facts.patches
+        owner, _, method = callee.rpartition(".")
+        todo, seen = [owner], set()
+        while todo:
+            current = todo.pop()
+            klass = self.classes.get(current)
+            if klass is None or current in seen:
+                continue
+            seen.add(current)
+            facts = self.functions.get(f"{current}.{method}")
+            if facts is not None:
+                return facts.patches
+            todo.extend(base for base in klass.bases if base is not None)
+        return frozenset()
 
     def protocols(self, callee: str) -> frozenset[str] | None:
         """Which ``with`` a project context manager supports: {"sync"}, {"async"}, both;
