@@ -755,6 +755,8 @@ def _derived(qualname: str, inner: Resource, path: str, line: int) -> Resource:
         is_async=inner.is_async,
         unpack=inner.unpack,
         origin=origin,
+        # a test that patches what it really makes (``builtins.open = fake``) patches it too
+        uses=(*inner.uses, inner.qualname) if not inner.origin else inner.uses,
     )
 
 
