@@ -76,8 +76,8 @@ OWNING_METHODS = frozenset(
 #: Methods named like setters hand their argument to the receiver
 #: (``source.setByteStream(f)``, ``self.set_socket(sock)``, ``loop.add_reader``).
 OWNING_METHOD_PREFIXES = (
-    "set", "add", "attach", "register", "push", "put", "append", "start", "install"
-)  # ``log.startLogging(f)``, ``handler.install(sock)``
+    "set", "add", "attach", "register", "push", "put", "append", "start", "install", "begin"
+)  # ``log.startLogging(f)``, ``handler.install(sock)``, ``sender.beginFileTransfer(f, c)``
 
 #: ``self.assertIsInstance(f, ...)``, ``self.fail(...)``: the test case's own checks look at
 #: their arguments and keep none (any other ``self.m(f)`` may store f on the object).
