@@ -232,6 +232,7 @@ class _ScopeAnalyser:
         # reclaimed by the operating system a moment later (``Popen(cmd); os._exit(0)``)
         self.process_ends_after: set[int] = set()
         self.rebinds: dict[str, int] = {}  # how often each name was bound so far
+        self.in_main_block = 0  # inside a module's ``if __name__ == "__main__":``
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
         # to the finaliser by design on every path, so none of their leaks is reported
         self.finalised: set[int] = set()
@@ -609,6 +610,17 @@ class _ScopeAnalyser:
     # compound statements
 
     def stmt_If(self, stmt: cst.If, state: _State) -> _MaybeState:
+        if self.kind == "module" and _is_main_guard(stmt.test):
+            # ``if __name__ == "__main__":`` at the end of a script: the interpreter exits when
+            # it is done, and what it left unbound is reclaimed with the process
+            self.in_main_block += 1
+            try:
+                return self.if_statement(stmt, state)
+            finally:
+                self.in_main_block -= 1
+        return self.if_statement(stmt, state)
+
+    def if_statement(self, stmt: cst.If, state: _State) -> _MaybeState:
         if isinstance(stmt.test, cst.Call):
             self.tests.add(id(stmt.test))
         fx = _Effects()
@@ -1227,7 +1239,7 @@ class _ScopeAnalyser:
         if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
         for call, resource in fx.unbound:
-            if id(stmt) in self.process_ends_after:
+            if id(stmt) in self.process_ends_after or self.in_main_block:
                 break
             holder = _receiver_key(call.func) if isinstance(call.func, cst.Attribute) else None
             if holder is not None and state.names.get(holder):
@@ -2213,6 +2225,18 @@ def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return False
+    if not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    names = [side.value for side in sides if isinstance(side, cst.Name)]
+    texts = [side.evaluated_value for side in sides if isinstance(side, cst.SimpleString)]
+    return names == ["__name__"] and texts == ["__main__"]
 
 
 def _ends_process(stmt: cst.CSTNode) -> str | None:
