@@ -49,7 +49,8 @@ dropped. The touch idiom `open(p, "w").close()` and chained releases such as
 handed to an owner (`closing(open(p))`, `stack.enter_context(open(p))`); nor one in a `try`
 whose `else:` (or last statement) fails the test (`self.fail(...)`): it is meant to raise, as
 under `assertRaises`; nor one made by the statement just before `os._exit()`, after which the
-operating system reclaims it (`Popen(cmd); os._exit(0)` re-executes on purpose).
+operating system reclaims it (`Popen(cmd); os._exit(0)` re-executes on purpose); nor one in a
+module's `if __name__ == "__main__":` block, after which the interpreter exits.
 
 ## Why is this bad?
 CPython usually closes such a file when the expression's last reference goes away,
