@@ -18,6 +18,9 @@ class Finding:
     #: the path of a leak, for traces (SARIF codeFlows): (line, 0-based col, what happens there)
     related: tuple[tuple[int, int, str], ...] = ()
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (Finding, (self.path, self.line, self.col, self.code, self.message, self.related))
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class UnusedSuppression:
@@ -36,3 +39,8 @@ class FileResult:
     findings: tuple[Finding, ...] = ()
     internal_error: str | None = None  # a traceback: our bug, not the user's
     unused_suppressions: tuple[UnusedSuppression, ...] = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # pickled as its fields: a slots dataclass's own state functions cost ten times this
+        # on the thousands of results a manifest holds
+        return (FileResult, (self.path, self.findings, self.internal_error, self.unused_suppressions))

@@ -7,7 +7,6 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +41,7 @@ def discover(paths: Iterable[str], config: Config) -> list[Target]:
     found: dict[str, Target] = {}
     for raw in paths:
         # a folder named like a Python file was meant as one: check_file reports it (LL900)
-        if os.path.isdir(raw) and not raw.rstrip("/" + os.sep).endswith(".py"):
+        if not raw.rstrip("/" + os.sep).endswith(".py") and os.path.isdir(raw):
             if excludes is None:
                 import pathspec  # here: 50 ms to import, and a list of files needs none
 
@@ -466,13 +465,14 @@ def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> l
     finish are done here, in this process."""
     if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
         return [function(targets, *shared)]
+    pool_class = _pool_class()
     size = max(1, min(32, len(targets) // (jobs * 8)))
     order = sorted(range(len(targets)), key=lambda i: (-_size(targets[i]), i))
     slices = [order[j : j + size] for j in range(0, len(order), size)]
     batches = [[targets[i] for i in indexes] for indexes in slices]
     done: list = [None] * len(batches)
     try:
-        with ProcessPoolExecutor(
+        with pool_class(
             max_workers=jobs, initializer=_init_worker, initargs=(shared,)
         ) as pool:
             futures = [pool.submit(_run_in_worker, function, batch) for batch in batches]
@@ -489,6 +489,22 @@ def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> l
         for index, result in zip(indexes, results, strict=True):
             flat[index] = result
     return [flat]
+
+
+def _pool_class() -> type:
+    """``concurrent.futures.ProcessPoolExecutor``, imported on first use (with
+    multiprocessing, a few hundredths of a second a run the manifest answers does without);
+    ``runner.ProcessPoolExecutor`` once set (a test's broken pool) is used instead."""
+    return globals().get("ProcessPoolExecutor") or __getattr__("ProcessPoolExecutor")
+
+
+def __getattr__(name: str) -> object:
+    if name == "ProcessPoolExecutor":
+        from concurrent.futures import ProcessPoolExecutor
+
+        globals()[name] = ProcessPoolExecutor
+        return ProcessPoolExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _size(target: Target) -> int:
