@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaklint.cache import Cache, Manifest, code_fingerprint, digest, trusted_signature
+from leaklint.cache import (
+    Cache,
+    Manifest,
+    code_fingerprint,
+    digest,
+    nested_loads,
+    trusted_signature,
+)
 from leaklint.config import Config
 from leaklint.files import NotReadable, read_file
 from leaklint.results import FileResult, Finding
@@ -652,31 +659,48 @@ def _write_manifest(
     cache.put("manifest", key, manifest)
 
 
-class _LazyFacts(Mapping):  # type: ignore[type-arg]
-    """``Project.functions`` or ``.classes`` unpickled one entry at a time, when the analysis
-    looks it up: a file's analysis looks up a few dozen of the tens of thousands a big
-    project has, and unpickling them all costs more than analysing the file."""
+class _Modules:
+    """The facts of a kept project, pickled a module at a time and unpickled on first use."""
 
-    def __init__(self, blobs: dict[str, bytes], context_manager_names: frozenset[str] | None) -> None:
+    def __init__(self, blobs: list[bytes]) -> None:
         self._blobs = blobs
-        self._loaded: dict[str, object] = {}
+        self._loaded: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
+
+    def __getitem__(self, index: int) -> tuple[dict[str, object], dict[str, object]]:
+        module = self._loaded.get(index)
+        if module is None:
+            module = self._loaded[index] = nested_loads(self._blobs[index])  # type: ignore[assignment]
+        return module
+
+
+class _LazyFacts(Mapping):  # type: ignore[type-arg]
+    """``Project.functions`` (``part`` 0) or ``.classes`` (1), unpickled a module at a time
+    when the analysis looks one up: a file's analysis looks up a few dozen of the tens of
+    thousands a big project has, and unpickling them all costs more than analysing the file."""
+
+    def __init__(
+        self,
+        where: dict[str, int],
+        modules: _Modules,
+        part: int,
+        context_manager_names: frozenset[str] | None = None,
+    ) -> None:
+        self._where = where  # qualified name -> its module's index
+        self._modules = modules
+        self._part = part
         self.context_manager_names = context_manager_names  # see core.context_manager_names
 
     def __getitem__(self, key: str) -> object:
-        try:
-            return self._loaded[key]
-        except KeyError:
-            value = self._loaded[key] = pickle.loads(self._blobs[key])
-            return value
+        return self._modules[self._where[key]][self._part][key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._blobs
+        return key in self._where
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._blobs)
+        return iter(self._where)
 
     def __len__(self) -> int:
-        return len(self._blobs)
+        return len(self._where)
 
     def __reduce__(self) -> tuple:
         return (dict, (dict(self.items()),))  # to a worker, as a plain dict
@@ -684,35 +708,45 @@ class _LazyFacts(Mapping):  # type: ignore[type-arg]
 
 @dataclass
 class _KeptProject:
-    """A run's project as kept beside its manifest: its functions and classes pickled one by
-    one (see ``_LazyFacts``), the rest as it is."""
+    """A run's project as kept beside its manifest: its functions and classes pickled a
+    module at a time (see ``_LazyFacts``; unpickling the whole took 0.7-1 s on the standard
+    library, its 56,000 names and 1,790 modules' bytes 0.03 s), the rest as it is."""
 
     fields: dict[str, object]
-    functions: dict[str, bytes]
-    classes: dict[str, bytes]
+    modules: list[bytes]
+    functions: dict[str, int]  # qualified name -> index in ``modules``
+    classes: dict[str, int]
     context_manager_names: frozenset[str]
 
     @classmethod
     def of(cls, project: Project) -> _KeptProject:
         from leaklint.core import context_manager_names
 
-        def each(facts: Mapping[str, object]) -> dict[str, bytes]:
-            return {name: pickle.dumps(value, pickle.HIGHEST_PROTOCOL) for name, value in facts.items()}
-
+        index: dict[str, int] = {}  # a module's path -> its index
+        members: list[tuple[dict[str, object], dict[str, object]]] = []
+        where: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        for part, facts in enumerate((project.functions, project.classes)):
+            for name, value in facts.items():
+                at = index.setdefault(getattr(value, "path", ""), len(index))
+                if at == len(members):
+                    members.append(({}, {}))
+                members[at][part][name] = value
+                where[part][name] = at
         rest = {
             f.name: getattr(project, f.name)
             for f in dataclasses.fields(project)
             if f.name not in ("functions", "classes")
         }
-        return cls(rest, each(project.functions), each(project.classes),
-                   context_manager_names(project))
+        blobs = [pickle.dumps(member, pickle.HIGHEST_PROTOCOL) for member in members]
+        return cls(rest, blobs, where[0], where[1], context_manager_names(project))
 
     def project(self) -> Project:
         from leaklint.analysis.summaries import Project
 
+        modules = _Modules(self.modules)
         return Project(
-            functions=_LazyFacts(self.functions, None),  # type: ignore[arg-type]
-            classes=_LazyFacts(self.classes, self.context_manager_names),  # type: ignore[arg-type]
+            functions=_LazyFacts(self.functions, modules, 0),  # type: ignore[arg-type]
+            classes=_LazyFacts(self.classes, modules, 1, self.context_manager_names),  # type: ignore[arg-type]
             **self.fields,  # type: ignore[arg-type]
         )
 

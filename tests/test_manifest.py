@@ -9,6 +9,7 @@ changes a helper's summary re-checks the files that use it. Behaviour only, no t
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -385,3 +386,24 @@ def test_old_projects_are_pruned_and_a_manifest_without_its_project_still_works(
     assert check_paths(targets[:2], config, jobs=1, cache=cache) == check_paths(
         targets[:2], config, jobs=1
     )
+
+
+def test_the_kept_project_is_the_project(tmp_path: Path) -> None:
+    """What a changed file is analysed with: the same functions, classes and the rest, looked
+    up a module at a time; sent to a worker, a plain project."""
+    root = tmp_path / "p"
+    targets, config = _project(root)
+    (root / "cm.py").write_text(
+        "class Held:\n    def __enter__(self):\n        return self\n\n"
+        "    def __exit__(self, *exc):\n        return None\n"
+    )
+    project = runner.summarise(discover([str(root)], config), config)
+    kept = runner._KeptProject.of(project).project()
+    for lazy, real in ((kept.functions, project.functions), (kept.classes, project.classes)):
+        assert dict(lazy) == dict(real) and len(lazy) == len(real)
+        assert all(name in lazy for name in real) and "no.such.name" not in lazy
+        assert lazy.get("no.such.name") is None
+    assert kept.registry == project.registry and kept.file_triggers == project.file_triggers
+    assert core.context_manager_names(kept) == core.context_manager_names(project) == {"Held"}
+    sent = pickle.loads(pickle.dumps(kept))
+    assert type(sent.functions) is dict and sent.functions == dict(project.functions)
