@@ -293,7 +293,7 @@ print(time.perf_counter() - start)
 
 
 def one_file_changed(
-    root: Path, files: list[str], jobs: int, env: dict[str, str]
+    root: Path, files: list[str], jobs: int, env: dict[str, str], runs: int = 1
 ) -> tuple[float, float, float]:
     """leaklint over a copy of the files, warm, after a comment is appended to one of them:
     (the run's time, the same run with nothing changed, that file's own summary and check,
@@ -301,7 +301,8 @@ def one_file_changed(
     standard library. The copy is fresh: its files and folders are younger than the two
     seconds in which the cache trusts no signature (see leaklint.cache), so one untimed run
     after the run that fills the cache lets them settle, as any tree not written this
-    moment is."""
+    moment is. With ``runs`` above 1, each time is the median of that many (the file changed
+    again before each changed run, by a comment of its own)."""
     import shutil
 
     with tempfile.TemporaryDirectory() as folder:
@@ -324,15 +325,17 @@ def one_file_changed(
         timed()  # fills the cache
         time.sleep(2.5)
         timed()  # the manifest, now that the copy is older than the racy window
-        unchanged = timed()
-        changed.write_bytes(changed.read_bytes() + b"\n# changed\n")
-        after = timed()
-        proc = subprocess.run(
-            [sys.executable, "-c", ALONE, str(Path(folder) / "cache"), str(changed), *copies],
-            cwd=folder, capture_output=True, text=True, env=environ, check=True,
-        )
-        alone = float(proc.stdout)
-    return after, unchanged, alone
+        unchanged, after, alone = [], [], []
+        for round_ in range(runs):
+            unchanged.append(timed())
+            changed.write_bytes(changed.read_bytes() + f"\n# changed {round_}\n".encode())
+            after.append(timed())
+            proc = subprocess.run(
+                [sys.executable, "-c", ALONE, str(Path(folder) / "cache"), str(changed), *copies],
+                cwd=folder, capture_output=True, text=True, env=environ, check=True,
+            )
+            alone.append(float(proc.stdout))
+    return statistics.median(after), statistics.median(unchanged), statistics.median(alone)
 
 
 def write_report(lines: list[str], output: Path) -> None:
@@ -439,7 +442,7 @@ def main() -> int:
         changed = None
         if options.one_file_changed:
             print(f"leaklint warm after {CHANGED_FILE} changed ...", file=sys.stderr, flush=True)
-            changed = one_file_changed(root, files, options.jobs, env)
+            changed = one_file_changed(root, files, options.jobs, env, options.runs)
         started = startup()
 
     def median_of(name: str) -> float | None:
@@ -496,7 +499,8 @@ def main() -> int:
         after, unchanged, alone = changed
         lines += [
             "",
-            f"One file changed ({CHANGED_FILE}, a comment appended; on a copy of the files): the "
+            f"One file changed ({CHANGED_FILE}, a comment appended; on a copy of the files; "
+            f"medians of {options.runs}): the "
             f"warm run takes {after:.2f} s, against {unchanged:.2f} s with nothing changed; that "
             f"file's own analysis (its summary, and its check within the run's project) takes "
             f"{alone:.2f} s in a process with leaklint imported, so the rest of the run costs "
