@@ -25,7 +25,7 @@ findings can depend on any module it reaches through imports (factories of facto
 classes), and the whole project's view is the simplest key that is certainly correct.
 
 The manifest of a run is keyed by the configuration, the code fingerprint, the working
-folder and the run's list of paths. It holds the finished result of every file, the
+folder, ``LEAKLINT_NO_PREFILTER`` and the run's list of paths. It holds the finished result of every file, the
 project fingerprint, each module's view, and a signature of every file the run read (the
 checked files and the modules their imports reached) and of every folder whose listing
 decided a module name or where an import leads. A run whose signatures all match returns
@@ -39,8 +39,10 @@ was less than ``RACY_NS`` (2 s) before the moment it was signed is recorded unsi
 four equal, so the next run reads it and compares its bytes. A run with some files
 changed (folders unchanged) reads just those; where the bytes are new it summarises them,
 and if their views (and the lines of the factories they define) are unchanged, analyses
-only them, with the project kept beside the manifest. Anything else (a folder changed, a
-view changed, a missing entry) is the normal run, which writes a new manifest.
+only them, with the project kept beside the manifest (``project/<fingerprint>``, pickled a
+module at a time and unpickled as the analysis looks names up; the 4 newest are kept).
+Anything else (a folder changed, a view changed, a missing entry) is the normal run, which
+writes a new manifest.
 
 leaklint's code fingerprint is its version plus a hash of its own sources and resource
 table, so an editable install that changed the analysis never reuses stale results.
