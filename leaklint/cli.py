@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import click
 
@@ -22,9 +22,6 @@ from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
 from leaklint.runner import check_paths, discover, summarise
 from leaklint.runtime import RuntimeReportError, join, read_report
-
-if TYPE_CHECKING:
-    from leaklint.fixes import WriteError, fix_paths, write_atomic
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -253,11 +250,12 @@ def _fixes(
     a finding the baseline holds is not fixed. Returns the results to report (the remaining
     findings of each fixed file), how many findings were fixed by code, and how many files
     changed (or would)."""
-    _load_fixes()
+    from leaklint import fixes  # imports libcst, which a run answered from the cache never needs
+
     jobs = jobs or os.cpu_count() or 1
     project = summarise(targets, config, jobs)
     reported = baseline.new_in if baseline is not None else None
-    outcomes = fix_paths(results, config, project, unsafe=unsafe, jobs=jobs, reported=reported)
+    outcomes = fixes.fix_paths(results, config, project, unsafe=unsafe, jobs=jobs, reported=reported)
     by_path = {outcome.path: outcome for outcome in outcomes}
     fixed: Counter[str] = Counter()
     changed = 0
@@ -277,8 +275,8 @@ def _fixes(
             click.echo(_unified_diff(outcome.path, outcome.source, outcome.fixed), nl=False)
         if write:
             try:
-                write_atomic(outcome.path, outcome.fixed)
-            except WriteError as err:
+                fixes.write_atomic(outcome.path, outcome.fixed)
+            except fixes.WriteError as err:
                 click.echo(f"leaklint: {outcome.path} {err}", err=True)
                 new_results.append(result)
                 continue
@@ -300,25 +298,6 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> str:
     old = before.decode("utf-8", "replace").splitlines(keepends=True)
     new = after.decode("utf-8", "replace").splitlines(keepends=True)
     return "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
-
-
-#: What ``_fixes`` takes from ``leaklint.fixes``, bound here on first use: it imports libcst,
-#: which a run answered from the cache never needs (see ``leaklint.cache``)
-_FIXES_NAMES = ("WriteError", "fix_paths", "write_atomic")
-
-
-def _load_fixes() -> None:
-    from leaklint import fixes
-
-    for name in _FIXES_NAMES:
-        globals().setdefault(name, getattr(fixes, name))  # a test may have replaced one
-
-
-def __getattr__(name: str) -> object:
-    if name in _FIXES_NAMES:
-        _load_fixes()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: A progress bar only for runs at least this long, and only on a terminal.

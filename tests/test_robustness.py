@@ -518,16 +518,16 @@ def _fixable(root: Path, files: int) -> dict[str, bytes]:
 PACED = """\
 import sys
 import time
-import leaklint.cli
+import leaklint.fixes
 from leaklint.cli import main
 
-real = leaklint.cli.write_atomic
+real = leaklint.fixes.write_atomic
 
 def write_atomic(path, data):
     time.sleep(0.05)
     real(path, data)
 
-leaklint.cli.write_atomic = write_atomic
+leaklint.fixes.write_atomic = write_atomic
 main(sys.argv[1:], prog_name="leaklint")
 """
 
