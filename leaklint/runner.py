@@ -390,14 +390,20 @@ def _summarise(
     return project, run
 
 
+def _derived(project: Project, config: Config) -> dict[str, object]:
+    """The factories the summaries derived (those the configured registry does not hold as
+    they are), by name."""
+    return {
+        name: resource
+        for name, resource in project.registry.by_name.items()
+        if config.registry.by_name.get(name) != resource
+    }
+
+
 def _fingerprint(project: Project, config: Config, views: list[tuple[str, str]]) -> str:
     """The project as the analysis sees it (see ``leaklint.cache``): each summarised
     module's view in order, and every factory the summaries derived, origin included."""
-    derived = [
-        repr(resource)
-        for name, resource in sorted(project.registry.by_name.items())
-        if config.registry.by_name.get(name) != resource
-    ]
+    derived = [repr(resource) for _, resource in sorted(_derived(project, config).items())]
     return digest(
         "project", code_fingerprint(), repr(config), os.getcwd(), _prefilter_switch(),
         *(f"{path}\0{view}" for path, view in views), "\0derived", *derived,
@@ -412,10 +418,7 @@ def _prefilter_switch() -> str:
 def _anchors(project: Project, modules: Iterable[ModuleFacts], config: Config) -> dict[str, tuple]:
     """For each module, the lines its derived factories' origins can quote: every returned
     call's line of a derived function, the line of a derived class."""
-    derived = {
-        name for name, resource in project.registry.by_name.items()
-        if config.registry.by_name.get(name) != resource
-    }
+    derived = set(_derived(project, config))
     out: dict[str, tuple] = {}
     for module in modules:
         out[module.path] = _module_anchors(module, derived)
@@ -472,14 +475,15 @@ def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> l
     finish are done here, in this process."""
     if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
         return [function(targets, *shared)]
-    pool_class = _pool_class()
+    import concurrent.futures  # here: a run the manifest answers starts no pool
+
     size = max(1, min(32, len(targets) // (jobs * 8)))
     order = sorted(range(len(targets)), key=lambda i: (-_size(targets[i]), i))
     slices = [order[j : j + size] for j in range(0, len(order), size)]
     batches = [[targets[i] for i in indexes] for indexes in slices]
     done: list = [None] * len(batches)
     try:
-        with pool_class(
+        with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, initializer=_init_worker, initargs=(shared,)
         ) as pool:
             futures = [pool.submit(_run_in_worker, function, batch) for batch in batches]
@@ -496,22 +500,6 @@ def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> l
         for index, result in zip(indexes, results, strict=True):
             flat[index] = result
     return [flat]
-
-
-def _pool_class() -> type:
-    """``concurrent.futures.ProcessPoolExecutor``, imported on first use (with
-    multiprocessing, a few hundredths of a second a run the manifest answers does without);
-    ``runner.ProcessPoolExecutor`` once set (a test's broken pool) is used instead."""
-    return globals().get("ProcessPoolExecutor") or __getattr__("ProcessPoolExecutor")
-
-
-def __getattr__(name: str) -> object:
-    if name == "ProcessPoolExecutor":
-        from concurrent.futures import ProcessPoolExecutor
-
-        globals()[name] = ProcessPoolExecutor
-        return ProcessPoolExecutor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _size(target: Target) -> int:

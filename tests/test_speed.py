@@ -6,6 +6,7 @@ write, two writers at once and a cache from another leaklint. Behaviour only, no
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 import os
 import shutil
@@ -210,7 +211,7 @@ def test_a_pool_that_fails_falls_back_to_this_process(
 ) -> None:
     config = Config(root=str(ROOT))
     expected = check_paths(fixtures, config, jobs=1)
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
     assert len(fixtures) >= runner._PARALLEL_THRESHOLD  # the pool is really asked
     assert _findings(check_paths(fixtures, config, jobs=2)) == _findings(expected)
 
