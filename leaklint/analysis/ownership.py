@@ -33,11 +33,7 @@ OWNING_METHODS = frozenset(
         "push_async_exit",
         "append",
         "appendleft",
-        "add",  # a set's: fails only on an unhashable element
         "discard",
-        "is_set",  # an Event's state
-        "locked",
-        "gettimeout",
         "add",
         "extend",
         "insert",
