@@ -411,9 +411,9 @@ class _ScopeAnalyser:
     def block(self, body: Sequence[cst.CSTNode], state: _MaybeState) -> _MaybeState:
         for stmt, after in zip(body, body[1:]):
             if isinstance(stmt, cst.SimpleStatementLine):
-                if _collects_garbage(after):
+                if self.collects_garbage(after):
                     self.collected_after.update(id(small) for small in stmt.body)
-                if _ends_process(after) == "exit":
+                if self.ends_process(after) == "exit":
                     self.process_ends_after.update(id(small) for small in stmt.body)
         for stmt in body:
             if state is None:
@@ -461,7 +461,7 @@ class _ScopeAnalyser:
         if self.is_release_call(stmt.value, state) or _is_manual_enter(stmt.value):
             fx.may_raise = False  # ``a.close(); b.close()``: a failing close is not a leak
         self.check_awaited(stmt.value, fx, state)
-        ends = _ends_process(stmt)
+        ends = self.ends_process(stmt)
         if ends == "exit":
             fx.may_raise = False  # os._exit(n) does not return, nor raise
         state = self.apply(fx, state, stmt)
@@ -1265,6 +1265,27 @@ class _ScopeAnalyser:
                 and all(state.status.get(p, DONE) == DONE for p in obligation.parents)
             ):
                 state.status[oid] = DONE
+
+    def ends_process(self, stmt: cst.CSTNode) -> str | None:
+        """``os._exit(n)``/``os.abort()`` ("exit"), ``os.execv(...)`` or any ``os.exec*``
+        ("exec"), as a statement, named through this scope's imports (``from os import
+        _exit``, ``import os as system``; not a local object called ``os``): the process ends
+        here and no ``finally`` runs (unlike ``sys.exit()``, which raises SystemExit); an
+        exec that fails raises instead."""
+        call = _statement_call_of(stmt)
+        head, _, last = ((self.qualname(call.func) if call else None) or "").rpartition(".")
+        if head not in ("os", "posix"):
+            return None
+        if last in ("_exit", "abort"):
+            return "exit"
+        return "exec" if last.startswith("exec") else None
+
+    def collects_garbage(self, stmt: cst.CSTNode) -> bool:
+        """``gc.collect()``, ``test.support.gc_collect()`` as a statement, named through this
+        scope's imports."""
+        call = _statement_call_of(stmt)
+        name = (self.qualname(call.func) if call else None) or ""
+        return name == "gc.collect" or name.rsplit(".", 1)[-1] == "gc_collect"
 
     # ---- expressions
 
@@ -2239,31 +2260,13 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return names == ["__name__"] and texts == ["__main__"]
 
 
-def _ends_process(stmt: cst.CSTNode) -> str | None:
-    """``os._exit(n)``/``os.abort()`` ("exit"), ``os.execv(...)`` or any ``os.exec*`` ("exec"),
-    as a statement: the process ends here and no ``finally`` runs (unlike ``sys.exit()``,
-    which raises SystemExit); an exec that fails raises instead."""
+def _statement_call_of(stmt: cst.CSTNode) -> cst.Call | None:
+    """The call a statement (or a one-statement line) is made of, if it is one."""
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
         stmt = stmt.body[0]
-    if not (isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call)):
-        return None
-    head, _, last = (dotted_name(stmt.value.func) or "").rpartition(".")
-    if head != "os":
-        return None
-    if last in ("_exit", "abort"):
-        return "exit"
-    return "exec" if last.startswith("exec") else None
-
-
-def _collects_garbage(stmt: cst.CSTNode) -> bool:
-    """``gc.collect()``, ``support.gc_collect()`` as a statement."""
-    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
-        return False
-    small = stmt.body[0]
-    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
-        return False
-    name = dotted_name(small.value.func) or ""
-    return name == "gc.collect" or name.rsplit(".", 1)[-1] == "gc_collect"
+    if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
+        return stmt.value
+    return None
 
 
 _EXPECTING_RAISE = frozenset(

@@ -33,7 +33,6 @@ OWNING_METHODS = frozenset(
         "push_async_exit",
         "append",
         "appendleft",
-        "discard",
         "add",
         "extend",
         "insert",
