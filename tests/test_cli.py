@@ -640,6 +640,15 @@ DEEP = {
     # CPython accepts these; libcst would overflow the C stack: refused by operand count
     "and of 10000": " and ".join(["x"] * 10_000),
     "comparison of 10000": " < ".join(["x"] * 10_000),
+    # the same over lines, where the operand count is looked for only in nodes whose lines
+    # hold enough bytes for it: a chain of short lines, and one deep in a function of a file
+    # that is big for its other, small statements
+    "or of 10000 over lines": "(\n" + " or\n".join(["x"] * 10_000) + ")",
+    "comparison of 10000 in a function": "0\n"
+    + "".join(f"def small_{i}(p):\n    return p + {i}\n\n\n" for i in range(1_000))
+    + "def big(x):\n    f = open(x)\n    if x:\n        try:\n            return (\n"
+    + " <\n".join(["x"] * 10_000)
+    + ")\n        finally:\n            f.close()\n",
 }
 
 

@@ -16,6 +16,7 @@ import ast
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from leaklint.analysis.names import resolve_relative
@@ -186,15 +187,34 @@ def _target_names(target: ast.expr) -> Iterable[str]:
             yield from _target_names(element)
 
 
-def _walk_scope(node: ast.AST) -> Iterable[ast.AST]:
-    """Every node below ``node`` outside nested functions, lambdas and classes."""
-    stack = list(ast.iter_child_nodes(node))
+#: Nodes that open a scope of their own.
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, in the same order, without its two layers
+    of generators (the summary pass walks every function of every file)."""
+    out: list[ast.AST] = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend([item for item in value if isinstance(item, ast.AST)])
+    return out
+
+
+def _walk_scope(node: ast.AST) -> list[ast.AST]:
+    """Every node below ``node`` outside nested functions, lambdas and classes, parents
+    before their children."""
+    out: list[ast.AST] = []
+    stack = _children(node)
     while stack:
         current = stack.pop()
-        yield current
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(current))
+        out.append(current)
+        if not isinstance(current, _SCOPES):
+            stack.extend(_children(current))
+    return out
 
 
 def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
@@ -235,10 +255,11 @@ class _FunctionReader:
         params = set(self.params)
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
         patches: set[str] = set()
+        nodes = _walk_scope(node)
         module_globals = {
-            name for sub in _walk_scope(node) if isinstance(sub, ast.Global) for name in sub.names
+            name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
         }
-        for sub in _walk_scope(node):
+        for sub in nodes:
             if isinstance(sub, ast.Assign):
                 value = sub.value
                 calls = self._call_sources(value, assigned, me, class_name)
@@ -831,11 +852,21 @@ _MAX_CHAIN = 3000
 
 def _chain_too_long(data: bytes, tree: ast.Module) -> bool:
     """A chain of thousands of operands needs a big file or a very long line: only those
-    are walked."""
+    are walked, and in them only the nodes whose lines hold enough bytes for one (a chain of
+    ``_MAX_CHAIN`` operands takes twice as many characters, and a character at least a byte
+    in any encoding CPython reads)."""
     if len(data) < 20_000 and max(map(len, data.splitlines()), default=0) < 4_000:
         return False
+    ends = list(accumulate(map(len, data.splitlines(keepends=True)), initial=0))
     spines: set[int] = set()  # BinOps already counted as part of a longer chain
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if first is not None and last is not None and last < len(ends) and (
+            ends[last] - ends[first - 1] < 2 * _MAX_CHAIN
+        ):
+            continue
         if isinstance(node, ast.BoolOp) and len(node.values) > _MAX_CHAIN:
             return True
         if isinstance(node, ast.Compare) and len(node.ops) > _MAX_CHAIN:
@@ -847,4 +878,5 @@ def _chain_too_long(data: bytes, tree: ast.Module) -> bool:
                 depth, left = depth + 1, left.left
             if depth > _MAX_CHAIN:
                 return True
+        stack.extend(_children(node))
     return False
