@@ -510,12 +510,12 @@ class _Positions:
         if top is not None:
             if self.lines is None:
                 self.lines = self._ast_lines()
-            method = _method_holding(top, leak.call) if isinstance(top, cst.ClassDef) else None
+            method = leak.method if isinstance(top, cst.ClassDef) else None
             if method is not None and id(method) in self.lines:
                 alone = top.with_changes(body=top.body.with_changes(body=[method]))
                 placed = self._placed(method, alone)
                 other = leak.other if isinstance(leak.other, cst.CSTNode) else None
-                if placed and (other is None or other in placed):
+                if leak.call in placed and (other is None or other in placed):
                     return placed
             placed = self._placed(top, top)
             if placed:
@@ -579,27 +579,6 @@ def _aligned(
             return
         yield statement, nodes[index]
         index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-
-
-def _method_holding(top: cst.ClassDef, node: cst.CSTNode) -> cst.FunctionDef | None:
-    """The method of class ``top`` that ``node`` is (in), found by identity; None when it is
-    in no method (the class body itself)."""
-    if not isinstance(top.body, cst.IndentedBlock):
-        return None
-    for statement in top.body.body:
-        if isinstance(statement, cst.FunctionDef) and _holds(statement, node):
-            return statement
-    return None
-
-
-def _holds(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
-    stack = [tree]
-    while stack:
-        current = stack.pop()
-        if current is node:
-            return True
-        stack.extend(current.children)
-    return False
 
 
 def _trace(

@@ -23,3 +23,6 @@ class Leak:
     #: the module-level statement it was found in (positions are computed for it alone);
     #: None for what the module body itself reports
     top: cst.CSTNode | None = None
+    #: when ``top`` is a class: the method of it that the leak was found in (positions are
+    #: then computed for that method alone); None for the class body itself
+    method: cst.FunctionDef | None = None

@@ -896,6 +896,16 @@ class _ScopeAnalyser:
         return _join(*outs)
 
     def stmt_FunctionDef(self, stmt: cst.FunctionDef, state: _State) -> _MaybeState:
+        found = len(self.ctx.leaks)
+        state = self.function_def(stmt, state)
+        if self.kind == "class" and self.class_name is not None:
+            # a method of a module-level class: what was found in it is placed within it
+            leaks = self.ctx.leaks
+            for index in range(found, len(leaks)):
+                leaks[index] = dataclasses.replace(leaks[index], method=stmt)
+        return state
+
+    def function_def(self, stmt: cst.FunctionDef, state: _State) -> _MaybeState:
         fx = _Effects()
         for decorator in stmt.decorators:
             self.consume(decorator.decorator, fx)
