@@ -153,7 +153,7 @@ def check(
     source = SourceLines()
     if reading_stdin:
         name = stdin_filename or "-"
-        data = click.get_binary_stream("stdin").read()
+        data = sys.stdin.buffer.read()
         source.given[name] = source_text(data)
         from leaklint.core import check_source  # here: a cached run never loads the analysis
 
