@@ -191,11 +191,27 @@ def _target_names(target: ast.expr) -> Iterable[str]:
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+#: Fields that never hold a node (names, flags) or hold only ``Load``/``Store``/``Del``, which
+#: no fact depends on: left out of the walk.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "id", "attr", "arg", "type_comment", "kind", "conversion", "is_async", "level",
+     "module"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+#: The nodes ``_FunctionReader.read`` takes facts from.
+_READ_NODES = frozenset({ast.Assign, ast.Return, ast.Call, ast.With, ast.AsyncWith, ast.Attribute})
+
+
 def _children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` as a list, in the same order, without its two layers
-    of generators (the summary pass walks every function of every file)."""
+    """``ast.iter_child_nodes(node)`` as a list, in the same order, but for the expression
+    contexts, without its two layers of generators (the summary pass walks every function
+    of every file)."""
+    kind = type(node)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
     out: list[ast.AST] = []
-    for field in node._fields:
+    for field in fields:
         value = getattr(node, field, None)
         if isinstance(value, ast.AST):
             out.append(value)
@@ -260,6 +276,8 @@ class _FunctionReader:
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
         }
         for sub in nodes:
+            if type(sub) not in _READ_NODES:
+                continue
             if isinstance(sub, ast.Assign):
                 value = sub.value
                 calls = self._call_sources(value, assigned, me, class_name)
