@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -66,6 +66,18 @@ def might_acquire(source: bytes, registry: Registry, extra: frozenset[str] = fro
     return bool(extra) and _names_pattern(extra).search(source) is not None
 
 
+def _mentions(
+    source: bytes, registry: Registry, names: frozenset[str], managers: frozenset[str]
+) -> bool:
+    """``might_acquire`` of ``names | managers``, with ``managers`` (the project's context
+    managers: hundreds of names, the same for a whole run) in a pattern of its own, compiled
+    once, not once for each set of names it would be part of (compiling costs about as much
+    as parsing a small file)."""
+    if might_acquire(source, registry, names):
+        return True
+    return bool(managers) and _names_pattern(managers).search(source) is not None
+
+
 #: What stands in for a module-level definition that cannot acquire anything: it binds the
 #: same name, on the definition's first line (a local ``def open`` still shadows the builtin).
 _STAND_INS: dict[type, str] = {
@@ -82,16 +94,25 @@ def _first_line(node: ast.stmt) -> int:
 
 
 def _without_idle_definitions(
-    data: bytes, registry: Registry, extra: frozenset[str]
+    data: bytes,
+    registry: Registry,
+    extra: frozenset[str],
+    held: Callable[[str], frozenset[str]] = lambda name: frozenset(),
+    managers: frozenset[str] = frozenset(),
 ) -> tuple[bytes, ast.Module] | None:
     """The pre-filter statement by statement: ``data`` with each module-level ``def``,
     ``async def`` and ``class`` that names nothing that can acquire (the names
     ``might_acquire`` looks for, plus the names the module binds from them: ``from
-    subprocess import Popen as P``) replaced by a one-line stand-in and empty lines, so that
+    subprocess import Popen as P``) replaced by a one-line stand-in and empty lines, and in
+    the classes kept, each method that cannot matter (``_idle_methods``) likewise, so that
     libcst, whose parser costs ten times CPython's, parses only what can matter. Every other
     line is kept byte for byte (line endings included), so every kept node has its exact
     line and column. Also CPython's tree of the whole file, whose module-level statements
-    line up one for one with the reduced module's. None: parse the file as it is.
+    (and those of class bodies) line up one for one with the reduced module's. None: parse
+    the file as it is. ``held``: the attributes the project's summary of a module-level class
+    (by its name) says hold what a factory made; ``managers``: the names of the project's
+    context managers, which the pre-filter looks for besides ``extra`` (LL164 checks a
+    ``with`` of one).
 
     A definition that mentions a name bound by code that acquires is kept (a function that
     closes a module-level connection keeps it from being reported), and so, when
@@ -99,7 +120,7 @@ def _without_idle_definitions(
     module level and may raise while something is held."""
     if data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone CR ends a line for CPython, not for bytes.splitlines
-    if not _worth_reducing(data, registry, extra):
+    if not _worth_reducing(data, registry, extra, managers):
         return None
     try:
         with users_warnings_ignored():
@@ -115,46 +136,191 @@ def _without_idle_definitions(
         return b"".join(lines[_first_line(node) - 1 : node.end_lineno])
 
     code = [node for node in tree.body if not isinstance(node, _DEFINITIONS)]
-    # names bound by module-level code that names a factory (an import alias, ``opener =
-    # open``), and by code naming those, to a fixed point
-    names = set(extra)
-    pending = [(node, text(node)) for node in code]
-    while True:
-        found = frozenset(names)
-        waiting = []
-        for node, source in pending:
-            if might_acquire(source, registry, found):
-                names |= _bound_names(node, lambda name: might_acquire(name, registry, found))
-            else:
-                waiting.append((node, source))
-        if names == found:
-            break
-        pending = waiting
-    acquiring = (_module_code_pattern(registry), _names_pattern(found))
+    found = _names_bound_by_acquiring(code, text, registry, extra, managers)
+    acquiring = [_module_code_pattern(registry)]
+    acquiring += [_names_pattern(names) for names in (found, managers) if names]
     module_acquires = any(
         pattern.search(_identifiers(node)) is not None
         for node in _module_level_code(tree)
         for pattern in acquiring
     )
     reduced = list(lines)
-    dropped = 0
     for node in definitions:
         source = text(node)
-        if not node.name.isascii() or might_acquire(source, registry, found):
+        if not node.name.isascii() or _mentions(source, registry, found, managers):
+            if isinstance(node, ast.ClassDef):
+                idle = _idle_methods(node, text, registry, found, held(node.name), managers)
+                for method in idle:
+                    _stand_in(method, method.lineno, lines, reduced)
             continue
         if module_acquires and (node.decorator_list or getattr(node, "bases", None)
                                 or getattr(node, "keywords", None)):
             continue  # evaluated at module level: it may raise while something is held
-        first, last = _first_line(node), node.end_lineno or node.lineno
-        stand_in = _STAND_INS[type(node)].format(node.name).encode()
-        if first == 1 and data.startswith(codecs.BOM_UTF8):
-            stand_in = codecs.BOM_UTF8 + stand_in
-        reduced[first - 1] = stand_in + _line_end(lines[first - 1])
-        for index in range(first, last):
-            kept = index < 2 and lines[index].lstrip().startswith(b"#")  # a coding cookie
-            reduced[index] = lines[index] if kept else _line_end(lines[index])
-        dropped += 1
-    return (b"".join(reduced) if dropped else data), tree
+        _stand_in(node, _first_line(node), lines, reduced)
+    return (b"".join(reduced) if reduced != lines else data), tree
+
+
+def _stand_in(node: ast.stmt, first: int, lines: list[bytes], reduced: list[bytes]) -> None:
+    """Replace definition ``node`` in ``reduced`` from line ``first`` (its decorators', or
+    its own, which keeps the decorators) to its last by a one-line stand-in on its first line,
+    at its indentation, and line ends."""
+    line = lines[first - 1]
+    indent = line[: len(line) - len(line.lstrip(b" \t\f"))]
+    stand_in = indent + _STAND_INS[type(node)].format(node.name).encode()
+    if first == 1 and line.startswith(codecs.BOM_UTF8):
+        stand_in = codecs.BOM_UTF8 + stand_in
+    reduced[first - 1] = stand_in + _line_end(line)
+    for index in range(first, node.end_lineno or node.lineno):
+        kept = index < 2 and lines[index].lstrip().startswith(b"#")  # a coding cookie
+        reduced[index] = lines[index] if kept else _line_end(lines[index])
+
+
+def _names_bound_by_acquiring(
+    code: list[ast.stmt],
+    text: Callable[[ast.stmt], bytes],
+    registry: Registry,
+    names: frozenset[str],
+    managers: frozenset[str],
+) -> frozenset[str]:
+    """``names`` and the names bound by the statements of ``code`` (a module's or a class
+    body's, definitions aside) that name a factory (an import alias, ``opener = open``), a
+    context manager of ``managers`` or one of ``names``, and by code naming those, to a
+    fixed point."""
+    bound = set(names)
+    pending = [(node, text(node)) for node in code]
+    while True:
+        found = frozenset(bound)
+        waiting = []
+        for node, source in pending:
+            if _mentions(source, registry, found, managers):
+                bound |= _bound_names(node, lambda name: _mentions(name, registry, found, managers))
+            else:
+                waiting.append((node, source))
+        if bound == found:
+            return found
+        pending = waiting
+
+
+def _attributes_stored(
+    method: ast.FunctionDef | ast.AsyncFunctionDef, registry: Registry, names: frozenset[str]
+) -> set[str]:
+    """The attributes ``method`` stores something in that names what can acquire (a factory,
+    one of ``names``, or a local name bound from those, to a fixed point): ``self.sock = s``
+    after ``s = socket.socket()``."""
+    sites: list[tuple[list[ast.expr], ast.expr]] = []
+    for sub in ast.walk(method):
+        if isinstance(sub, ast.Assign):
+            sites.append((sub.targets, sub.value))
+        elif isinstance(sub, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and sub.value:
+            sites.append(([sub.target], sub.value))
+        elif isinstance(sub, (ast.For, ast.AsyncFor, ast.comprehension)):
+            sites.append(([sub.target], sub.iter))
+        elif isinstance(sub, (ast.With, ast.AsyncWith)):
+            sites.extend(([i.optional_vars], i.context_expr) for i in sub.items if i.optional_vars)
+    local: set[str] = set()
+    attributes: set[str] = set()
+    pending = [(targets, _identifiers(value)) for targets, value in sites]
+    while pending:
+        before = len(local)
+        waiting = []
+        for targets, value in pending:
+            if not might_acquire(value, registry, names) and local.isdisjoint(
+                value.decode().split("\n")
+            ):
+                waiting.append((targets, value))
+                continue
+            for sub in (node for target in targets for node in ast.walk(target)):
+                if isinstance(sub, ast.Name):
+                    local.add(sub.id)
+                elif isinstance(sub, ast.Attribute):
+                    attributes.add(sub.attr)
+        if len(local) == before:
+            return attributes
+        pending = waiting
+    return attributes
+
+
+def _names_a_manager(
+    method: ast.FunctionDef | ast.AsyncFunctionDef,
+    source: bytes,
+    managers: frozenset[str],
+    own: set[str],
+) -> bool:
+    """Whether ``method`` names one of the project's context managers ``managers`` where the
+    analysis can resolve it to one (LL164): a name read, an attribute, an import; not
+    ``self.assertRaises``, which resolves to a method of the class itself, unless the class
+    (``own``: its methods' names) defines it. ``source``: the method's text."""
+    if not managers or _names_pattern(managers).search(source) is None:
+        return False
+    params = [*method.args.posonlyargs, *method.args.args]
+    receivers = {"self", "cls", *(param.arg for param in params[:1])}
+    for sub in ast.walk(method):
+        if isinstance(sub, ast.Attribute) and sub.attr in managers:
+            own_method = isinstance(sub.value, ast.Name) and sub.value.id in receivers
+            if not own_method or sub.attr in own:
+                return True
+        elif isinstance(sub, ast.Name) and sub.id in managers and isinstance(sub.ctx, ast.Load):
+            return True  # (``for _ in ...`` binds a local ``_``, which ``_()`` would read)
+        elif isinstance(sub, ast.alias) and {sub.name, *sub.name.split(".")} & managers:
+            return True
+    return False
+
+
+#: Methods kept whatever they name: the protocol (LL160-LL163 read them) and the finaliser.
+_PROTOCOL_METHODS = frozenset(
+    {"__enter__", "__exit__", "__aenter__", "__aexit__", "__del__", "__init__"}
+)
+
+
+def _idle_methods(
+    node: ast.ClassDef,
+    text: Callable[[ast.stmt], bytes],
+    registry: Registry,
+    names: frozenset[str],
+    held: frozenset[str],
+    managers: frozenset[str],
+) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The methods of kept class ``node`` (and of the classes nested in its body) that cannot
+    change a finding, to be replaced by stand-ins that keep their decorators, name and
+    async-ness (``check_class`` counts a class's methods; its body statements keep their
+    lines). Kept: a method that names what can acquire (``names``, the names the class body
+    binds from it, ``held`` (what the summaries say holds a resource) and every attribute a
+    method naming those stores to: ``self.pool.getconn()`` acquires by the attribute's
+    type), or that names a context manager of ``managers`` (``_names_a_manager``); a protocol
+    method or ``__init__``/``__del__``; and every method an exit names (``_may_raise`` reads
+    the methods it calls). Everything else is analysed alone and, naming nothing that
+    acquires, creates no obligation: what the analysis takes from the rest of the class
+    (LL120's and LL162's releases, ``self.helper()``'s effects) comes from the project's
+    summaries of the whole file, and the names it reads there (``_names_read``: a closure
+    may release) are kept with the methods naming what module or class code acquires."""
+    methods = [m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    code = [item for item in node.body if not isinstance(item, _DEFINITIONS)]
+    names = _names_bound_by_acquiring(code, text, registry, names, managers)
+    keep = {id(m) for m in methods if not m.name.isascii() or m.name in _PROTOCOL_METHODS}
+    attributes = set(held)
+    own = {m.name for m in methods}
+    for method in methods:
+        source = text(method)
+        if might_acquire(source, registry, names) or _names_a_manager(
+            method, source, managers, own
+        ):
+            keep.add(id(method))
+            attributes |= _attributes_stored(method, registry, names)
+    if attributes:
+        reaching = _names_pattern(frozenset(attributes))
+        keep.update(id(m) for m in methods if reaching.search(text(m)) is not None)
+    called = {
+        name
+        for method in methods
+        if method.name in ("__exit__", "__aexit__")
+        for name in _identifiers(method).decode().split("\n")
+    }
+    keep.update(id(m) for m in methods if m.name in called)
+    idle = [m for m in methods if id(m) not in keep]
+    for nested in node.body:
+        if isinstance(nested, ast.ClassDef):
+            idle.extend(_idle_methods(nested, text, registry, names, frozenset(), managers))
+    return idle
 
 
 _CONTEXT_MANAGERS: list[tuple[Project, frozenset[str]]] = []  # the last project's
@@ -183,20 +349,22 @@ def _module_code_pattern(registry: Registry) -> re.Pattern[bytes]:
     return _names_pattern(registry.trigger_names | (ENGINE_TRIGGERS - decorators))
 
 
-#: A line that starts a module-level definition, or looks like one (inside a string).
-_DEFINITION_LINE = re.compile(rb"^(?:@|def\s|async\s+def\s|class\s)", re.MULTILINE)
+#: A line that starts a definition, or looks like one (inside a string).
+_DEFINITION_LINE = re.compile(rb"^[ \t]*(?:@|def\s|async\s+def\s|class\s)", re.MULTILINE)
 
 
-def _worth_reducing(data: bytes, registry: Registry, names: frozenset[str]) -> bool:
-    """A guess, from the lines that start with a definition, that at least a fifth of the file
-    is definitions the statement filter will drop: CPython's parse, which it needs, costs
-    about a ninth of libcst's."""
+def _worth_reducing(
+    data: bytes, registry: Registry, names: frozenset[str], managers: frozenset[str]
+) -> bool:
+    """A guess, from the lines that start with a definition (a method's too), that at least a
+    fifth of the file is definitions the statement filter will drop: CPython's parse, which
+    it needs, costs about a ninth of libcst's."""
     bounds = [match.start() for match in _DEFINITION_LINE.finditer(data)]
     bounds.append(len(data))
     idle = sum(
         end - start
         for start, end in zip(bounds, bounds[1:])
-        if not might_acquire(data[start:end], registry, names)
+        if not _mentions(data[start:end], registry, names, managers)
     )
     return idle * 5 >= len(data)
 
@@ -343,6 +511,17 @@ def single_file_project(data: bytes, path: str, config: Config) -> Project:
     )
 
 
+def _held_attributes(project: Project, module: str, class_name: str) -> frozenset[str]:
+    """The attributes of module-level class ``class_name`` that the project's summary says
+    hold what a factory made (``self.pool = ConnectionPool()``): a method's
+    ``self.pool.getconn()`` acquires through the type the analysis reads there."""
+    facts = project.classes.get(f"{module}.{class_name}") if module else None
+    if facts is None:
+        return frozenset()
+    known = project.registry.by_name
+    return frozenset(attr for attr, made in facts.stores.items() if not made.isdisjoint(known))
+
+
 def _check(data: bytes, path: str, config: Config, project: Project | None) -> FileResult:
     undecodable = _undecodable(data)
     if undecodable is not None:
@@ -357,12 +536,14 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     error = project.syntax_errors.get(path)
     if error is not None:
         return _not_analysed(path, error[0], error[1], error[2], config)
+    name, is_package = module_name(path)
     reduced = None
     if _prefilter_on():
         if not might_acquire(data, config.registry, reachable):
             return FileResult(path)
-        names = reachable | context_manager_names(project)
-        reduced = _without_idle_definitions(data, config.registry, names)
+        held = partial(_held_attributes, project, name)
+        managers = context_manager_names(project)
+        reduced = _without_idle_definitions(data, config.registry, reachable, held, managers)
     source, tree = reduced if reduced is not None else (data, None)
     try:
         module = cst.parse_module(source)
@@ -372,7 +553,6 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
         )
     except (UnicodeDecodeError, LookupError, SyntaxError) as err:
         return _not_analysed(path, 1, 0, f"cannot decode the file: {err}", config)
-    name, is_package = module_name(path)
     leaks = analyse_module(
         module, registry, module_name=name, is_package=is_package, project=project
     )

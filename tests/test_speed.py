@@ -130,6 +130,47 @@ STATEMENT_FILTER_CASES = {
         "    async def __aexit__(self, *exc):\n        return None\n\n"
         "def use():\n    with Gate():\n        pass\n"
     ),
+    # methods of a kept class that name nothing that can acquire, yet matter
+    "an exit calls a method that never returns": (
+        "import socket\n\nclass Guard:\n    def __enter__(self):\n        return self\n\n"
+        "    def __exit__(self, *exc):\n        self._fail()\n        return True\n\n"
+        "    def _fail(self):\n        raise RuntimeError('no')\n\n"
+        "    def idle(self):\n        return 1\n\n"
+        "def use():\n    s = socket.socket()\n    return s\n"
+    ),
+    "a method acquires through the attribute a resource is stored in": (
+        "from psycopg2.pool import SimpleConnectionPool\n\nclass Store:\n"
+        "    def __init__(self):\n        self.pool = SimpleConnectionPool(1, 2)\n\n"
+        "    def query(self):\n        conn = self.pool.getconn()\n        conn.cursor()\n\n"
+        "    def idle(self):\n        return 1\n"
+    ),
+    "a method acquires through an attribute a local name was stored in": (
+        "from psycopg2.pool import SimpleConnectionPool\n\nclass Store:\n"
+        "    def __init__(self):\n        pool = SimpleConnectionPool(1, 2)\n"
+        "        self.pool = pool\n\n"
+        "    def query(self):\n        conn = self.pool.getconn()\n        conn.cursor()\n"
+    ),
+    "a close() that releases what a method stored names no factory": (
+        "import socket\n\nclass Client:\n    def connect(self):\n"
+        "        self.sock = socket.create_connection(('h', 1))\n\n"
+        "    def close(self):\n        self.sock.close()\n\n"
+        "    def idle(self):\n        return 1\n"
+    ),
+    "a method closes a module-level connection": (
+        "import sqlite3\nwith sqlite3.connect('x') as conn:\n    pass\n\nclass Db:\n"
+        "    def make(self):\n        return open('p')\n\n"
+        "    def shutdown(self):\n        conn.close()\n"
+    ),
+    "a method reads what the class body acquired": (
+        "import sqlite3\n\nclass Db:\n    with sqlite3.connect('x') as conn:\n        pass\n\n"
+        "    def make(self):\n        return open('p')\n\n    def shutdown(self):\n        conn.close()\n"
+    ),
+    "an exit of a nested class calls a method that never returns": (
+        "import socket\n\nclass Outer:\n    def make(self):\n        return socket.socket()\n\n"
+        "    class Inner:\n        def __enter__(self):\n            return self\n\n"
+        "        def __exit__(self, *exc):\n            self._fail()\n            return True\n\n"
+        "        def _fail(self):\n            raise RuntimeError('no')\n"
+    ),
 }
 
 
@@ -148,6 +189,74 @@ def test_the_statement_filter_keeps_what_can_matter(
         monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
         unfiltered = check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
         assert _findings(filtered) == _findings(unfiltered)
+
+
+IDLE_METHODS = """\
+import socket
+
+
+class Client:
+    retries = 3
+
+    @property
+    def name(self):
+        return self._name
+
+    def connect(self):
+        self.sock = socket.create_connection(("h", 1))
+
+    @staticmethod
+    async def wait(a,
+                   b):
+        # nothing held here
+        return a + b
+
+    def close(self):
+        self.sock.close()
+
+    def __exit__(self, *exc):
+        self._flush()
+
+    def _flush(self):
+        return None
+
+    def describe(self):
+        f = open("x")
+        return f.read()
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_idle_methods_of_a_kept_class_are_stand_ins(
+    newline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the methods that can matter reach libcst: ``name`` and ``wait`` become stand-ins
+    on their ``def`` lines (decorators, name and ``async`` kept, the rest empty lines);
+    ``close`` (it releases what ``connect`` stored), the exit and the method it calls stay,
+    byte for byte, so every finding keeps its line and column."""
+    import leaklint.core as core
+
+    parsed: list[bytes] = []
+    real = core.cst.parse_module
+    monkeypatch.setattr(core.cst, "parse_module", lambda data: parsed.append(data) or real(data))
+    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    source = ("\ufeff" + IDLE_METHODS).replace("\n", newline).encode()
+    filtered = core.check_source(source, "client.py", Config()).findings
+    (reduced,) = parsed
+    lines, kept = source.splitlines(keepends=True), reduced.splitlines(keepends=True)
+    assert len(kept) == len(lines)
+    stand_ins = {8: b"    def name(): pass", 15: b"    async def wait(): pass"}
+    emptied = {9, 16, 17, 18}
+    for number, (line, reduced_line) in enumerate(zip(lines, kept), 1):
+        if number in stand_ins:
+            assert reduced_line == stand_ins[number] + newline.encode()
+        elif number in emptied:
+            assert reduced_line == newline.encode()
+        else:
+            assert reduced_line == line
+    monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
+    assert core.check_source(source, "client.py", Config()).findings == filtered
+    assert [(f.line, f.col, f.code) for f in filtered] == [(23, 4, "LL163"), (30, 12, "LL100")]
 
 
 def test_the_prefilter_switch_really_switches(
