@@ -16,6 +16,7 @@ import ast
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
@@ -468,7 +469,10 @@ def _last_name(node: ast.expr) -> str:
     return ""
 
 
+@lru_cache(maxsize=4096)
 def _is_releasing(name: str) -> bool:
+    """``close``, ``shutdown``, ``release_conn``...: a name that says it releases (asked for
+    every attribute of every function: kept per name)."""
     lowered = name.lower()
     return any(word in lowered for word in RELEASING_WORDS) or lowered in (
         "wait",
