@@ -29,6 +29,7 @@ import os
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import libcst as cst
@@ -99,13 +100,16 @@ def main() -> int:
     kept_bytes = 0
     for path in passing:
         reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
-        names = reachable | core._context_manager_names(project)
+        # as leaklint.core._check calls it
+        held = partial(core._held_attributes, project, module_name(path)[0])
         reduced = timed(
             "statement filter (ast)",
             core._without_idle_definitions,
             data[path],
             config.registry,
-            names,
+            reachable,
+            held,
+            core.context_manager_names(project),
         )
         source, tree = reduced if reduced is not None else (data[path], None)
         kept_bytes += len(source)
