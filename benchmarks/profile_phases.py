@@ -144,10 +144,13 @@ def main() -> int:
             pass
     sampled = sorted(parsed)[:: options.positions_every]
     for path in sampled:
-        timed(
-            "PositionProvider (every parsed file, not done)",
-            lambda: MetadataWrapper(parsed[path], unsafe_skip_copy=True).resolve(PositionProvider),
-        )
+        try:
+            timed(
+                "PositionProvider (every parsed file, not done)",
+                lambda: MetadataWrapper(parsed[path], unsafe_skip_copy=True).resolve(PositionProvider),
+            )
+        except RecursionError:  # libcst renders recursively: a very deep expression
+            print(f"  PositionProvider gave up on {path} (too deep)", file=sys.stderr)
     if sampled:
         times["PositionProvider (every parsed file, not done)"] *= len(parsed) / len(sampled)
 
