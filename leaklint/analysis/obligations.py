@@ -2221,11 +2221,8 @@ def _ends_in_fail(body: cst.BaseSuite) -> bool:
 
 
 def _is_fail_call(small: cst.BaseSmallStatement) -> bool:
-    return (
-        isinstance(small, cst.Expr)
-        and isinstance(small.value, cst.Call)
-        and (dotted_name(small.value.func) or "").rsplit(".", 1)[-1] == "fail"
-    )
+    call = _statement_call_of(small)
+    return call is not None and (dotted_name(call.func) or "").rsplit(".", 1)[-1] == "fail"
 
 
 def _expects_resource_warning(expr: cst.BaseExpression) -> bool:
