@@ -219,15 +219,18 @@ def _attributes_stored(
             sites.extend(([i.optional_vars], i.context_expr) for i in sub.items if i.optional_vars)
     local: set[str] = set()
     attributes: set[str] = set()
-    pending = [(targets, _identifiers(value)) for targets, value in sites]
+    # each site once: whether its value names what acquires, and the names it reads
+    pending: list[tuple[list[ast.expr], bool, set[str]]] = []
+    for targets, value in sites:
+        identifiers = _identifiers(value)
+        acquires = might_acquire(identifiers, registry, names)
+        pending.append((targets, acquires, set(identifiers.decode().split("\n"))))
     while pending:
         before = len(local)
         waiting = []
-        for targets, value in pending:
-            if not might_acquire(value, registry, names) and local.isdisjoint(
-                value.decode().split("\n")
-            ):
-                waiting.append((targets, value))
+        for targets, acquires, named in pending:
+            if not acquires and local.isdisjoint(named):
+                waiting.append((targets, acquires, named))
                 continue
             for sub in (node for target in targets for node in ast.walk(target)):
                 if isinstance(sub, ast.Name):
@@ -299,8 +302,9 @@ def _idle_methods(
     keep = {id(m) for m in methods if not m.name.isascii() or m.name in _PROTOCOL_METHODS}
     attributes = set(held)
     own = {m.name for m in methods}
+    sources = {id(method): text(method) for method in methods}
     for method in methods:
-        source = text(method)
+        source = sources[id(method)]
         if might_acquire(source, registry, names) or _names_a_manager(
             method, source, managers, own
         ):
@@ -308,7 +312,7 @@ def _idle_methods(
             attributes |= _attributes_stored(method, registry, names)
     if attributes:
         reaching = _names_pattern(frozenset(attributes))
-        keep.update(id(m) for m in methods if reaching.search(text(m)) is not None)
+        keep.update(id(m) for m in methods if reaching.search(sources[id(m)]) is not None)
     called = {
         name
         for method in methods
