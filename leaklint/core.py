@@ -457,6 +457,28 @@ def check_source(
         return _internal_errors(path, [(None, 1, 0, err)], (), config)
 
 
+def parse_unvalidated(source: bytes) -> cst.Module:
+    """``libcst.parse_module`` without each node's ``_validate``: a node built by the parser
+    from source that parsed is valid by construction, and the checks were 30% of the parse
+    (`benchmarks/README.md`; libcst's own ``CSTNode.__post_init__`` notes that the parser
+    could skip them). Nodes built while it runs are not checked, so it is for the analysis
+    only, which builds none; the fixes parse and build with libcst's checks on. Should a
+    libcst release move its validation elsewhere, the parse is the plain one."""
+    base = cst.CSTNode
+    validate = base.__dict__.get("__post_init__")
+    if validate is None:
+        return cst.parse_module(source)
+    base.__post_init__ = _unchecked  # type: ignore[method-assign]
+    try:
+        return cst.parse_module(source)
+    finally:
+        base.__post_init__ = validate  # type: ignore[method-assign]
+
+
+def _unchecked(self: cst.CSTNode) -> None:
+    pass
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """CPython's cycle collector off while one file is parsed and analysed: its trees are
@@ -550,7 +572,7 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
         reduced = _without_idle_definitions(data, config.registry, reachable, held, managers)
     source, tree = reduced if reduced is not None else (data, None)
     try:
-        module = cst.parse_module(source)
+        module = parse_unvalidated(source)
     except cst.ParserSyntaxError as err:
         return _not_analysed(
             path, err.raw_line, err.raw_column, f"syntax error: {err.message}", config

@@ -501,3 +501,22 @@ def test_two_writers_at_once_leave_a_whole_entry(tmp_path: Path) -> None:
         assert process.exitcode == 0
     assert cache.get("results", "same-key")[1] in (1, 2)
     assert not [p for p in (tmp_path / "c" / "results").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_the_unvalidated_parse_gives_libcsts_tree_and_leaves_validation_on(
+    fixtures: list[Target],
+) -> None:
+    """The analysis parses without libcst's per-node checks: the trees are libcst's own,
+    node for node, and once the parse is over (a file that does not parse included) every
+    node built anywhere is checked again."""
+    import libcst as cst
+
+    from leaklint.core import parse_unvalidated
+
+    for target in fixtures:
+        data = Path(target.path).read_bytes()
+        assert parse_unvalidated(data).deep_equals(cst.parse_module(data)), target.path
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_unvalidated(b"def broken(:\n")
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("")
