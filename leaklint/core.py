@@ -448,7 +448,7 @@ def check_source(
     """
     data = source.encode("utf-8") if isinstance(source, str) else source
     try:
-        with _collector_paused():
+        with collector_paused():
             result = _check(data, path, config, project)
         return _suppressed(result, data, config) if honour_noqa else result
     except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
@@ -480,7 +480,7 @@ def _unchecked(self: cst.CSTNode) -> None:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """CPython's cycle collector off while one file is parsed and analysed: its trees are
     hundreds of thousands of objects that live until the file is done, and every collection
     walks them all (on a generated 0.8 MB module, three quarters of ``ast.parse``'s time and

@@ -247,10 +247,10 @@ def _summarise_one(path: str, data: bytes) -> _Facts | None:
     if b"\0" in data:
         return None  # the check reports it
     from leaklint.analysis.summaries import facts_of_source
-    from leaklint.core import users_warnings_ignored
+    from leaklint.core import collector_paused, users_warnings_ignored
 
     try:
-        with users_warnings_ignored():
+        with users_warnings_ignored(), collector_paused():
             facts, error = facts_of_source(data, path)
     except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
         facts, error = None, (1, 0, "too deeply nested to analyse")
