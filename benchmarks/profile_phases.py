@@ -4,20 +4,22 @@
     python benchmarks/profile_phases.py --every 5     # every 5th file, for a quick look
 
 One process, no cache, the phases of ``leaklint.core`` timed one by one over the same files
-(site-packages excluded, test folders included, as in compare.py):
+(site-packages excluded, test folders included, as in compare.py), each call with CPython's
+cycle collector paused, as leaklint runs each file:
 
 1. read the bytes;
 2. the ``ast`` summary pass (``facts_of_source``) of every file, then ``build_project``;
 3. the pre-filter (``might_acquire``) of every file;
 4. the statement filter of the files that pass it: CPython's ``ast`` finds the module-level
    definitions that name nothing that can acquire, and stubs them out;
-5. ``libcst.parse_module`` of what is left of those files;
+5. libcst's parse of what is left of those files (``core.parse_unvalidated``, as the run);
 6. the obligation analysis (``analyse_module``) of those;
 7. the positions of the findings (``core._Positions``: each reported statement or method
    rendered alone);
 8. for comparison: ``libcst.parse_module`` of every file, and ``PositionProvider`` of every
    parsed file (on every ``--positions-every``-th parsed file, scaled up), i.e. the cost the
-   pre-filter and positions-on-demand avoid.
+   pre-filter and positions-on-demand avoid; and CPython's ``ast.parse`` of what libcst
+   parses, what step 5 would cost if the analysis read CPython's tree.
 
 Writes benchmarks/results/profile.md. Not part of the test suite.
 """
@@ -25,6 +27,7 @@ Writes benchmarks/results/profile.md. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
 import sys
@@ -68,9 +71,11 @@ def main() -> int:
     times: dict[str, float] = {}
 
     def timed(phase: str, function, *args):  # type: ignore[no-untyped-def]
+        # with the cycle collector paused, as leaklint runs each file's summary and check
         start = time.perf_counter()
         try:
-            return function(*args)
+            with core.collector_paused():
+                return function(*args)
         finally:
             times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
 
@@ -97,6 +102,7 @@ def main() -> int:
     print(f"{len(passing)} pass the pre-filter; parsing and analysing them", file=sys.stderr)
     with_findings = 0
     parsed = {}
+    kept: dict[str, bytes] = {}  # what the filters leave of each parsed file
     kept_bytes = 0
     for path in passing:
         reachable = project.file_triggers.get(os.path.normpath(path), frozenset())
@@ -114,10 +120,11 @@ def main() -> int:
         source, tree = reduced if reduced is not None else (data[path], None)
         kept_bytes += len(source)
         try:
-            module = timed("libcst parse (what the filters keep)", cst.parse_module, source)
+            module = timed("libcst parse (what the filters keep)", core.parse_unvalidated, source)
         except Exception:  # noqa: BLE001 - counted as not analysed, as leaklint does
             continue
         parsed[path] = module
+        kept[path] = source
         name, is_package = module_name(path)
         leaks = timed(
             "analysis",
@@ -142,6 +149,8 @@ def main() -> int:
             timed("libcst parse (every file, not done)", cst.parse_module, data[path])
         except Exception:  # noqa: BLE001
             pass
+    for path, source in kept.items():
+        timed("ast.parse (what the filters keep, not done)", ast.parse, source)
     sampled = sorted(parsed)[:: options.positions_every]
     for path in sampled:
         try:
@@ -197,7 +206,11 @@ def main() -> int:
         "| avoided | time (s) | × the run |",
         "|---|---:|---:|",
     ]
-    for phase in ("libcst parse (every file, not done)", "PositionProvider (every parsed file, not done)"):
+    for phase in (
+        "libcst parse (every file, not done)",
+        "PositionProvider (every parsed file, not done)",
+        "ast.parse (what the filters keep, not done)",
+    ):
         value = times.get(phase, 0.0)
         lines.append(f"| {phase.replace(', not done', '')} | {value:.2f} | {value / total:.2f}× |")
     lines += [
