@@ -24,7 +24,14 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from leaklint.analysis.obligations import ENGINE_TRIGGERS, Leak, analyse_module
 from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS
-from leaklint.analysis.summaries import Project, build_project, facts_of_source, module_name
+from leaklint.analysis.summaries import (
+    Project,
+    build_project,
+    child_nodes,
+    facts_of_source,
+    module_name,
+    walk,
+)
 from leaklint.config import Config
 from leaklint.resources import Registry
 from leaklint.results import FileResult, Finding, UnusedSuppression
@@ -208,7 +215,7 @@ def _attributes_stored(
     one of ``names``, or a local name bound from those, to a fixed point): ``self.sock = s``
     after ``s = socket.socket()``."""
     sites: list[tuple[list[ast.expr], ast.expr]] = []
-    for sub in ast.walk(method):
+    for sub in walk(method):
         if isinstance(sub, ast.Assign):
             sites.append((sub.targets, sub.value))
         elif isinstance(sub, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and sub.value:
@@ -232,7 +239,7 @@ def _attributes_stored(
             if not acquires and local.isdisjoint(named):
                 waiting.append((targets, acquires, named))
                 continue
-            for sub in (node for target in targets for node in ast.walk(target)):
+            for sub in (node for target in targets for node in walk(target)):
                 if isinstance(sub, ast.Name):
                     local.add(sub.id)
                 elif isinstance(sub, ast.Attribute):
@@ -257,7 +264,7 @@ def _names_a_manager(
         return False
     params = [*method.args.posonlyargs, *method.args.args]
     receivers = {"self", "cls", *(param.arg for param in params[:1])}
-    for sub in ast.walk(method):
+    for sub in walk(method):
         if isinstance(sub, ast.Attribute) and sub.attr in managers:
             own_method = isinstance(sub.value, ast.Name) and sub.value.id in receivers
             if not own_method or sub.attr in own:
@@ -383,7 +390,7 @@ def _bound_names(node: ast.stmt, named: Callable[[bytes], bool]) -> set[str]:
     (``from subprocess import Popen as P``, ``from requests import get``: not ``os`` in
     ``import os, socket``)."""
     names = set()
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
             names.add(child.id)
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
@@ -429,7 +436,7 @@ def _identifiers(node: ast.AST) -> bytes:
             found.append(current.id)
         elif isinstance(current, ast.Attribute):
             found.append(current.attr)
-        stack.extend(ast.iter_child_nodes(current))
+        stack.extend(child_nodes(current))
     return "\n".join(found).encode()
 
 

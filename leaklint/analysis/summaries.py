@@ -203,7 +203,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _READ_NODES = frozenset({ast.Assign, ast.Return, ast.Call, ast.With, ast.AsyncWith, ast.Attribute})
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def child_nodes(node: ast.AST) -> list[ast.AST]:
     """``ast.iter_child_nodes(node)`` as a list, in the same order, but for the expression
     contexts, without its two layers of generators (the summary pass walks every function
     of every file)."""
@@ -225,12 +225,24 @@ def _walk_scope(node: ast.AST) -> list[ast.AST]:
     """Every node below ``node`` outside nested functions, lambdas and classes, parents
     before their children."""
     out: list[ast.AST] = []
-    stack = _children(node)
+    stack = child_nodes(node)
     while stack:
         current = stack.pop()
         out.append(current)
         if not isinstance(current, _SCOPES):
-            stack.extend(_children(current))
+            stack.extend(child_nodes(current))
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk(node)``'s nodes (``node`` and all below it, nested scopes included), as a
+    list, without its generators: parents before their children, siblings in no set order."""
+    out: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(child_nodes(current))
     return out
 
 
@@ -900,5 +912,5 @@ def _chain_too_long(data: bytes, tree: ast.Module) -> bool:
                 depth, left = depth + 1, left.left
             if depth > _MAX_CHAIN:
                 return True
-        stack.extend(_children(node))
+        stack.extend(child_nodes(node))
     return False
