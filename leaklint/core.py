@@ -470,10 +470,12 @@ def parse_unvalidated(source: bytes) -> cst.Module:
     (`benchmarks/README.md`; libcst's own ``CSTNode.__post_init__`` notes that the parser
     could skip them). Nodes built while it runs are not checked, so it is for the analysis
     only, which builds none; the fixes parse and build with libcst's checks on. Should a
-    libcst release move its validation elsewhere, the parse is the plain one."""
+    libcst release move its validation elsewhere, or an old one be asked for its pure-Python
+    parser (``LIBCST_PARSER_TYPE=pure``, which may lean on the checks), the parse is the
+    plain one."""
     base = cst.CSTNode
     validate = base.__dict__.get("__post_init__")
-    if validate is None:
+    if validate is None or os.environ.get("LIBCST_PARSER_TYPE") == "pure":
         return cst.parse_module(source)
     base.__post_init__ = _unchecked  # type: ignore[method-assign]
     try:

@@ -520,3 +520,22 @@ def test_the_unvalidated_parse_gives_libcsts_tree_and_leaves_validation_on(
         parse_unvalidated(b"def broken(:\n")
     with pytest.raises(cst.CSTValidationError):
         cst.Name("")
+
+
+def test_the_pure_python_parser_keeps_its_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An old libcst asked for its pure-Python parser (which may reject code through the
+    checks) parses with them on."""
+    import libcst as cst
+
+    import leaklint.core as core
+
+    checked = cst.CSTNode.__post_init__
+    seen = []
+    real = core.cst.parse_module
+    monkeypatch.setattr(
+        core.cst, "parse_module", lambda data: seen.append(cst.CSTNode.__post_init__) or real(data)
+    )
+    core.parse_unvalidated(b"x = 1\n")
+    monkeypatch.setenv("LIBCST_PARSER_TYPE", "pure")
+    core.parse_unvalidated(b"x = 1\n")
+    assert seen[0] is not checked and seen[1] is checked
