@@ -35,8 +35,10 @@ it afterwards. So does a resource stored on `self` in `__init__` when a later st
 of `__init__` can raise: the object is never returned, so nobody can release it.
 Except in a test of the finaliser: a `del x` or `x = None` under
 `assertWarns(ResourceWarning)` (`check_warnings`, `pytest.warns`, `catch_warnings` for
-ResourceWarning), or followed at once by `gc.collect()`/`gc_collect()`, leaves that resource
-to its finaliser on purpose, and none of its paths is reported.
+ResourceWarning), or followed at once by `gc.collect()`/`gc_collect()`, and a `del x`
+anywhere in a test function (named `test*`), leaves that resource to its finaliser on
+purpose, and none of its paths is reported. Outside a test, `del` of an open resource is
+reported.
 
 Functions of the checked code that return a resource are factories too
 (`def get_conn(): return sqlite3.connect(DB)`): their callers must release what they get,
