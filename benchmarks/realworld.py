@@ -21,6 +21,10 @@ line): at pinned versions a finding stays where it was, and one whose line chang
 a sampled finding without a verdict, and a judged finding that is gone, are listed for
 re-judging.
 
+``benchmarks/realworld/second_judgements.csv`` is a second, blind judgement of the sample (the
+brief the second judge had: ``realworld/second_judge_brief.md``); the report gives the two
+judges' agreement and precision by each of them and after reconciling.
+
 The report is ``benchmarks/realworld.md``. Not part of the test suite.
 """
 
@@ -58,6 +62,12 @@ PEER_JUDGEMENTS = HERE / "realworld" / "peer_judgements.csv"
 PEER_FIELDS = ["project", "version", "path", "line", "tools", "verdict", "reason", "text"]
 PEER_VERDICTS = ("missed", "correct", "debatable")
 PEER_SAMPLE = 30
+#: A second, blind judgement of the judged sample: ``first`` (the verdict judgements.csv held
+#: before), ``second`` (a judge who saw the rubric and the code, not the first verdict) and its
+#: reason; ``final`` is judgements.csv's verdict after the two were reconciled by re-reading.
+SECOND_JUDGEMENTS = HERE / "realworld" / "second_judgements.csv"
+SECOND_FIELDS = ["project", "version", "path", "line", "rule", "first", "second", "final",
+                 "reason", "text"]
 PRECISION_NOTE = (
     "Precision is the share of the judged findings that are real leaks (the issue's measure: "
     "what fraction of the findings on real projects are real leaks), so a debatable finding "
@@ -342,6 +352,61 @@ def write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def kappa(pairs: list[tuple[str, str]]) -> float:
+    """Cohen's kappa of two judges' verdicts: their agreement beyond what their own verdict
+    frequencies would give by chance (1: always agree; 0: no better than chance)."""
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    chance = sum(first[v] * second[v] for v in VERDICTS) / (n * n)
+    return 1.0 if chance == 1 else (observed - chance) / (1 - chance)
+
+
+def agreement_report(findings: list[dict], judged: dict, second: dict) -> list[str]:
+    """How far two judges agree on the findings still reported, and precision by each of them
+    and after reconciling: a verdict changed by the reconciliation shows in the columns."""
+    present = {key(f) for f in findings}
+    rows = [r for k, r in second.items()
+            if k in present and r["first"] in VERDICTS and r["second"] in VERDICTS]
+    if not rows:
+        return []
+    pairs = [(r["first"], r["second"]) for r in rows]
+    agree = sum(a == b for a, b in pairs)
+    lines = [
+        "## Two judges",
+        "",
+        f"Every finding of the sample was judged a second time, blind (`"
+        f"{SECOND_JUDGEMENTS.relative_to(HERE.parent)}`: the rubric and the code, not the first "
+        f"verdict). Of {len(rows)} still reported, the judges agree on {agree} "
+        f"({agree / len(rows):.0%}; Cohen's kappa {kappa(pairs):.2f}). Where they differ, the "
+        "finding was read again and the verdict the rubric gives kept (`final`, the verdict of "
+        "judgements.csv, with its reason).",
+        "",
+        "| first judge (rows), second (columns) | " + " | ".join(VERDICTS) + " |",
+        "|---|" + "---:|" * len(VERDICTS),
+    ]
+    matrix = Counter(pairs)
+    for a in VERDICTS:
+        lines.append(f"| {a} | " + " | ".join(str(matrix[(a, b)]) for b in VERDICTS) + " |")
+    lines += [
+        "",
+        "Precision (true / judged) by each judge alone and after reconciling:",
+        "",
+        "| rule | judged | first judge | second judge | final |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by_rule: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_rule[r["rule"]].append(r)
+    for rule in sorted(by_rule):
+        group = by_rule[rule]
+        finals = [judged.get(key(r), {}).get("verdict", r["final"]) for r in group]
+        cells = [f"{sum(v == 'true' for v in column) / len(group):.0%}"
+                 for column in ([r["first"] for r in group], [r["second"] for r in group], finals)]
+        lines.append(f"| {rule} | {len(group)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def difference_report(findings: list[dict], peers: dict[str, dict[str, set]],
                       projects: list[Project], judged: dict, peer_judged: dict) -> list[str]:
     """What the judged differences say: leaks only leaklint finds, its false positives no peer
@@ -469,6 +534,9 @@ def main() -> int:
     table, stale = precision_table(findings, judged)
     lines += ["", "## Precision on the judged sample", "", *table]
     lines += ["", PRECISION_NOTE]
+    agreement = agreement_report(findings, judged, load_csv(SECOND_JUDGEMENTS, key))
+    if agreement:
+        lines += ["", *agreement]
     unjudged = [r for r in judged.values() if not r["verdict"]]
     lines += ["", "## To judge", ""]
     lines += [f"- {r['project']} `{r['path']}:{r['line']}` {r['rule']}: no verdict yet"
