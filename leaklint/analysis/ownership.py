@@ -175,7 +175,8 @@ def is_constructor_name(name: str) -> bool:
 #: The model ("a statement that cannot raise"): a call whose only failures are a programming
 #: error of its caller (a wrong type, an unhashable key) or MemoryError and KeyboardInterrupt,
 #: which no clean-up handler is written for: constructors of plain containers and locks,
-#: reading a clock, logging, adding to a container, asking a socket, lock or event its state.
+#: reading a clock, logging, adding to a container, asking a socket, lock, event or transport its
+#: state.
 NON_RAISING_FUNCTIONS = frozenset(
     {
         "builtins.memoryview",
@@ -236,6 +237,12 @@ NON_RAISING_METHODS = frozenset(
         "__enter__",  # an object's own __enter__ gives itself back
         "getheader",  # a response's headers are parsed already
         "getheaders",
+        # an asyncio transport's state: a lookup (with a default), or a KeyError for a pipe
+        # the caller did not ask for
+        "get_extra_info",
+        "get_pipe_transport",
+        "get_pid",
+        "get_returncode",
     }
 )
 

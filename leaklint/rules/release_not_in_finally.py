@@ -39,7 +39,9 @@ making a lock, event, deque or list, `len()`, `range()`, `memoryview()`, `hasatt
 `csv.writer()`, reading a clock, logging, `append`/`add`/`discard` on a container, a
 socket's `setblocking()`/`settimeout()`/`gettimeout()`/`fileno()`,
 `socket.getdefaulttimeout()`, `sys.path.insert()`, `os.path.join()`, `io.text_encoding()`, an
-event's `is_set()`, `time.sleep(<number>)`; and
+event's `is_set()`, an asyncio transport's `get_extra_info()`/`get_pipe_transport()`/
+`get_pid()`/`get_returncode()`, a response's `getheader()`/`getheaders()`,
+`time.sleep(<number>)`; and
 `f.write(<ASCII or bytes literal shorter than 8 KiB>)` on a file this function opened with
 a buffer (`open()`, `tempfile.*File()`, not `buffering=0`): the data is copied into the
 buffer and no system call happens. Any other call, subscript, `await` or `import` can raise.
