@@ -21,6 +21,20 @@ _BUILTINS = frozenset(dir(builtins))
 UNKNOWN = "<unknown>"
 
 
+class SameScopeVisitor(cst.CSTVisitor):
+    """A visitor that stays in the scope it starts in: nested functions, lambdas and classes
+    run at another time, if at all."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts: list[str] = []

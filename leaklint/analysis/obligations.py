@@ -27,8 +27,14 @@ import libcst as cst
 
 from leaklint.analysis import ownership, protocols
 from leaklint.analysis.leaks import Leak
-from leaklint.analysis.names import Scope, body_scope, dotted_name, function_scope
-from leaklint.analysis.summaries import Project
+from leaklint.analysis.names import (
+    SameScopeVisitor,
+    Scope,
+    body_scope,
+    dotted_name,
+    function_scope,
+)
+from leaklint.analysis.summaries import Project, is_releasing
 from leaklint.resources import Registry, Resource
 
 OPEN = 1
@@ -205,6 +211,12 @@ class _ScopeAnalyser:
         self.class_name = class_name
         self.self_name = _first_param(method) if method is not None else None
         self.in_init = method is not None and method.name.value == "__init__"
+        # in a method: the attributes of self it calls a releasing method on (``self.f.close()``)
+        self.self_releases = (
+            _self_attrs_released(method, self.self_name)
+            if method is not None and self.self_name is not None and not self.in_init
+            else frozenset()
+        )
         self.method_name = method.name.value if method is not None else None
         # a @contextmanager whose clean-up after yield is skipped (LL161 says it)
         self.cleanup_skipped = cleanup_skipped
@@ -1136,8 +1148,32 @@ class _ScopeAnalyser:
         if self.in_init:
             self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
             self.pending.update(state.names.get(pseudo, frozenset()))
+        elif self.method_owns(attr):
+            self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
         else:
             self.escape_items(items, state)
+
+    def method_owns(self, attr: str) -> bool:
+        """``self.d = dbm.open(p)`` ... ``self.d.close()`` in one method, and nothing else (no
+        other method of the class or of its bases, no code outside it) releases or takes
+        ``self.d``: the method uses the attribute as a local of its own, so it must release it
+        on every path; an exception that skips the release leaves it open on an object nobody
+        will close it through."""
+        project = self.ctx.project
+        if (
+            attr not in self.self_releases
+            or project is None
+            or self.class_name is None
+            or self.method_name is None
+        ):
+            return False
+        facts = project.classes.get(self.class_name)
+        return (
+            facts is not None
+            # it makes its own (``self.f.close(); self.f = open(p)`` reopens for the object)
+            and attr in facts.method_refreshes.get(self.method_name, ())
+            and not project.released_elsewhere(self.class_name, attr, self.method_name)
+        )
 
     def bind(self, state: _State, name: str, items: list[_Item], stmt: cst.CSTNode) -> None:
         new: set[int] = set()
@@ -1970,6 +2006,32 @@ def _is_constant_true(test: cst.BaseExpression) -> bool:
 
 def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
     return node.func if isinstance(node, cst.Call) else node
+
+
+class _SelfReleases(SameScopeVisitor):
+    """``self.x.close()``: the attributes of self a method calls a releasing method on."""
+
+    def __init__(self, self_name: str) -> None:
+        self.self_name = self_name
+        self.attrs: set[str] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and is_releasing(func.attr.value)
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+            and func.value.value.value == self.self_name
+        ):
+            self.attrs.add(func.value.attr.value)
+
+
+def _self_attrs_released(method: cst.FunctionDef, self_name: str) -> frozenset[str]:
+    visitor = _SelfReleases(self_name)
+    for stmt in method.body.body if isinstance(method.body, cst.IndentedBlock) else ():
+        stmt.visit(visitor)
+    return frozenset(visitor.attrs)
 
 
 def _receiver_key(func: cst.BaseExpression) -> str | None:

@@ -56,6 +56,9 @@ class ClassFacts:
     method_releases: Mapping[str, frozenset[str]]  # method -> attrs it calls methods on
     method_calls: Mapping[str, frozenset[str]]  # method -> self.methods it calls
     methods: frozenset[str]
+    #: method -> attrs it stores before it mentions them otherwise: what it releases of them
+    #: is what it made itself (``self.d = dbm.open(p)`` ... ``self.d.close()``)
+    method_refreshes: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,30 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _refreshed_attrs(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The attributes of self the method's first mention of is a store, on a line that does
+    not read them too (``self.f = open(p)``, not ``self.f = wrap(self.f)``)."""
+    params = node.args.posonlyargs + node.args.args
+    if not params:
+        return frozenset()
+    me = params[0].arg
+    first: dict[str, tuple[int, int, bool]] = {}
+    lines: dict[str, list[int]] = {}
+    for sub in _walk_scope(node):
+        attr = _is_self_attr(sub, me)
+        if attr is None:
+            continue
+        where = (sub.lineno, sub.col_offset, isinstance(sub.ctx, ast.Store))
+        if attr not in first or where[:2] < first[attr][:2]:
+            first[attr] = where
+        lines.setdefault(attr, []).append(sub.lineno)
+    return frozenset(
+        attr
+        for attr, (line, _, stored) in first.items()
+        if stored and lines[attr].count(line) == 1
+    )
+
+
 def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
     if (
         isinstance(node, ast.Attribute)
@@ -324,7 +351,7 @@ class _FunctionReader:
                 if isinstance(func, ast.Attribute):
                     receiver = func.value
                     if isinstance(receiver, ast.Name):
-                        if _is_releasing(func.attr):
+                        if is_releasing(func.attr):
                             released_names.add(receiver.id)
                             if receiver.id in params:
                                 takes.add(receiver.id)
@@ -343,7 +370,7 @@ class _FunctionReader:
                             # ``self._socks.append(s); return s``: the object keeps s
                             released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
                 callee_name = _last_name(func)
-                if _is_releasing(callee_name) or callee_name in _KEEPING_CALLEES or (
+                if is_releasing(callee_name) or callee_name in _KEEPING_CALLEES or (
                     callee_name == "__init__"  # ``super().__init__(fp)``: the base keeps it
                 ):
                     takes.update(a.id for a in sub.args if isinstance(a, ast.Name) and a.id in params)
@@ -355,12 +382,12 @@ class _FunctionReader:
                     if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
                         takes.add(item.context_expr.id)
             elif isinstance(sub, ast.Attribute):
-                if isinstance(sub.value, ast.Name) and _is_releasing(sub.attr):
+                if isinstance(sub.value, ast.Name) and is_releasing(sub.attr):
                     # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
                     released_names.add(sub.value.id)
                 elif (
                     isinstance(sub.value, ast.Attribute)
-                    and _is_releasing(sub.attr)
+                    and is_releasing(sub.attr)
                     and not (isinstance(sub.value.value, ast.Name) and sub.value.value.id == me)
                 ):
                     self.released_outside.add(sub.value.attr)
@@ -369,7 +396,7 @@ class _FunctionReader:
                 attr = _is_self_attr(sub.value, me)
                 if attr is not None:
                     quiet.add(id(sub.value))  # ``self.sock.family``: a use, not a hand-over
-                    if _is_releasing(sub.attr):
+                    if is_releasing(sub.attr):
                         # ``self.addCleanup(self.file.close)``: whoever calls it releases it
                         self.attr_calls.setdefault(attr, set()).add(sub.attr)
                 attr = _is_self_attr(sub, me)
@@ -482,7 +509,7 @@ def _last_name(node: ast.expr) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _is_releasing(name: str) -> bool:
+def is_releasing(name: str) -> bool:
     """``close``, ``shutdown``, ``release_conn``...: a name that says it releases (asked for
     every attribute of every function: kept per name)."""
     lowered = name.lower()
@@ -539,6 +566,7 @@ class _ClassReader:
         handed: set[str] = set()
         method_releases: dict[str, frozenset[str]] = {}
         method_calls: dict[str, frozenset[str]] = {}
+        method_refreshes: dict[str, frozenset[str]] = {}
         functions: list[FunctionFacts] = []
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -558,9 +586,12 @@ class _ClassReader:
             method_releases[item.name] = frozenset(
                 attr
                 for attr, methods in reader.attr_calls.items()
-                if any(_is_releasing(m) for m in methods)
+                if any(is_releasing(m) for m in methods)
             ) | frozenset(reader.handed)
             method_calls[item.name] = frozenset(reader.self_calls)
+            refreshed = _refreshed_attrs(item) & method_releases[item.name]
+            if refreshed:
+                method_refreshes[item.name] = refreshed
         facts = ClassFacts(
             qualname=self.qualname,
             path=self.path,
@@ -572,6 +603,7 @@ class _ClassReader:
             method_releases=method_releases,
             method_calls=method_calls,
             methods=frozenset(method_releases),
+            method_refreshes=method_refreshes,
         )
         return facts, functions
 
@@ -709,6 +741,35 @@ class Project:
             todo.extend(facts.method_calls.get(current, ()))
         return frozenset(out)
 
+    def released_elsewhere(self, class_name: str, attr: str, method: str) -> bool:
+        """Might anything but ``method`` of the class release ``self.attr`` or take it: another
+        of its methods (releasing it, or handing it on), a method of a base class, or code
+        outside the class (``client.sock.close()``)? A base outside the project might, unless
+        it is one that touches no attribute of its subclasses (``unittest.TestCase``)."""
+        if attr in self.released_outside:
+            return True
+        todo, seen = [class_name], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            facts = self.classes.get(current)
+            if facts is None:
+                if current not in _BASES_KEEPING_NOTHING:
+                    return True
+                continue
+            if any(
+                attr in released and attr not in facts.method_refreshes.get(name, ())
+                for name, released in facts.method_releases.items()
+                if name != method or current != class_name
+            ):
+                return True  # (a method that makes its own and releases it releases not ours)
+            if None in facts.bases:
+                return True
+            todo.extend(base for base in facts.bases if base is not None)
+        return False
+
     def releases_attr(self, class_name: str, attr: str, resource: Resource) -> bool | None:
         """Does some method of the class (or of its project bases) release ``self.attr``?
         None when a base class is outside the project: it might."""
@@ -729,6 +790,20 @@ class Project:
             if inherited is None or inherited:
                 return inherited
         return False
+
+
+#: Base classes outside the project that never release an attribute a subclass stores.
+_BASES_KEEPING_NOTHING = frozenset(
+    {
+        "builtins.object",
+        "builtins.Exception",
+        "typing.Generic",
+        "unittest.TestCase",
+        "unittest.IsolatedAsyncioTestCase",
+        "unittest.case.TestCase",
+        "unittest.async_case.IsolatedAsyncioTestCase",
+    }
+)
 
 
 def build_project(

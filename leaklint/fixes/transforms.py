@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from leaklint.analysis.names import SameScopeVisitor
 from leaklint.analysis.obligations import Leak
 from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, why_no_with
 
@@ -685,18 +686,9 @@ def _leaves_block(stmt: cst.CSTNode) -> bool:
     """A ``return``, ``yield``, ``break`` or ``continue`` (outside nested functions/loops
     where it stays inside) that would run the new ``finally`` early."""
 
-    class Exits(cst.CSTVisitor):
+    class Exits(SameScopeVisitor):
         found = False
         loops = 0
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
 
         def on_visit(self, node: cst.CSTNode) -> bool:
             if isinstance(node, (cst.For, cst.While)):

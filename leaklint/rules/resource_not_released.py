@@ -51,7 +51,11 @@ Ownership moves, and then nothing is reported, when the resource is returned or 
 `files.append(f)`), handed to `contextlib.closing`, `ExitStack.enter_context`,
 `atexit.register(f.close)` or `weakref.finalize`, passed to a class constructor whose
 result is kept (`conn = Connection(sock)`), or captured by a nested function. A resource
-held at module level lives as long as the program and is not reported.
+held at module level lives as long as the program and is not reported. One exception to
+`self.f = f`: a method that stores a resource on `self` and releases it itself, where no
+other method of the class (or of its bases) and no code outside it releases or takes that
+attribute, owns it as it would a local name (a test's `self.d = dbm.open(p)` ...
+`self.d.close()`).
 
 ## Why is this bad?
 A file descriptor, socket or database connection held by an unreleased object stays
