@@ -74,7 +74,9 @@ PRECISION_NOTE = (
     "counts against it. A debatable finding is a leak on a path the code can take, but one a "
     "maintainer may reasonably leave (an exception from a call that practically never raises "
     "there, a throw-away script, a test of the finaliser: `realworld/README.md`); the last two "
-    "columns show precision with the debatable ones set aside, and counted as real."
+    "columns show precision with the debatable ones set aside, and counted as real. The "
+    "interval is Wilson's 95% score interval of the strict precision: a rule with a handful "
+    "of findings in the corpus has a wide one, whatever its judged share."
 )
 #: leaklint's rules that stand at the acquisition, as pylint's and ruff's findings do
 ACQUISITION_RULES = frozenset({"LL100", "LL101", "LL102", "LL110", "LL130", "LL140", "LL150", "LL200"})
@@ -250,6 +252,16 @@ def draw_sample(findings: list[dict], judged: dict) -> list[dict]:
     return [row for rule in sorted(by_rule) for row in top_up(by_rule[rule], judged, key, PER_RULE, rule)]
 
 
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's score interval (95% for z = 1.96) of a proportion: where the precision of
+    the rule's findings at large may lie, given what its judged sample showed (sound for the
+    small samples of the rarer rules, and never outside 0-100%)."""
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * ((p * (1 - p) / trials + z * z / (4 * trials * trials)) ** 0.5) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def precision_table(findings: list[dict], judged: dict) -> tuple[list[str], list[str]]:
     """Markdown rows of precision per rule, and the findings to (re-)judge."""
     present = {key(f) for f in findings}
@@ -259,17 +271,19 @@ def precision_table(findings: list[dict], judged: dict) -> tuple[list[str], list
             counts[row["rule"]][row["verdict"]] += 1
     lines = [
         "| rule | findings | judged | true | false positive | debatable "
-        "| precision: true / judged | debatable set aside: true / (true + fp) "
+        "| precision: true / judged | its 95% interval | debatable set aside: true / (true + fp) "
         "| debatable as true |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     total_by_rule = Counter(f["rule"] for f in findings if f["rule"] != "LL900")
     for rule in sorted(total_by_rule):
         c = counts[rule]
         judged_n = sum(c.values())
         decided = c["true"] + c["fp"]
+        low, high = wilson(c["true"], judged_n) if judged_n else (0.0, 0.0)
         cells = [
             f"{c['true'] / judged_n:.0%}" if judged_n else "n/a",
+            f"{low:.0%}-{high:.0%}" if judged_n else "n/a",
             f"{c['true'] / decided:.0%}" if decided else "n/a",
             f"{(c['true'] + c['debatable']) / judged_n:.0%}" if judged_n else "n/a",
         ]
