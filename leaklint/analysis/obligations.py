@@ -211,12 +211,10 @@ class _ScopeAnalyser:
         self.class_name = class_name
         self.self_name = _first_param(method) if method is not None else None
         self.in_init = method is not None and method.name.value == "__init__"
-        # in a method: the attributes of self it calls a releasing method on (``self.f.close()``)
-        self.self_releases = (
-            _self_attrs_released(method, self.self_name)
-            if method is not None and self.self_name is not None and not self.in_init
-            else frozenset()
-        )
+        self.method = method
+        # in a method: the attributes of self it calls a releasing method on (``self.f.close()``),
+        # found when a resource is first stored on self outside __init__ (see method_owns)
+        self._self_releases: frozenset[str] | None = None
         self.method_name = method.name.value if method is not None else None
         # a @contextmanager whose clean-up after yield is skipped (LL161 says it)
         self.cleanup_skipped = cleanup_skipped
@@ -1161,18 +1159,21 @@ class _ScopeAnalyser:
         will close it through."""
         project = self.ctx.project
         if (
-            attr not in self.self_releases
-            or project is None
+            project is None
             or self.class_name is None
+            or self.method is None
+            or self.self_name is None
             or self.method_name is None
         ):
             return False
         facts = project.classes.get(self.class_name)
-        return (
-            facts is not None
-            # it makes its own (``self.f.close(); self.f = open(p)`` reopens for the object)
-            and attr in facts.method_refreshes.get(self.method_name, ())
-            and not project.released_elsewhere(self.class_name, attr, self.method_name)
+        # it makes its own (``self.f.close(); self.f = open(p)`` reopens for the object)
+        if facts is None or attr not in facts.method_refreshes.get(self.method_name, ()):
+            return False
+        if self._self_releases is None:
+            self._self_releases = _self_attrs_released(self.method, self.self_name)
+        return attr in self._self_releases and not project.released_elsewhere(
+            self.class_name, attr, self.method_name
         )
 
     def bind(self, state: _State, name: str, items: list[_Item], stmt: cst.CSTNode) -> None:

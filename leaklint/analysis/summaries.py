@@ -249,30 +249,6 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-def _refreshed_attrs(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
-    """The attributes of self the method's first mention of is a store, on a line that does
-    not read them too (``self.f = open(p)``, not ``self.f = wrap(self.f)``)."""
-    params = node.args.posonlyargs + node.args.args
-    if not params:
-        return frozenset()
-    me = params[0].arg
-    first: dict[str, tuple[int, int, bool]] = {}
-    lines: dict[str, list[int]] = {}
-    for sub in _walk_scope(node):
-        attr = _is_self_attr(sub, me)
-        if attr is None:
-            continue
-        where = (sub.lineno, sub.col_offset, isinstance(sub.ctx, ast.Store))
-        if attr not in first or where[:2] < first[attr][:2]:
-            first[attr] = where
-        lines.setdefault(attr, []).append(sub.lineno)
-    return frozenset(
-        attr
-        for attr, (line, _, stored) in first.items()
-        if stored and lines[attr].count(line) == 1
-    )
-
-
 def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
     if (
         isinstance(node, ast.Attribute)
@@ -298,6 +274,18 @@ class _FunctionReader:
         self.handed: set[str] = set()
         self.self_calls: set[str] = set()
         self.released_outside: set[str] = set()  # ``other.sock.close()``: sock
+        # self.<attr> -> where it is first mentioned (line, column, a store?), and on which lines
+        self.first_mention: dict[str, tuple[int, int, bool]] = {}
+        self.mention_lines: dict[str, list[int]] = {}
+
+    def refreshed(self) -> frozenset[str]:
+        """The attributes of self the method's first mention of is a store, on a line that
+        does not read them too (``self.f = open(p)``, not ``self.f = wrap(self.f)``)."""
+        return frozenset(
+            attr
+            for attr, (line, _, stored) in self.first_mention.items()
+            if stored and self.mention_lines[attr].count(line) == 1
+        )
 
     def read(
         self, qualname: str, path: str, is_method: bool, class_name: str | None = None
@@ -400,7 +388,13 @@ class _FunctionReader:
                         # ``self.addCleanup(self.file.close)``: whoever calls it releases it
                         self.attr_calls.setdefault(attr, set()).add(sub.attr)
                 attr = _is_self_attr(sub, me)
-                if attr is not None and id(sub) not in quiet:
+                if attr is None:
+                    continue
+                where = (sub.lineno, sub.col_offset, isinstance(sub.ctx, ast.Store))
+                if attr not in self.first_mention or where[:2] < self.first_mention[attr][:2]:
+                    self.first_mention[attr] = where
+                self.mention_lines.setdefault(attr, []).append(sub.lineno)
+                if id(sub) not in quiet:
                     # passed, returned, aliased, used in with: someone else may release it
                     self.handed.add(attr)
         sources: dict[str, int] = {}
@@ -589,7 +583,7 @@ class _ClassReader:
                 if any(is_releasing(m) for m in methods)
             ) | frozenset(reader.handed)
             method_calls[item.name] = frozenset(reader.self_calls)
-            refreshed = _refreshed_attrs(item) & method_releases[item.name]
+            refreshed = reader.refreshed() & method_releases[item.name]
             if refreshed:
                 method_refreshes[item.name] = refreshed
         facts = ClassFacts(
