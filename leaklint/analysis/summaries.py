@@ -778,7 +778,7 @@ class Project:
         for base in facts.bases:
             if base in (None,):
                 return None
-            if base in ("builtins.object", "builtins.Exception", "typing.Generic"):
+            if base in _PLAIN_BASES:
                 continue
             inherited = self.releases_attr(base, attr, resource)
             if inherited is None or inherited:
@@ -786,18 +786,17 @@ class Project:
         return False
 
 
-#: Base classes outside the project that never release an attribute a subclass stores.
-_BASES_KEEPING_NOTHING = frozenset(
-    {
-        "builtins.object",
-        "builtins.Exception",
-        "typing.Generic",
-        "unittest.TestCase",
-        "unittest.IsolatedAsyncioTestCase",
-        "unittest.case.TestCase",
-        "unittest.async_case.IsolatedAsyncioTestCase",
-    }
-)
+#: Bases outside the project with no methods of their own that could release a subclass's
+#: attribute (LL120 looks past them).
+_PLAIN_BASES = frozenset({"builtins.object", "builtins.Exception", "typing.Generic"})
+#: Bases outside the project that never release an attribute a subclass stores: the plain
+#: ones, and unittest's test cases (whose tearDown is the subclass's to write).
+_BASES_KEEPING_NOTHING = _PLAIN_BASES | {
+    "unittest.TestCase",
+    "unittest.IsolatedAsyncioTestCase",
+    "unittest.case.TestCase",
+    "unittest.async_case.IsolatedAsyncioTestCase",
+}
 
 
 def build_project(
