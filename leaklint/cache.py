@@ -71,6 +71,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from leaklint import __version__
+from leaklint.files import NotReadable, read_file
 
 DEFAULT_FOLDER = ".leaklint_cache"
 _MAGIC = b"LLC2"
@@ -168,10 +169,7 @@ def secret() -> bytes | None:
         file = _key_file()
     except RuntimeError:  # no home folder to be found
         return None
-    try:
-        key = file.read_bytes()
-    except OSError:
-        key = b""
+    key = _read_own(file, _KEY_BYTES)
     return key if len(key) == _KEY_BYTES else _make_key(file)
 
 
@@ -185,17 +183,32 @@ def _make_key(file: Path) -> bytes | None:
             try:
                 os.link(temporary, file)  # never replaces a key another process made
             except FileExistsError:
-                if len(file.read_bytes()) != _KEY_BYTES:  # a damaged key: replace it
+                if len(_read_own(file, _KEY_BYTES)) != _KEY_BYTES:  # damaged: replace it
                     os.replace(temporary, file)
             except OSError:  # no hard links here
                 os.replace(temporary, file)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        key = file.read_bytes()
     except OSError:
         return None
+    key = _read_own(file, _KEY_BYTES)
     return key if len(key) == _KEY_BYTES else None
+
+
+#: No entry is bigger (the standard library's kept project is about 20 MB); a bigger file
+#: is not ours, and is not read.
+_MAX_ENTRY_BYTES = 1 << 30
+
+
+def _read_own(path: Path, limit: int) -> bytes:
+    """The bytes of a file leaklint wrote (an entry, the key), read as source files are and
+    stricter (``read_file``): a regular file, not a symlink, of at most ``limit`` bytes,
+    never a blocking read. Anything else (a FIFO, a link to ``/dev/zero``) is ``b""``."""
+    try:
+        return read_file(str(path), limit, follow=False)
+    except NotReadable:
+        return b""
 
 
 def _check(payload: bytes, key: bytes) -> bytes:
@@ -243,11 +256,7 @@ class Cache:
 
     def get(self, kind: str, key: str) -> object | None:
         """The entry, or None when it is missing, damaged or unreadable."""
-        try:
-            with open(self._file(kind, key), "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
+        data = _read_own(self._file(kind, key), _MAX_ENTRY_BYTES)
         if len(data) < len(_MAGIC) + _CHECK or not data.startswith(_MAGIC):
             return None
         check = data[len(_MAGIC) : len(_MAGIC) + _CHECK]
