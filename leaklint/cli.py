@@ -16,7 +16,7 @@ import click
 from leaklint import __version__
 from leaklint.baseline import Baseline, write_baseline
 from leaklint.config import Config, ConfigError, load_config
-from leaklint.report import FORMATS, SourceLines, render, rule_table, source_text
+from leaklint.report import FORMATS, SourceLines, render, rule_table, shown_path, source_text
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.cache import DEFAULT_FOLDER, Cache
@@ -210,7 +210,7 @@ def check(
         for unused in sorted(u for result in results for u in result.unused_suppressions):
             what = ", ".join(unused.codes) if unused.codes else "leaklint: ignore"
             click.echo(
-                f"{unused.path}:{unused.line}:{unused.col + 1}: warning: unused suppression "
+                f"{shown_path(unused.path)}:{unused.line}:{unused.col + 1}: warning: unused suppression "
                 f"({what}): nothing to suppress here",
                 err=True,
             )
@@ -225,7 +225,7 @@ def check(
     internal = [r for r in results if r.internal_error]
     for result in internal:
         if debug:
-            click.echo(f"leaklint: internal error on {result.path}:\n{result.internal_error}", err=True)
+            click.echo(f"leaklint: internal error on {shown_path(result.path)}:\n{result.internal_error}", err=True)
     if internal:
         if not debug:
             click.echo("leaklint: internal errors occurred; run with --debug for details", err=True)
@@ -266,7 +266,7 @@ def _fixes(
             new_results.append(result)
             continue
         if outcome.error:
-            click.echo(f"leaklint: {outcome.path}: {outcome.error}", err=True)
+            click.echo(f"leaklint: {shown_path(outcome.path)}: {outcome.error}", err=True)
         if outcome.fixed is None:  # a fix that raised makes the run's exit code 2
             internal = outcome.internal_error or result.internal_error
             new_results.append(replace(result, internal_error=internal))
@@ -277,7 +277,7 @@ def _fixes(
             try:
                 fixes.write_atomic(outcome.path, outcome.fixed)
             except fixes.WriteError as err:
-                click.echo(f"leaklint: {outcome.path} {err}", err=True)
+                click.echo(f"leaklint: {shown_path(outcome.path)} {err}", err=True)
                 new_results.append(result)
                 continue
         changed += 1
@@ -286,7 +286,7 @@ def _fixes(
             verb = "fixed" if write else "fix"
             for applied in outcome.applied:
                 click.echo(
-                    f"{applied.path}:{applied.line}:{applied.col + 1}: {applied.code} {verb}: "
+                    f"{shown_path(applied.path)}:{applied.line}:{applied.col + 1}: {applied.code} {verb}: "
                     f"{applied.title} ({applied.safety})",
                     err=True,
                 )

@@ -65,3 +65,33 @@ def test_a_cache_key_that_is_not_a_regular_file_is_replaced(tmp_path: Path, plan
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert not key.is_symlink() and key.is_file() and len(key.read_bytes()) == 32
+
+
+# --- discovery and report lines ------------------------------------------------------------
+
+
+@needs_posix
+def test_a_newline_in_a_file_name_does_not_split_a_text_line(tmp_path: Path) -> None:
+    """Text shows a control character in a path as ``repr`` does; github output escapes it
+    as GitHub's workflow commands say; JSON keeps the exact name."""
+    write(tmp_path, "a\nb\x1b.py", LEAK)
+    write(tmp_path, "z_leak.py", LEAK)
+    text = check("--no-cache", ".", cwd=tmp_path)
+    assert codes(text) == [("a\\nb\\x1b.py", 2, "LL100"), ("z_leak.py", 2, "LL100")]
+    github = check("--no-cache", "--format", "github", ".", cwd=tmp_path)
+    assert len(github.stdout.splitlines()) == 2
+    assert "file=a%0Ab\x1b.py," in github.stdout
+    rows = json.loads(check("--no-cache", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert [row["path"] for row in rows] == ["a\nb\x1b.py", "z_leak.py"]
+
+
+def test_a_folder_named_like_a_file_is_walked_into_in_a_walk(tmp_path: Path) -> None:
+    """As ruff does: in a walk a folder named ``x.py`` is a folder, and its files are
+    checked; named on the command line it is one clear LL900 line (test_cli)."""
+    write(tmp_path, "x.py/inner.py", LEAK)
+    (tmp_path / "empty.py").mkdir()
+    proc = check("--no-cache", ".", cwd=tmp_path)
+    assert codes(proc) == [(os.path.join("x.py", "inner.py"), 2, "LL100")]
+    named = check("--no-cache", "empty.py", "x.py/inner.py", cwd=tmp_path)
+    assert codes(named) == [("empty.py", 1, "LL900"), (os.path.join("x.py", "inner.py"), 2, "LL100")]
+    assert "empty.py:1:1: LL900 file is a directory" in named.stdout

@@ -87,6 +87,17 @@ def relative_path(path: str, anchor: str) -> str:
     return Path(path if relative.startswith("..") else relative).as_posix()
 
 
+#: Control characters (C0, DEL, C1) as the escapes ``repr`` uses for them.
+_CONTROL = {c: repr(chr(c))[1:-1] for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def shown_path(path: str) -> str:
+    """``path`` for a line of text output: a control character in a file name (a newline
+    would split the line, an escape sequence would drive the terminal) is shown as ``repr``
+    shows it (``a\\nb.py``). JSON and SARIF keep the exact name."""
+    return path.translate(_CONTROL) if any(ord(c) in _CONTROL for c in path) else path
+
+
 def render(
     findings: Sequence[Finding],
     fmt: str,
@@ -131,7 +142,7 @@ def render_text(
     out = []
     for f in findings:
         out.append(
-            f"{style(f.path, bold=True)}:{f.line}:{f.col + 1}: "
+            f"{style(shown_path(f.path), bold=True)}:{f.line}:{f.col + 1}: "
             f"{style(f.code, fg='red', bold=True)} {_message(f, runtime)}\n"
         )
         if source is not None:
