@@ -170,13 +170,13 @@ class _BindingCollector:
             for small in stmt.body:
                 self.small(small)
         elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(stmt, cst.ClassDef):  # the bases run before the name is bound
+                bases = {scope.resolve(arg.value) for arg in stmt.bases if arg.keyword is None}
+                scope.bases[stmt.name.value] = {base for base in bases if base}
             if scope.kind == "module" and self.module:
                 scope.bind(stmt.name.value, f"{self.module}.{stmt.name.value}")
             else:
                 scope.bind(stmt.name.value)
-            if isinstance(stmt, cst.ClassDef):
-                bases = {scope.resolve(arg.value) for arg in stmt.bases if arg.keyword is None}
-                scope.bases[stmt.name.value] = {base for base in bases if base}
         elif isinstance(stmt, (cst.For,)):
             self.target(stmt.target)
             self.block(stmt.body)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -114,6 +114,9 @@ class _Names:
         self.bound: dict[str, str | None] = {}
         # absolute names of the modules imported here or in any scope below (shared)
         self.imports: set[str] = parent.imports if parent is not None else set()
+        #: id of a class statement -> its bases, resolved as the names stood when it ran:
+        #: in ``from m import Parser`` / ``class Parser(Parser)`` the base is ``m.Parser``
+        self.class_bases: dict[int, tuple[str | None, ...]] = {}
 
     def collect(self, body: Iterable[ast.stmt], defs_are_qualified: bool) -> None:
         for node in _statements(body):
@@ -140,6 +143,8 @@ class _Names:
                         if target:
                             self.imports.add(target)  # ``from pkg import sub``: a submodule?
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if isinstance(node, ast.ClassDef):
+                    self.class_bases[id(node)] = tuple(self.resolve(b) for b in node.bases)
                 self.bound[node.name] = f"{self.module}.{node.name}" if defs_are_qualified else None
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -590,7 +595,7 @@ class _ClassReader:
             qualname=self.qualname,
             path=self.path,
             line=self.node.lineno,
-            bases=tuple(self.names.resolve(b) for b in self.node.bases),
+            bases=self._bases(),
             stores={k: frozenset(v) for k, v in stores.items()},
             attr_calls={k: frozenset(v) for k, v in attr_calls.items()},
             handed=frozenset(handed),
@@ -600,6 +605,13 @@ class _ClassReader:
             method_refreshes=method_refreshes,
         )
         return facts, functions
+
+    def _bases(self) -> tuple[str | None, ...]:
+        """The bases as their names stood when the class statement ran."""
+        then = self.names.class_bases.get(id(self.node))
+        if then is None:
+            return tuple(self.names.resolve(b) for b in self.node.bases)
+        return then
 
 
 def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
@@ -700,24 +712,36 @@ class Project:
         if kind is not None:
             return frozenset({kind})
         methods: set[str] = set()
-        todo = [callee]
-        while todo:
-            facts = self.classes.get(todo.pop())
+        for name, facts in self.lineage(callee):
             if facts is None:
+                if name in ("builtins.object", "typing.Generic"):
+                    continue
                 return None
             methods |= facts.methods
-            for base in facts.bases:
-                if base in ("builtins.object", "typing.Generic"):
-                    continue
-                if base is None or base not in self.classes:
-                    return None
-                todo.append(base)
         supported = set()
         if {"__enter__", "__exit__"} <= methods:
             supported.add("sync")
         if {"__aenter__", "__aexit__"} <= methods:
             supported.add("async")
         return frozenset(supported) if supported else None
+
+    def lineage(self, class_name: str) -> Iterator[tuple[str | None, ClassFacts | None]]:
+        """The class and its bases, depth first in declaration order, each once: a name the
+        project does not define (or None for a base that could not be resolved) comes with
+        None and is not walked past. A cycle (``class Parser(Parser)`` misread, bases that
+        name each other through aliases or star imports) ends where it closes."""
+        seen: set[str] = set()
+        todo: list[str | None] = [class_name]
+        while todo:
+            name = todo.pop()
+            if name is not None:
+                if name in seen:
+                    continue
+                seen.add(name)
+            facts = self.classes.get(name) if name is not None else None
+            yield name, facts
+            if facts is not None:
+                todo.extend(reversed(facts.bases))
 
     def released_by(self, class_name: str, method: str) -> frozenset[str]:
         """Attributes ``self.method()`` releases, directly or through other methods."""
@@ -767,22 +791,16 @@ class Project:
     def releases_attr(self, class_name: str, attr: str, resource: Resource) -> bool | None:
         """Does some method of the class (or of its project bases) release ``self.attr``?
         None when a base class is outside the project: it might."""
-        facts = self.classes.get(class_name)
-        if facts is None or attr in self.released_outside:
+        if class_name not in self.classes or attr in self.released_outside:
             return None  # ``client.listening_sock.close()`` elsewhere: its users release it
-        if attr in facts.handed:
-            return True
         releasing = set(resource.release) | set(resource.return_to) | {"__exit__", "__aexit__"}
-        if facts.attr_calls.get(attr, frozenset()) & releasing:
-            return True
-        for base in facts.bases:
-            if base in (None,):
+        for name, facts in self.lineage(class_name):
+            if facts is None:
+                if name in _PLAIN_BASES:
+                    continue
                 return None
-            if base in _PLAIN_BASES:
-                continue
-            inherited = self.releases_attr(base, attr, resource)
-            if inherited is None or inherited:
-                return inherited
+            if attr in facts.handed or facts.attr_calls.get(attr, frozenset()) & releasing:
+                return True
         return False
 
 
