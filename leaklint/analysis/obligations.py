@@ -62,9 +62,18 @@ class _State:
 
     ``flags`` records ownership flags: ``f = open(p); close_f = True`` makes ``close_f`` vouch
     for f, so on the branch where ``close_f`` is false f was never opened (or was handed on).
+
+    ``unsettled`` holds at least every ``OPEN`` obligation whose exceptional exit the scope has
+    not recorded yet (see ``_ScopeAnalyser.raise_``): a statement that raises outside any
+    ``try`` looks at these alone, not at every obligation open at once, so that n resources
+    open together cost n, not n² (benchmarks/scaling.py). Whatever sets an ``OPEN`` bit adds
+    to it.
+
+    A state passed to a statement belongs to it: the statement changes it in place and
+    returns it (or None); whoever needs the state before a statement too keeps a ``copy()``.
     """
 
-    __slots__ = ("status", "names", "blame", "flags")
+    __slots__ = ("status", "names", "blame", "flags", "unsettled")
 
     def __init__(
         self,
@@ -72,14 +81,23 @@ class _State:
         names: dict[str, frozenset[int]] | None = None,
         blame: dict[int, cst.CSTNode] | None = None,
         flags: dict[str, frozenset[int]] | None = None,
+        unsettled: set[int] | None = None,
     ) -> None:
         self.status = status if status is not None else {}
         self.names = names if names is not None else {}
         self.blame = blame if blame is not None else {}
         self.flags = flags if flags is not None else {}
+        self.unsettled = unsettled if unsettled is not None else set()
 
     def copy(self) -> _State:
-        return _State(dict(self.status), dict(self.names), dict(self.blame), dict(self.flags))
+        return _State(
+            dict(self.status), dict(self.names), dict(self.blame), dict(self.flags),
+            set(self.unsettled),
+        )
+
+    def open(self, oid: int) -> None:
+        self.status[oid] = OPEN
+        self.unsettled.add(oid)
 
     def same(self, other: _State) -> bool:
         return (
@@ -101,24 +119,29 @@ _MaybeState = Union[_State, None]
 
 
 def _join(*states: _MaybeState) -> _MaybeState:
+    """A new state: what holds on any of the paths ``states`` stand for."""
     live = [s for s in states if s is not None]
     if not live:
         return None
-    if len(live) == 1:
-        return live[0].copy()
     out = live[0].copy()
     for other in live[1:]:
-        for oid, bits in other.status.items():
-            out.status[oid] = out.status.get(oid, 0) | bits
-        for name, oids in other.names.items():
-            mine = out.names.get(name)
-            out.names[name] = oids if mine is None else mine | oids
-        for oid, node in other.blame.items():
-            out.blame.setdefault(oid, node)
-        for name, oids in other.flags.items():
-            mine = out.flags.get(name)
-            out.flags[name] = oids if mine is None else mine | oids
+        _merge_into(out, other)
     return out
+
+
+def _merge_into(out: _State, other: _State) -> None:
+    """``out`` becomes the join of itself and ``other`` (``other`` is left as it is)."""
+    for oid, bits in other.status.items():
+        out.status[oid] = out.status.get(oid, 0) | bits
+    out.unsettled |= other.unsettled
+    for name, oids in other.names.items():
+        mine = out.names.get(name)
+        out.names[name] = oids if mine is None else mine | oids
+    for oid, node in other.blame.items():
+        out.blame.setdefault(oid, node)
+    for name, oids in other.flags.items():
+        mine = out.flags.get(name)
+        out.flags[name] = oids if mine is None else mine | oids
 
 
 # --------------------------------------------------------------------------- effects
@@ -219,6 +242,9 @@ class _ScopeAnalyser:
         # a @contextmanager whose clean-up after yield is skipped (LL161 says it)
         self.cleanup_skipped = cleanup_skipped
         self.pending: set[int] = set()  # stored on self in __init__: owned once it returns
+        # pending obligations an exception left the scope with before they were pending: the
+        # next exception must record them in ``init_raises`` (see ``leave_by_exception``)
+        self.repending: set[int] = set()
         self.registry = ctx.registry
         self.scope = scope
         self.kind = kind  # "module" | "class" | "function"
@@ -226,6 +252,7 @@ class _ScopeAnalyser:
         self.yield_raises = yield_raises
         self.obligations: list[_Obligation] = []
         self.by_site: dict[tuple[int, int], int] = {}
+        self.by_call: dict[int, list[int]] = {}  # id of the acquiring call -> its obligations
         self.frames: list[_Frame] = []
         self.normal_exits: dict[int, list[cst.CSTNode | None]] = {}
         self.exception_exits: dict[int, cst.CSTNode | None] = {}
@@ -253,7 +280,7 @@ class _ScopeAnalyser:
         # Inside except handlers and finally blocks only an explicit ``raise`` raises: a
         # failure of the clean-up code itself is not blamed on the code it cleans up after.
         self.in_cleanup = 0
-        self.has_children = False  # some obligation has parents (see release_children)
+        self.children: list[int] = []  # obligations with parents, oldest first (release_children)
         self.called_on: set[tuple[str, str]] = set()  # (name, method) of every call here
         # the order calls are visited in (loops visit theirs again): when each (name, method)
         # was last called, and when each obligation was first made
@@ -382,20 +409,42 @@ class _ScopeAnalyser:
                 exits.append(node)
 
     def raise_(self, state: _MaybeState, node: cst.CSTNode | None) -> None:
+        """An exception raised by ``node`` (None: re-raised by a ``finally``) in ``state``,
+        which is left as it is."""
         if state is None:
             return
-        state = state.copy()
-        if node is not None:
-            for oid in state.open_ids():
-                state.blame.setdefault(oid, node)
         for frame in reversed(self.frames):
             if frame.kind in ("handler", "finally", "suppress"):
-                frame.exc = _join(frame.exc, state)
+                if frame.exc is None:
+                    raised = state.copy()  # the frame owns what it gathers
+                else:
+                    raised = frame.exc
+                    _merge_into(raised, state)
+                if node is not None:
+                    for oid in state.open_ids():
+                        if oid not in raised.blame:
+                            raised.blame[oid] = state.blame.get(oid, node)
+                frame.exc = raised
                 return
-        for oid in state.open_ids():
-            self.exception_exits.setdefault(oid, state.blame.get(oid))
-            if oid in self.pending:
-                self.init_raises.setdefault(oid, state.blame.get(oid))
+        self.leave_by_exception(state, node)
+
+    def leave_by_exception(self, state: _State, node: cst.CSTNode | None) -> None:
+        """The exception leaves the scope: every open obligation leaks here, unless an earlier
+        exception already did (the first one is blamed). Only ``state.unsettled`` can hold
+        one not recorded yet (plus ``repending``), so a scope with n resources open at once
+        and a statement that can raise after each costs n, not n²."""
+        candidates = state.unsettled
+        if self.repending:
+            candidates = candidates | self.repending
+        for oid in list(candidates):
+            if state.status.get(oid, 0) & OPEN:
+                blame = state.blame.get(oid, node)
+                self.exception_exits.setdefault(oid, blame)
+                if oid in self.pending:
+                    self.init_raises.setdefault(oid, blame)
+                    self.repending.discard(oid)
+            # recorded now, or not open here: whatever opens it again adds it again
+            state.unsettled.discard(oid)
 
     def return_(self, state: _MaybeState, node: cst.CSTNode | None) -> None:
         if state is None:
@@ -639,6 +688,8 @@ class _ScopeAnalyser:
         if state is None:
             return None
         truthy, falsy = self.refine(stmt.test, state)
+        if truthy is falsy and truthy is not None:
+            falsy = truthy.copy()  # the body changes its state in place
         mark = len(self.created)
         key = _test_key(stmt.test)
         compared = _compared_names(_flag_name(key)) if key is not None else set()
@@ -691,7 +742,7 @@ class _ScopeAnalyser:
         steps_raise = not _iterates_without_failing(stmt.iter, self.qualname)
 
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
-            advanced = self.apply(_Effects(may_raise=steps_raise), s, stmt)
+            advanced = self.apply(_Effects(may_raise=steps_raise), s.copy(), stmt)
             if advanced is not None:
                 self.bind_target(stmt.target, elements, _Effects(), advanced, stmt)
             return advanced, s
@@ -1145,7 +1196,10 @@ class _ScopeAnalyser:
             records.extend((attr, call, resource, self.method_name) for call, resource in stored)
         if self.in_init:
             self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
-            self.pending.update(state.names.get(pseudo, frozenset()))
+            for oid in state.names.get(pseudo, frozenset()):
+                self.pending.add(oid)
+                if oid in self.exception_exits and oid not in self.init_raises:
+                    self.repending.add(oid)
         elif self.method_owns(attr):
             self.bind(state, pseudo, [i for i in items if i[0] in ("new", "name")], stmt)
         else:
@@ -1202,9 +1256,7 @@ class _ScopeAnalyser:
         if not old:
             return
         for oid in old - keep:
-            if state.status.get(oid, 0) & OPEN and not any(
-                oid in oids for oids in state.names.values()
-            ):
+            if state.status.get(oid, 0) & OPEN and not self.held_by_other(state, oid, name):
                 if self.hands_to_finaliser(stmt):
                     self.finalised.add(oid)
                 else:
@@ -1240,23 +1292,36 @@ class _ScopeAnalyser:
             ):  # a pool checkout is not given back by closing the pool
                 holder = _receiver_key(call.func)
                 parents = state.names.get(holder, frozenset()) if holder else frozenset()
-                self.has_children = self.has_children or bool(parents)
+                if parents:
+                    self.children.append(oid)
             self.obligations.append(_Obligation(call, resource, parents=parents))
             self.by_site[site] = oid
+            self.by_call.setdefault(id(call), []).append(oid)
         # a loop may come back here while the previous one is still open: that one is lost
-        if state.status.get(oid, 0) & OPEN and not any(
-            oid in oids for other, oids in state.names.items() if other != name
-        ):
+        if state.status.get(oid, 0) & OPEN and not self.held_by_other(state, oid, name):
             self.overwritten.setdefault(oid, call)
         # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``)
-        state.status[oid] = DONE if resource.opens_on else OPEN
+        if resource.opens_on:
+            state.status[oid] = DONE
+        else:
+            state.open(oid)
         self.created.append(oid)
         self.born.setdefault(oid, self.visits)
-        for other_name, oids in list(state.names.items()):
-            if oid in oids:
+        for other_name in self.obligations[oid].names:
+            oids = state.names.get(other_name)
+            if oids is not None and oid in oids:
                 state.names[other_name] = oids - {oid}
         state.blame.pop(oid, None)
         return oid
+
+    def held_by_other(self, state: _State, oid: int, name: str | None) -> bool:
+        """Does a name other than ``name`` hold ``oid`` in ``state``? Only a name ``oid`` was
+        ever bound to can (``_Obligation.names``): looking at those alone, not at every name
+        of the scope, keeps a scope of n resources linear."""
+        return any(
+            other != name and oid in state.names.get(other, ())
+            for other in self.obligations[oid].names
+        )
 
     def escape_items(self, items: list[_Item], state: _State) -> None:
         for item in items:
@@ -1270,11 +1335,10 @@ class _ScopeAnalyser:
     def apply(self, fx: _Effects, state: _MaybeState, stmt: cst.CSTNode) -> _MaybeState:
         if state is None:
             return None
-        state = state.copy()
         for name, method in fx.opened:
             for oid in state.names.get(name, frozenset()):
                 if method in self.obligations[oid].resource.opens_on and oid not in self.given:
-                    state.status[oid] = OPEN  # ``conn.request(...)``: now it holds a socket
+                    state.open(oid)  # ``conn.request(...)``: now it holds a socket
         for name, attr in fx.method_uses:
             oids = state.names.get(name)
             if not oids:
@@ -1288,7 +1352,7 @@ class _ScopeAnalyser:
             for oid in state.names.get(name, frozenset()):
                 if method in self.obligations[oid].resource.return_to:
                     state.status[oid] = DONE
-        if self.has_children:
+        if self.children:
             self.release_children(state)
         if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
@@ -1312,11 +1376,9 @@ class _ScopeAnalyser:
 
     def release_children(self, state: _State) -> None:
         """A cursor is released with its connection, a response with its connection."""
-        for oid, obligation in enumerate(self.obligations):
-            if (
-                obligation.parents
-                and state.status.get(oid, 0) & OPEN
-                and all(state.status.get(p, DONE) == DONE for p in obligation.parents)
+        for oid in self.children:
+            if state.status.get(oid, 0) & OPEN and all(
+                state.status.get(p, DONE) == DONE for p in self.obligations[oid].parents
             ):
                 state.status[oid] = DONE
 
@@ -1765,11 +1827,9 @@ class _ScopeAnalyser:
             oids = state.names.get(name)
             if oids:
                 # ``r, w = socketpair()``: when w holds nothing, neither does r
-                calls = {id(self.obligations[oid].call) for oid in oids}
+                siblings = {o for oid in oids for o in self.by_call[id(self.obligations[oid].call)]}
                 emptied = state.copy()
-                emptied.discharge(
-                    oids | {o for o, ob in enumerate(self.obligations) if id(ob.call) in calls}
-                )
+                emptied.discharge(oids | siblings)
                 return (emptied, state) if none_when_true else (state, emptied)
         if isinstance(test, cst.Attribute) and test.attr.value == "closed":
             if isinstance(test.value, cst.Name) and state.names.get(test.value.value):
