@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import time
@@ -275,7 +274,7 @@ def _fixes(
             click.echo(_unified_diff(outcome.path, outcome.source, outcome.fixed), nl=False)
         if write:
             try:
-                fixes.write_atomic(outcome.path, outcome.fixed)
+                fixes.write_atomic(outcome.path, outcome.fixed, outcome.snapshot)
             except fixes.WriteError as err:
                 click.echo(f"leaklint: {shown_path(outcome.path)} {err}", err=True)
                 new_results.append(result)
@@ -294,10 +293,10 @@ def _fixes(
     return new_results, fixed, changed
 
 
-def _unified_diff(path: str, before: bytes, after: bytes) -> str:
-    old = before.decode("utf-8", "replace").splitlines(keepends=True)
-    new = after.decode("utf-8", "replace").splitlines(keepends=True)
-    return "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:
+    from leaklint.fixes.diff import unified_diff  # the file's own bytes, for patch/git apply
+
+    return unified_diff(path, before, after)
 
 
 #: A progress bar only for runs at least this long, and only on a terminal.

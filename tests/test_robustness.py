@@ -523,9 +523,9 @@ from leaklint.cli import main
 
 real = leaklint.fixes.write_atomic
 
-def write_atomic(path, data):
+def write_atomic(path, data, *was):
     time.sleep(0.05)
-    real(path, data)
+    real(path, data, *was)
 
 leaklint.fixes.write_atomic = write_atomic
 main(sys.argv[1:], prog_name="leaklint")

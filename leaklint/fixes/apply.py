@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,9 +23,10 @@ from leaklint.core import (
     single_file_project,
     users_warnings_ignored,
 )
-from leaklint.files import NotReadable, read_file
+from leaklint.files import NotReadable
 from leaklint.fixes.base import Edit
 from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
+from leaklint.fixes.write import Snapshot, remove_stale_temps
 from leaklint.rules import rule_for
 from leaklint.runner import Target, map_targets
 
@@ -63,6 +62,7 @@ class FixOutcome:
     remaining: FileResult | None = None
     error: str | None = None  # the fixes were dropped (a rewrite that would not parse)
     internal_error: str | None = None  # a traceback: a fix raised (our bug); file unchanged
+    snapshot: Snapshot | None = None  # what was read, for ``write_atomic`` to check
 
     @property
     def counts(self) -> Counter[str]:
@@ -94,6 +94,9 @@ def fix_source(
             break
         try:
             step = _one_round(current, path, config, project, wanted, unsafe)
+        except _NotReproduced:
+            outcome.error = "libcst cannot give this file back byte for byte; not fixed"
+            step = None
         except Exception as err:  # noqa: BLE001 - a fix's bug must not stop the run
             raised = isinstance(err, _FixRaised)
             code, cause = (f" for {err.code}", err.__cause__) if raised else ("", err)
@@ -164,6 +167,12 @@ def _one_round(
     """One round: plan an edit for each reported, fixable leak, apply those that do not
     overlap, and return the new source (None: nothing to apply)."""
     module = cst.parse_module(data)
+    # libcst drops a last lone "\r" (a CR-only file's last line end): keep what it drops at
+    # the end; anything else it would not reproduce means no fix at all
+    kept = module.bytes
+    if not data.startswith(kept):
+        raise _NotReproduced
+    tail = data[len(kept):]
     name, is_package = module_name(path)
     leaks = analyse_module(
         module, project.registry, module_name=name, is_package=is_package, project=project
@@ -203,8 +212,13 @@ def _one_round(
     applied = [
         AppliedFix(path, e.line, e.col, e.code, e.fix.title, e.fix.safety) for e in chosen
     ]
-    new = fixed.bytes
+    new = fixed.bytes + tail
     return (new, applied) if new != data else None
+
+
+class _NotReproduced(Exception):
+    """libcst does not give the file's bytes back exactly: a rewrite would change more than
+    the statements it rewrites."""
 
 
 class _FixRaised(Exception):
@@ -228,42 +242,6 @@ class _Apply(cst.CSTTransformer):
         return build(updated) if build is not None else updated
 
 
-class WriteError(Exception):
-    """The fixed file could not be written; the message is one line for the user."""
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path``'s content with ``data``: a temporary file in the same folder, given
-    the file's mode, then ``os.replace`` (an interrupted run leaves the old file or the new
-    one). A symlink's target is written, not the link. A read-only file is refused."""
-    real = os.path.realpath(path)
-    try:
-        mode = stat.S_IMODE(os.stat(real).st_mode)
-    except OSError as err:
-        raise WriteError(f"cannot be written: {err.strerror or err}") from None
-    # the write bits too: root may write anything, but a file made read-only means "keep"
-    if not os.access(real, os.W_OK) or not mode & 0o222:
-        raise WriteError("is read-only: not fixed")
-    folder = os.path.dirname(real) or "."
-    try:
-        fd, temp = tempfile.mkstemp(prefix=".leaklint-", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise WriteError(f"cannot be written (its folder: {err.strerror or err}): not fixed") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, real)
-    except OSError as err:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise WriteError(f"cannot be written: {err.strerror or err}: not fixed") from None
-
-
 def fix_paths(
     results: list[FileResult],
     config: Config,
@@ -283,6 +261,8 @@ def fix_paths(
         if not result.internal_error and any(f.code in FIXABLE_CODES for f in result.findings)
     }
     targets = [Target(path) for path in todo]
+    # a run SIGKILLed at the wrong moment may have left a named temporary file
+    remove_stale_temps({os.path.dirname(os.path.realpath(r.path)) or "." for r in results})
     outcomes = map_targets(_fix_batch, targets, jobs, (todo, config, project, unsafe, reported))
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -298,13 +278,13 @@ def _fix_batch(
     out: list[FixOutcome | None] = []
     for target in targets:
         try:
-            data = read_file(target.path, config.max_file_bytes)
+            snapshot = Snapshot.read(target.path, config.max_file_bytes)
         except NotReadable:
             out.append(None)
             continue
         first = results[target.path]
-        out.append(
-            fix_source(data, target.path, config, project=project, unsafe=unsafe, first=first,
-                       reported=reported)
-        )
+        outcome = fix_source(snapshot.data, target.path, config, project=project,
+                             unsafe=unsafe, first=first, reported=reported)
+        outcome.snapshot = snapshot
+        out.append(outcome)
     return out
