@@ -38,7 +38,6 @@ import os
 import platform
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import zipfile
@@ -191,14 +190,18 @@ def leaklint_findings(project: Project, jobs: int, cwd: str) -> tuple[list[dict]
     return findings, elapsed, len(files)
 
 
-def peer_findings(project: Project, jobs: int, cwd: str) -> dict[str, set[tuple[str, int]]]:
-    """(relative path, line) of every pylint consider-using-with and ruff SIM115 finding."""
+def peer_findings(project: Project, jobs: int, cwd: str,
+                  seconds: dict[str, float] | None = None) -> dict[str, set[tuple[str, int]]]:
+    """(relative path, line) of every pylint consider-using-with and ruff SIM115 finding;
+    each tool's run time goes into ``seconds`` when given."""
     files = project.files()
     by_tool: dict[str, set[tuple[str, int]]] = {}
-    for tool in compare.tools(jobs, "", sys.executable):
+    for tool in compare.tools(jobs, "", sys.executable, {}):
         if tool.name not in ("pylint", "ruff") or not tool.available():
             continue
-        rows, _ = run_json(tool.command(), files, cwd)
+        rows, elapsed = run_json(tool.command(), files, cwd)
+        if seconds is not None:
+            seconds[tool.name] = elapsed
         found = set()
         for row in rows:
             if row.get("symbol", row.get("code")) not in ("consider-using-with", "SIM115"):
@@ -536,6 +539,8 @@ def main() -> int:
         f"- judgements: `{JUDGEMENTS.relative_to(HERE.parent)}`, up to {PER_RULE} findings "
         f"per rule: the first sample was seeded (seed {SEED}), later ones keep the judged "
         "findings still reported and top up in a seeded order",
+        "- first contact (projects leaklint had never been run on, judged blind before any "
+        "change made for them): `firstcontact.md`",
         "",
         "## Findings",
         "",
