@@ -17,9 +17,15 @@ class Finding:
     message: str
     #: the path of a leak, for traces (SARIF codeFlows): (line, 0-based col, what happens there)
     related: tuple[tuple[int, int, str], ...] = ()
+    #: in a notebook: (first line, 1-based cell number) of each code cell, for the lines
+    #: above, which are the notebook's code cells as one module (``leaklint.notebook``)
+    cells: tuple[tuple[int, int], ...] = ()
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (Finding, (self.path, self.line, self.col, self.code, self.message, self.related))
+        return (
+            Finding,
+            (self.path, self.line, self.col, self.code, self.message, self.related, self.cells),
+        )
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -22,6 +22,7 @@ import click
 
 from leaklint.results import Finding
 from leaklint.files import NotReadable, read_file
+from leaklint.notebook import located, shown_line
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.runtime import MISSED_NOTE, RuntimeJoin
 
@@ -49,6 +50,12 @@ class SourceLines:
             data = read_file(path)
         except NotReadable:  # a FIFO's LL900 line must not wait for a writer
             return []
+        if path.lower().endswith(".ipynb"):  # findings point into its code cells
+            from leaklint.notebook import source_lines
+
+            cells = source_lines(data)
+            if cells is not None:
+                return cells.splitlines()
         return source_text(data).splitlines()
 
 
@@ -142,14 +149,15 @@ def render_text(
     out = []
     for f in findings:
         out.append(
-            f"{style(shown_path(f.path), bold=True)}:{f.line}:{f.col + 1}: "
+            f"{style(shown_path(f.path), bold=True)}:{shown_line(f)}:{f.col + 1}: "
             f"{style(f.code, fg='red', bold=True)} {_message(f, runtime)}\n"
         )
         if source is not None:
             text = source.line(f.path, f.line).rstrip()
             if text:
-                gutter = " " * len(str(f.line))
-                out.append(f"  {style(str(f.line), fg='blue')} | {text.expandtabs(4)}\n")
+                number = str(located(f)[1])
+                gutter = " " * len(number)
+                out.append(f"  {style(number, fg='blue')} | {text.expandtabs(4)}\n")
                 indent = len(text[: f.col].expandtabs(4))
                 out.append(f"  {gutter} | {' ' * indent}{style('^', fg='red', bold=True)}\n")
     out += [f"{leak.describe()} [{MISSED_NOTE}]\n" for leak in runtime.missed]
@@ -159,21 +167,7 @@ def render_text(
 def render_json(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoin()) -> str:
     """With a runtime report, each row also has ``runtime`` (the leak that confirms it, or
     null) and ``static`` (false for the runtime leaks no finding stands at, added last)."""
-    rows: list[dict[str, object]] = [
-        {
-            "path": f.path,
-            "line": f.line,
-            "column": f.col + 1,
-            "code": f.code,
-            "name": RULES_BY_CODE[f.code].name if f.code in RULES_BY_CODE else None,
-            "message": f.message,
-            "related": [
-                {"line": line, "column": col + 1, "message": label}
-                for line, col, label in f.related
-            ],
-        }
-        for f in findings
-    ]
+    rows: list[dict[str, object]] = [_json_row(f) for f in findings]
     if runtime.report is not None:
         for row, f in zip(rows, findings):
             leak = runtime.confirmed.get(f)
@@ -195,6 +189,27 @@ def render_json(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoin(
     return json.dumps(rows, indent=2) + "\n"
 
 
+def _json_row(f: Finding) -> dict[str, object]:
+    """A finding as JSON; in a notebook, lines are its cell's and ``cell`` (1-based, as
+    ruff's JSON) says which cell, for the finding and each related step."""
+    row: dict[str, object] = {
+        "path": f.path,
+        "line": f.line,
+        "column": f.col + 1,
+        "code": f.code,
+        "name": RULES_BY_CODE[f.code].name if f.code in RULES_BY_CODE else None,
+        "message": f.message,
+        "related": [
+            {"line": line, "column": col + 1, "message": label} for line, col, label in f.related
+        ],
+    }
+    if f.cells:
+        row["cell"], row["line"] = located(f)
+        for step, (line, _, _) in zip(row["related"], f.related):  # type: ignore[call-overload]
+            step["cell"], step["line"] = located(f, line)
+    return row
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -207,9 +222,9 @@ def render_github(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoi
     """GitHub Actions workflow commands: each finding annotates its line in the pull request;
     a runtime leak no finding stands at, as a warning."""
     return "".join(
-        f"::error file={_escape_property(Path(f.path).as_posix())},line={f.line},"
+        f"::error file={_escape_property(Path(f.path).as_posix())},line={located(f)[1]},"
         f"col={f.col + 1},title={_escape_property(f.code)}::"
-        f"{_escape_data(f'{f.code} {_message(f, runtime)}')}\n"
+        f"{_escape_data(f'{_cell_prefix(f)}{f.code} {_message(f, runtime)}')}\n"
         for f in findings
     ) + "".join(
         f"::warning file={_escape_property(leak.path)},line={leak.line},"
@@ -217,6 +232,12 @@ def render_github(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoi
         f"{_escape_data(f'{leak.label} {leak.summary} [{MISSED_NOTE}]')}\n"
         for leak in runtime.missed
     )
+
+
+def _cell_prefix(f: Finding) -> str:
+    """``cell 3: `` before a notebook finding's message (a line number alone is its cell's)."""
+    cell = located(f)[0]
+    return "" if cell is None else f"cell {cell}: "
 
 
 def statistics(findings: Sequence[Finding], fmt: str) -> str:

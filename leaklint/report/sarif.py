@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from leaklint import __version__
 from leaklint.results import Finding
+from leaklint.notebook import located
 from leaklint.report import SourceLines, fingerprints
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, Rule
 from leaklint.runtime import RuntimeJoin, RuntimeLeak
@@ -51,13 +52,18 @@ def _descriptor(rule: Rule) -> dict[str, object]:
     }
 
 
-def _location(path: str, line: int, col: int | None, text: str | None = None) -> dict[str, object]:
+def _location(
+    path: str, line: int, col: int | None, text: str | None = None, cell: int | None = None
+) -> dict[str, object]:
+    """In a notebook, ``line`` is its cell's and ``properties.cell`` (1-based) says which."""
     region = {"startLine": line} if col is None else {"startLine": line, "startColumn": col + 1}
     where: dict[str, object] = {
         "physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region}
     }
     if text is not None:
         where["message"] = {"text": text}
+    if cell is not None:
+        where["properties"] = {"cell": cell}
     return where
 
 
@@ -82,11 +88,12 @@ def render_sarif(
     results = []
     for finding, print_ in zip(findings, fingerprints(findings, source, os.getcwd())):
         rule = index.get(finding.code)
+        cell, line = located(finding)
         result: dict[str, object] = {
             "ruleId": finding.code,
             "level": "warning" if finding.code == FILE_NOT_ANALYSED.code else "error",
             "message": {"text": finding.message},
-            "locations": [_location(finding.path, finding.line, finding.col)],
+            "locations": [_location(finding.path, line, finding.col, cell=cell)],
             "partialFingerprints": {"leaklintFingerprint/v1": print_},
         }
         if rule is not None:
@@ -97,8 +104,11 @@ def render_sarif(
                     "threadFlows": [
                         {
                             "locations": [
-                                {"location": _location(finding.path, line, col, label)}
-                                for line, col, label in finding.related
+                                {"location": _location(finding.path, step_line, col, label, step_cell)}
+                                for (step_cell, step_line), (_, col, label) in zip(
+                                    (located(finding, line) for line, _, _ in finding.related),
+                                    finding.related,
+                                )
                             ]
                         }
                     ]

@@ -1,0 +1,567 @@
+"""``leaklint server``: a Language Server Protocol server over stdio (pygls).
+
+What an editor gets: diagnostics for each open Python document, from the buffer as it is
+(not the file on disk), on open, on change (debounced) and on save, pushed
+(``textDocument/publishDiagnostics``) or pulled (``textDocument/diagnostic``), whichever
+the client says it supports; each with its rule code, a link to the rules' documentation
+and the trace of the leak as related locations. Code actions: each fix there is for a
+finding (a safe one as the preferred quick fix, an unsafe one labelled so), "suppress
+LLxxx on this line" (``# noqa: LLxxx``) and "fix all safe leaklint fixes in this file".
+Hover on a reported line shows the rule's documentation.
+
+The configuration is the project's, found from each document's folder as the CLI finds
+it (``load_config(start=...)``), read again when a ``pyproject.toml`` is saved. The
+cross-file summaries (factories, owning classes) are kept in memory: the summary of each
+project module a document imports, from disk (re-read when the file changes) or from its
+editor buffer when it is open; a change to one open document re-checks every other open
+document whose project holds it (a changed factory re-checks its callers).
+
+All analysis runs in one worker thread, one file at a time: the parse switches libcst's
+node validation off for its duration (``core.parse_unvalidated``), which a fix running
+beside it must not see; the event loop stays free to read the client's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from leaklint import __version__
+from leaklint.config import Config, ConfigError, load_config
+from leaklint.files import NotReadable, read_file
+from leaklint.results import FileResult, Finding
+from leaklint.rules import RULES_BY_CODE
+
+#: Where the rules are documented; a client may give another (``initializationOptions``:
+#: ``{"docsUrl": "..."}``): each diagnostic links to ``<docsUrl>#rules``.
+DOCS_URL = "https://github.com/OWNER/leaklint/blob/main/README.md"
+
+#: How long after the last change a document is checked (seconds); ``initializationOptions``:
+#: ``{"debounce": 0.1}``.
+DEBOUNCE = 0.05
+
+FIX_ALL_KIND = f"{lsp.CodeActionKind.SourceFixAll.value}.leaklint"
+
+#: How many rounds of imports the summaries follow from a document (as the CLI does).
+_IMPORT_DEPTH = 8
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+
+
+@dataclass
+class _Checked:
+    """The last check of a document: the text it was of, and what it found."""
+
+    version: int | None
+    text: str
+    result: FileResult
+    path: str
+    config: Config
+
+
+@dataclass
+class State:
+    """Everything the server keeps between messages."""
+
+    configs: dict[str, Config] = field(default_factory=dict)  # by folder
+    #: summaries read from disk: path -> ((mtime_ns, size), facts, error)
+    disk: dict[str, tuple[tuple[int, int], Any, Any]] = field(default_factory=dict)
+    #: summaries of open buffers: path -> (text, facts, error)
+    buffers: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
+    #: the real paths of every file the project of each open document holds, by its URI
+    depends: dict[str, set[str]] = field(default_factory=dict)
+    checked: dict[str, _Checked] = field(default_factory=dict)  # by URI
+    pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # by URI
+    docs_url: str = DOCS_URL
+    debounce: float = DEBOUNCE
+    pull: bool = False  # the client pulls diagnostics
+    refresh: bool = False  # ... and can be told to pull again
+
+
+class LeaklintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("leaklint", __version__)
+        self.state = State()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaklint")
+
+    # ---- running the analysis
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    def config_for(self, path: str) -> Config:
+        folder = os.path.dirname(os.path.abspath(path))
+        config = self.state.configs.get(folder)
+        if config is None:
+            try:
+                config = load_config(start=Path(folder) if os.path.isdir(folder) else None)
+            except ConfigError as err:
+                self.window_show_message(
+                    lsp.ShowMessageParams(lsp.MessageType.Error, f"leaklint: {err}")
+                )
+                config = Config()
+            self.state.configs[folder] = config
+        return config
+
+    def check_text(self, uri: str, path: str, text: str) -> tuple[FileResult, Config]:
+        """Check ``text`` (the buffer of ``uri``) with the summaries of its project."""
+        from leaklint.notebook import check_bytes
+
+        config = self.config_for(path)
+        data = text.encode("utf-8")
+        project = self.project_for(uri, path, data, config)
+        return check_bytes(data, path, config, project=project), config
+
+    def project_for(self, uri: str | None, path: str, data: bytes, config: Config) -> Any:
+        """The summaries of the document and of the project modules it imports (as a CLI
+        run of that file sees them), open buffers before files on disk; what they hold is
+        recorded as ``uri``'s dependencies (when given)."""
+        from leaklint.analysis.summaries import build_project, module_file
+
+        facts, error = self._buffer_facts(path, data)
+        modules = [facts] if facts is not None else []
+        errors = {path: error} if error is not None else {}
+        seen = {os.path.realpath(path)}
+        frontier = list(modules)
+        for _ in range(_IMPORT_DEPTH):
+            wanted = []
+            for module in frontier:
+                for name in module.imports:
+                    file = module_file(module.root, name)
+                    if file is not None and os.path.realpath(file) not in seen:
+                        seen.add(os.path.realpath(file))
+                        wanted.append(file)
+            frontier = [f for f in (self._facts_of(file) for file in wanted) if f is not None]
+            if not frontier:
+                break
+            modules.extend(frontier)
+        if uri is not None:
+            self.state.depends[uri] = seen
+        return build_project(modules, config.registry, errors, [os.path.normpath(path)])
+
+    def _buffer_facts(self, path: str, data: bytes) -> tuple[Any, Any]:
+        text = data.decode("utf-8")
+        known = self.state.buffers.get(path)
+        if known is not None and known[0] == text:
+            return known[1], known[2]
+        facts, error = _summarise(path, data)
+        self.state.buffers[path] = (text, facts, error)
+        return facts, error
+
+    def _facts_of(self, path: str) -> Any:
+        """The summary of a project module: its open buffer's, else its file's (re-read when
+        its size or modification time changed)."""
+        for open_path, (_, facts, _) in self.state.buffers.items():
+            if os.path.realpath(open_path) == os.path.realpath(path):
+                return facts
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        key = (info.st_mtime_ns, info.st_size)
+        known = self.state.disk.get(path)
+        if known is not None and known[0] == key:
+            return known[1]
+        try:
+            data = read_file(path, self.config_for(path).max_file_bytes)
+        except NotReadable:
+            return None
+        facts, error = _summarise(path, data)
+        self.state.disk[path] = (key, facts, error)
+        return facts
+
+    # ---- diagnostics
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """Check ``uri`` after ``delay`` seconds, unless it changes again before then."""
+        pending = self.state.pending.pop(uri, None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+        self.state.pending[uri] = asyncio.get_running_loop().create_task(self._check_later(uri, delay))
+
+    async def _check_later(self, uri: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        checked = await self.check_document(uri)
+        if checked is None:
+            return
+        if self.state.pull:
+            if self.state.refresh:
+                self.workspace_diagnostic_refresh(None)
+            return
+        self.publish(uri, checked)
+
+    async def check_document(self, uri: str) -> _Checked | None:
+        """Check the document as the editor holds it now (the last check when the text is
+        the same)."""
+        document = self.workspace.get_text_document(uri)
+        if not _is_python(document):
+            return None
+        text, version = document.source, document.version
+        known = self.state.checked.get(uri)
+        if known is not None and known.text == text:
+            return known
+        path = _path_of(uri)
+        result, config = await self.run(self.check_text, uri, path, text)
+        checked = _Checked(version, text, result, path, config)
+        if self.workspace.get_text_document(uri).source == text:
+            self.state.checked[uri] = checked
+        return checked
+
+    def publish(self, uri: str, checked: _Checked) -> None:
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=uri, version=checked.version, diagnostics=self.diagnostics(uri, checked)
+            )
+        )
+
+    def diagnostics(self, uri: str, checked: _Checked) -> list[lsp.Diagnostic]:
+        lines = checked.text.splitlines()
+        document = self.workspace.get_text_document(uri)
+        return [
+            _diagnostic(finding, uri, lines, document, self.state.docs_url)
+            for finding in checked.result.findings
+        ]
+
+    def dependents(self, path: str) -> list[str]:
+        """The open documents (but ``path``'s own) whose project holds ``path``."""
+        real = os.path.realpath(path)
+        return [
+            uri for uri, held in self.state.depends.items()
+            if real in held and os.path.realpath(_path_of(uri)) != real
+        ]
+
+    # ---- code actions
+
+    def actions(self, uri: str, checked: _Checked, wanted: lsp.Range) -> list[lsp.CodeAction]:
+        """The code actions for the findings on the lines of ``wanted`` (runs in the worker)."""
+        from leaklint.fixes.transforms import FIXABLE_CODES
+
+        out: list[lsp.CodeAction] = []
+        lines = checked.text.splitlines(keepends=True)
+        document = self.workspace.get_text_document(uri)
+        here = [
+            f for f in checked.result.findings
+            if wanted.start.line <= f.line - 1 <= wanted.end.line
+        ]
+        for finding in here:
+            diagnostic = _diagnostic(finding, uri, checked.text.splitlines(), document,
+                                     self.state.docs_url)
+            if finding.code in FIXABLE_CODES:
+                for unsafe in (False, True):
+                    fixed = self.fixed(checked, unsafe, finding)
+                    if fixed is None:
+                        continue
+                    text, applied = fixed
+                    title = applied[0].title if applied else "Fix"
+                    out.append(lsp.CodeAction(
+                        title=f"leaklint: {title}" + (" (unsafe)" if unsafe else ""),
+                        kind=lsp.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        is_preferred=not unsafe,
+                        edit=_edit(uri, checked.version, checked.text, text),
+                    ))
+                    break
+            suppress = _suppression(lines, finding)
+            if suppress is not None:
+                out.append(lsp.CodeAction(
+                    title=f"leaklint: suppress {finding.code} on this line",
+                    kind=lsp.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    edit=lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
+                        text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                            uri=uri, version=checked.version),
+                        edits=[suppress],
+                    )]),
+                ))
+        if any(f.code in FIXABLE_CODES for f in checked.result.findings):
+            fixed = self.fixed(checked, False, None)
+            if fixed is not None:
+                out.append(lsp.CodeAction(
+                    title="leaklint: fix all safe leaklint fixes in this file",
+                    kind=FIX_ALL_KIND,
+                    edit=_edit(uri, checked.version, checked.text, fixed[0]),
+                ))
+        return out
+
+    def fixed(self, checked: _Checked, unsafe: bool, only: Finding | None) -> tuple[str, list[Any]] | None:
+        """The document's text with its fixes applied (only ``only``'s, when given)."""
+        from leaklint.fixes.apply import fix_source
+
+        if checked.path.lower().endswith(".ipynb"):
+            return None
+        data = checked.text.encode("utf-8")
+        project = self.project_for(None, checked.path, data, checked.config)
+        reported = None
+        if only is not None:
+            key = (only.line, only.col, only.code)
+
+            def reported(findings: Sequence[Finding], path: str, data: bytes) -> list[Finding]:
+                return [f for f in findings if (f.line, f.col, f.code) == key]
+
+        outcome = fix_source(data, checked.path, checked.config, project=project,
+                             unsafe=unsafe, reported=reported)
+        if outcome.fixed is None or outcome.internal_error:
+            return None
+        return outcome.fixed.decode("utf-8"), outcome.applied
+
+    def hover(self, checked: _Checked, line: int) -> lsp.Hover | None:
+        codes = sorted({f.code for f in checked.result.findings if f.line - 1 == line})
+        if not codes:
+            return None
+        parts = []
+        for code in codes:
+            rule = RULES_BY_CODE.get(code)
+            if rule is not None:
+                parts.append(f"### {rule.code} {rule.name}\n\n{rule.summary}\n\n{rule.docs}")
+        return lsp.Hover(contents=lsp.MarkupContent(lsp.MarkupKind.Markdown, "\n\n---\n\n".join(parts)))
+
+
+def _summarise(path: str, data: bytes) -> tuple[Any, Any]:
+    from leaklint.analysis.summaries import facts_of_source
+    from leaklint.core import collector_paused, users_warnings_ignored
+    from leaklint.notebook import kind_of, python_source
+
+    if kind_of(path, data) == "notebook":
+        source = python_source(data)
+        if source is None:
+            return None, None
+        data = source
+    try:
+        with users_warnings_ignored(), collector_paused():
+            return facts_of_source(data, path)
+    except (RecursionError, MemoryError):
+        return None, (1, 0, "too deeply nested to analyse")
+
+
+def _path_of(uri: str) -> str:
+    """The file a document is (an untitled buffer: a name in the current folder)."""
+    path = to_fs_path(uri)
+    if path:
+        return path
+    name = re.sub(r"[^\w.-]", "_", uri.rsplit("/", 1)[-1]) or "untitled"
+    return name if name.endswith(".py") else name + ".py"
+
+
+def _is_python(document: Any) -> bool:
+    language = getattr(document, "language_id", None)
+    path = _path_of(document.uri)
+    return language == "python" or path.endswith((".py", ".pyi", ".pyw"))
+
+
+def _word_end(line: str, col: int) -> int:
+    match = re.compile(r"[\w.]+").match(line, col)
+    return match.end() if match and match.end() > col else min(len(line), col + 1) or col
+
+
+def _range(lines: Sequence[str], document: Any, line: int, col: int) -> lsp.Range:
+    """The range of the word at (1-based ``line``, 0-based code point ``col``), in the
+    client's units."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = lsp.Position(line - 1, min(col, len(text)))
+    end = lsp.Position(line - 1, _word_end(text, start.character))
+    codec = document.position_codec
+    return lsp.Range(
+        codec.position_to_client_units(lines, start), codec.position_to_client_units(lines, end)
+    )
+
+
+def _diagnostic(
+    finding: Finding, uri: str, lines: Sequence[str], document: Any, docs_url: str
+) -> lsp.Diagnostic:
+    rule = RULES_BY_CODE.get(finding.code)
+    related = [
+        lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri, _range(lines, document, line, col)), message=label
+        )
+        for line, col, label in finding.related
+    ]
+    return lsp.Diagnostic(
+        range=_range(lines, document, finding.line, finding.col),
+        message=finding.message,
+        severity=lsp.DiagnosticSeverity.Warning if finding.code == "LL900" else lsp.DiagnosticSeverity.Error,
+        code=finding.code,
+        code_description=lsp.CodeDescription(href=f"{docs_url}#rules") if rule else None,
+        source="leaklint",
+        related_information=related or None,
+        data={"line": finding.line, "col": finding.col, "code": finding.code},
+    )
+
+
+def _edit(uri: str, version: int | None, old: str, new: str) -> lsp.WorkspaceEdit:
+    """One text edit that turns ``old`` into ``new``: the lines between their common head
+    and tail."""
+    before = old.splitlines(keepends=True)
+    after = new.splitlines(keepends=True)
+    head = 0
+    while head < min(len(before), len(after)) and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < min(len(before), len(after)) - head
+        and before[len(before) - 1 - tail] == after[len(after) - 1 - tail]
+    ):
+        tail += 1
+    end_line = len(before) - tail
+    if tail == 0 and before and not before[-1].endswith(("\n", "\r")):
+        end = lsp.Position(len(before) - 1, len(before[-1]))
+    else:
+        end = lsp.Position(end_line, 0)
+    edit = lsp.TextEdit(
+        range=lsp.Range(lsp.Position(head, 0), end),
+        new_text="".join(after[head : len(after) - tail]),
+    )
+    return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
+        text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+        edits=[edit],
+    )])
+
+
+def _suppression(lines: Sequence[str], finding: Finding) -> lsp.TextEdit | None:
+    """``# noqa: CODE`` at the end of the finding's line (its code added to a ``# noqa:``
+    that is there already); None where a bare ``# noqa`` silences everything already."""
+    if not 0 < finding.line <= len(lines):
+        return None
+    line = lines[finding.line - 1]
+    body = line.rstrip("\r\n")
+    noqa = _NOQA.search(body)
+    if noqa is not None:
+        if noqa.group("codes") is None:
+            return None
+        at = noqa.end("codes")
+        return lsp.TextEdit(
+            range=lsp.Range(lsp.Position(finding.line - 1, at), lsp.Position(finding.line - 1, at)),
+            new_text=f", {finding.code}",
+        )
+    end = len(body)
+    return lsp.TextEdit(
+        range=lsp.Range(lsp.Position(finding.line - 1, end), lsp.Position(finding.line - 1, end)),
+        new_text=f"  # noqa: {finding.code}",
+    )
+
+
+def make_server() -> LeaklintServer:
+    server = LeaklintServer()
+    state = server.state
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: LeaklintServer, params: lsp.InitializeParams) -> None:
+        options = params.initialization_options or {}
+        if isinstance(options, dict):
+            if isinstance(options.get("docsUrl"), str):
+                state.docs_url = options["docsUrl"]
+            if isinstance(options.get("debounce"), (int, float)):
+                state.debounce = max(0.0, float(options["debounce"]))
+        capabilities = params.capabilities
+        text = capabilities.text_document
+        state.pull = bool(text is not None and text.diagnostic is not None)
+        workspace = capabilities.workspace
+        state.refresh = bool(
+            workspace is not None and workspace.diagnostics is not None
+            and workspace.diagnostics.refresh_support
+        )
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    async def did_open(ls: LeaklintServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls: LeaklintServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.schedule(uri, state.debounce)
+        for other in ls.dependents(_path_of(uri)):
+            state.checked.pop(other, None)
+            ls.schedule(other, state.debounce)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: LeaklintServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if _path_of(uri).endswith("pyproject.toml"):
+            _configuration_changed(ls)
+            return
+        ls.schedule(uri, 0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: LeaklintServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        pending = state.pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        state.checked.pop(uri, None)
+        state.depends.pop(uri, None)
+        state.buffers.pop(_path_of(uri), None)
+        if not state.pull:
+            ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched(ls: LeaklintServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            path = _path_of(change.uri)
+            if path.endswith("pyproject.toml"):
+                _configuration_changed(ls)
+                return
+            state.disk.pop(path, None)
+            for other in ls.dependents(path):
+                state.checked.pop(other, None)
+                ls.schedule(other, state.debounce)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+        lsp.DiagnosticOptions(identifier="leaklint", inter_file_dependencies=True,
+                              workspace_diagnostics=False),
+    )
+    async def pull(ls: LeaklintServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        checked = await ls.check_document(uri)
+        if checked is None:
+            return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+        return lsp.RelatedFullDocumentDiagnosticReport(
+            items=ls.diagnostics(uri, checked), result_id=str(id(checked))
+        )
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+    )
+    async def code_action(ls: LeaklintServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        checked = await ls.check_document(params.text_document.uri)
+        if checked is None:
+            return []
+        actions = await ls.run(ls.actions, params.text_document.uri, checked, params.range)
+        only = params.context.only
+        if only:
+            actions = [a for a in actions if any(str(a.kind).startswith(str(k)) for k in only)]
+        return actions
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: LeaklintServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        checked = await ls.check_document(params.text_document.uri)
+        return None if checked is None else ls.hover(checked, params.position.line)
+
+    return server
+
+
+def _configuration_changed(ls: LeaklintServer) -> None:
+    """A ``pyproject.toml`` changed: every configuration is read again, every open
+    document checked again."""
+    ls.state.configs.clear()
+    for uri in list(ls.state.checked):
+        ls.state.checked.pop(uri, None)
+        ls.schedule(uri, 0)
+
+
+def main() -> None:
+    """Serve over stdio until the client says exit."""
+    make_server().start_io()
+    sys.exit(0)

@@ -1,0 +1,333 @@
+"""`leaklint server` through a real LSP client (pygls's), over stdio, in a subprocess:
+open a document, receive diagnostics, apply a code action, see the diagnostic go."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pygls")
+
+from lsprotocol import types as lsp  # noqa: E402
+from pygls.lsp.client import LanguageClient  # noqa: E402
+from pygls.uris import from_fs_path  # noqa: E402
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+LEAK = """\
+import json
+
+
+def load(path):
+    f = open(path)
+    if not path:
+        return None
+    return json.load(f)
+
+
+def head(path):
+    return open(path).readline()
+"""
+
+#: The command every editor snippet in the README starts the server with.
+COMMAND = ["leaklint", "server"]
+
+
+class Session:
+    """A client connected to ``python -m leaklint server``; diagnostics pushed to it are
+    kept by URI, newest last."""
+
+    def __init__(self, client: LanguageClient) -> None:
+        self.client = client
+        self.pushed: dict[str, list[list[lsp.Diagnostic]]] = {}
+        self.changed = asyncio.Event()
+
+    def mark(self, uri: str) -> int:
+        """How many publications ``uri`` has had so far (``diagnostics(since=...)``)."""
+        return len(self.pushed.get(uri, []))
+
+    async def diagnostics(
+        self,
+        uri: str,
+        until: Callable[[list[lsp.Diagnostic]], bool],
+        since: int = 0,
+        timeout: float = 60,
+    ) -> list[lsp.Diagnostic]:
+        """The first diagnostics pushed for ``uri`` (kept or to come, from publication
+        ``since`` on) that satisfy ``until``."""
+
+        async def wait() -> list[lsp.Diagnostic]:
+            while True:
+                for published in self.pushed.get(uri, [])[since:]:
+                    if until(published):
+                        return list(published)
+                self.changed.clear()
+                await self.changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+
+def run_session(
+    body: Callable[[Session], Awaitable[None]],
+    root: Path,
+    *,
+    pull: bool = False,
+    options: dict[str, Any] | None = None,
+) -> None:
+    async def main() -> None:
+        client = LanguageClient("leaklint-tests", "1")
+        session = Session(client)
+
+        @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def published(params: lsp.PublishDiagnosticsParams) -> None:
+            session.pushed.setdefault(params.uri, []).append(params.diagnostics)
+            session.changed.set()
+
+        @client.feature(lsp.WORKSPACE_DIAGNOSTIC_REFRESH)
+        def refresh(params: None) -> None:
+            session.changed.set()
+
+        @client.feature(lsp.WINDOW_LOG_MESSAGE)
+        def log(params: lsp.LogMessageParams) -> None:
+            pass
+
+        await client.start_io(sys.executable, "-m", "leaklint", "server", cwd=str(root))
+        capabilities = lsp.ClientCapabilities(
+            text_document=lsp.TextDocumentClientCapabilities(
+                diagnostic=lsp.DiagnosticClientCapabilities() if pull else None,
+                publish_diagnostics=lsp.PublishDiagnosticsClientCapabilities(related_information=True),
+            ),
+            workspace=lsp.WorkspaceClientCapabilities(
+                diagnostics=lsp.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+                if pull else None,
+            ),
+        )
+        await client.initialize_async(lsp.InitializeParams(
+            capabilities=capabilities,
+            root_uri=from_fs_path(str(root)),
+            workspace_folders=[lsp.WorkspaceFolder(from_fs_path(str(root)), "root")],
+            initialization_options=options or {},
+        ))
+        client.initialized(lsp.InitializedParams())
+        try:
+            await body(session)
+        finally:
+            await client.shutdown_async(None)
+            client.exit(None)
+            await client.stop()
+
+    asyncio.run(main())
+
+
+def open_document(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    uri = from_fs_path(str(path))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+    ))
+    return uri
+
+
+def change(client: LanguageClient, uri: str, text: str, version: int) -> None:
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+    ))
+
+
+def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
+    """``text`` with the (one document's) edits of ``edit`` applied, as an editor would."""
+    (change_,) = edit.document_changes
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position: lsp.Position) -> int:
+        if position.line >= len(lines):
+            return len(text)
+        return offsets[position.line] + position.character
+
+    for edit_ in sorted(change_.edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(edit_.range.start)] + edit_.new_text + text[offset(edit_.range.end):]
+    return text
+
+
+def codes(diagnostics: list[lsp.Diagnostic]) -> list[tuple[int, str]]:
+    return sorted((d.range.start.line + 1, str(d.code)) for d in diagnostics)
+
+
+def test_diagnostics_on_open_then_a_quick_fix_removes_one(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_text("# on disk: nothing to report\n")  # the buffer is what is checked
+
+    async def body(session: Session) -> None:
+        client = session.client
+        uri = open_document(client, path, LEAK)
+        found = await session.diagnostics(uri, lambda d: len(d) == 2)
+        assert codes(found) == [(5, "LL100"), (12, "LL102")]
+        leak = next(d for d in found if d.code == "LL100")
+        assert leak.source == "leaklint"
+        assert leak.code_description is not None and leak.code_description.href.endswith("#rules")
+        assert "the return at line 7 skips it" in leak.message
+        steps = [(r.location.range.start.line + 1, r.message) for r in leak.related_information]
+        assert steps == [(5, "`f` is acquired here"),
+                         (7, "this return leaves the function without releasing it")]
+        assert (leak.range.start.line, leak.range.start.character) == (4, 8)
+
+        unbound = next(d for d in found if d.code == "LL102")
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=unbound.range,
+            context=lsp.CodeActionContext(diagnostics=[unbound]),
+        ))
+        titles = [a.title for a in actions]
+        assert "leaklint: suppress LL102 on this line" in titles
+        fix = next(a for a in actions if a.is_preferred)
+        assert fix.kind == lsp.CodeActionKind.QuickFix and "(unsafe)" not in fix.title
+        fixed = apply(LEAK, fix.edit)
+        assert "with open(path) as f:" in fixed and "return f.readline()" in fixed
+        mark = session.mark(uri)
+        change(client, uri, fixed, 2)
+        after = await session.diagnostics(uri, lambda d: len(d) == 1, mark)
+        assert codes(after) == [(5, "LL100")]
+
+        # suppressing the other one: the comment is added and the diagnostic goes
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=after[0].range,
+            context=lsp.CodeActionContext(diagnostics=after),
+        ))
+        suppress = next(a for a in actions if a.title == "leaklint: suppress LL100 on this line")
+        quiet = apply(fixed, suppress.edit)
+        assert "    f = open(path)  # noqa: LL100\n" in quiet
+        mark = session.mark(uri)
+        change(client, uri, quiet, 3)
+        assert await session.diagnostics(uri, lambda d: True, mark) == []
+
+        hover = await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri), position=lsp.Position(4, 9)
+        ))
+        assert hover is None  # nothing is reported there any more
+
+    run_session(body, tmp_path)
+
+
+def test_fix_all_and_hover_and_unsafe_labels(tmp_path: Path) -> None:
+    source = LEAK + "\n\ndef first(path):\n    return open(path).read(1)\n"
+
+    async def body(session: Session) -> None:
+        client = session.client
+        uri = open_document(client, tmp_path / "many.py", source)
+        found = await session.diagnostics(uri, lambda d: len(d) == 3)
+        hover = await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri), position=lsp.Position(11, 4)
+        ))
+        assert hover is not None and "LL102 unbound-resource" in hover.contents.value
+        assert "## What it does" in hover.contents.value
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
+            context=lsp.CodeActionContext(diagnostics=[], only=["source.fixAll"]),
+        ))
+        (fix_all,) = actions
+        assert fix_all.kind == "source.fixAll.leaklint"
+        fixed = apply(source, fix_all.edit)
+        mark = session.mark(uri)
+        change(client, uri, fixed, 2)
+        assert codes(await session.diagnostics(uri, lambda d: True, mark)) == [(5, "LL100")]
+        del found
+
+    run_session(body, tmp_path)
+
+
+def test_unsafe_fix_is_labelled_and_not_preferred(tmp_path: Path) -> None:
+    # at module level the LL102 fix is unsafe: the name it binds becomes a module attribute
+    source = "DATA = open('x').read()\n"
+
+    async def body(session: Session) -> None:
+        client = session.client
+        uri = open_document(client, tmp_path / "mod.py", source)
+        (found,) = await session.diagnostics(uri, lambda d: len(d) == 1)
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri), range=found.range,
+            context=lsp.CodeActionContext(diagnostics=[found]),
+        ))
+        unsafe = [a for a in actions if a.title.endswith("(unsafe)")]
+        assert len(unsafe) == 1 and not unsafe[0].is_preferred
+        assert "with open('x') as" in apply(source, unsafe[0].edit)
+
+    run_session(body, tmp_path)
+
+
+def test_pull_diagnostics_and_project_configuration(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.leaklint]\nignore = ["LL102"]\n')
+
+    async def body(session: Session) -> None:
+        client = session.client
+        uri = open_document(client, tmp_path / "pulled.py", LEAK)
+        report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(
+            text_document=lsp.TextDocumentIdentifier(uri)
+        ))
+        assert codes(report.items) == [(5, "LL100")]  # LL102 is ignored by the project
+        await asyncio.sleep(0.5)
+        assert uri not in session.pushed  # a client that pulls is not pushed to
+
+    run_session(body, tmp_path, pull=True)
+
+
+def test_a_changed_factory_rechecks_its_callers(tmp_path: Path) -> None:
+    """Cross-file summaries from open buffers: the caller's finding follows the factory's
+    unsaved edits."""
+    (tmp_path / "helpers.py").write_text("def get(path):\n    return path\n")
+    caller = "from helpers import get\n\n\ndef use(p):\n    f = get(p)\n    return f.name\n"
+
+    async def body(session: Session) -> None:
+        client = session.client
+        helpers = open_document(client, tmp_path / "helpers.py", "def get(path):\n    return path\n")
+        user = open_document(client, tmp_path / "user.py", caller)
+        assert await session.diagnostics(user, lambda d: True) == []
+        mark = session.mark(user)
+        change(client, helpers, "def get(path):\n    return open(path)\n", 2)
+        found = await session.diagnostics(user, lambda d: True, mark)
+        assert codes(found) == [(5, "LL100")]
+        assert "get() (open() at" in found[0].message
+
+    run_session(body, tmp_path)
+
+
+def test_readme_editor_snippets_start_the_server_the_tests_start() -> None:
+    """Every editor snippet in the README's editor section runs `leaklint server`, the
+    command these tests run (as `python -m leaklint server`)."""
+    text = README.read_text("utf-8")
+    section = text.split("## Editors", 1)[1].split("\n## ", 1)[0]
+    for editor in ("VS Code", "Neovim", "Helix", "Emacs"):
+        assert editor in section, editor
+    blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+    assert len(blocks) >= 4
+    for language, block in blocks:
+        if language in ("json", "jsonc"):
+            settings = json.loads(re.sub(r"//.*", "", block))
+            assert _commands(settings), settings
+            assert all(command == COMMAND for command in _commands(settings))
+        elif language != "sh":
+            assert re.search(r'"leaklint",?\s+"server"|command = "leaklint"\nargs = \["server"\]', block), block
+
+
+def _commands(value: Any) -> list[list[str]]:
+    found = []
+    if isinstance(value, dict):
+        if value.get("command") == "leaklint":
+            found.append(["leaklint", *value.get("args", [])])
+        for item in value.values():
+            found += _commands(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _commands(item)
+    return found
