@@ -1,0 +1,121 @@
+"""How long `leaklint server` takes to publish diagnostics for a 1,000-line file after a
+change (issue 26's target: 150 ms after warm-up, the server's 50 ms debounce included).
+
+    python benchmarks/lsp_latency.py [--lines 1000] [--changes 20]
+
+A real client (pygls's) starts `python -m leaklint server` over stdio, opens a generated
+module of N lines (functions that open files, sockets and connections, some leaking),
+warms up with a few edits, then makes one edit at a time (a line added at the end) and
+measures from sending `didChange` to receiving the `publishDiagnostics` of that version.
+Not a test: prints the numbers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+
+UNIT = '''\
+def read_{n}(path):
+    f = open(path)
+    if not path:
+        return None
+    data = f.read()
+    f.close()
+    return data
+
+
+def head_{n}(path):
+    with open(path) as f:
+        return f.readline()
+
+
+def talk_{n}(host):
+    sock = socket.create_connection((host, 80))
+    try:
+        sock.sendall(b"x")
+    finally:
+        sock.close()
+
+
+'''
+
+
+def module(lines: int) -> str:
+    out = ["import socket\n", "\n", "\n"]
+    n = 0
+    while sum(part.count("\n") for part in out) < lines:
+        out.append(UNIT.format(n=n))
+        n += 1
+    return "".join(out)
+
+
+async def measure(lines: int, changes: int, warm: int) -> list[float]:
+    client = LanguageClient("latency", "1")
+    arrived: dict[int, float] = {}
+    event = asyncio.Event()
+
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def published(params: lsp.PublishDiagnosticsParams) -> None:
+        if params.version is not None:
+            arrived.setdefault(params.version, time.perf_counter())
+        event.set()
+
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "big.py"
+    text = module(lines)
+    path.write_text(text)
+    await client.start_io(sys.executable, "-m", "leaklint", "server", cwd=str(folder))
+    await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
+    client.initialized(lsp.InitializedParams())
+    uri = from_fs_path(str(path))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+    ))
+    times = []
+    try:
+        for version in range(2, 2 + warm + changes):
+            text += f"X_{version} = {version}\n"
+            sent = time.perf_counter()
+            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+            ))
+            while version not in arrived:
+                event.clear()
+                await asyncio.wait_for(event.wait(), 60)
+            if version >= 2 + warm:
+                times.append(arrived[version] - sent)
+            await asyncio.sleep(0.2)  # the next edit comes after this one's diagnostics
+    finally:
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--warm", type=int, default=3)
+    args = parser.parse_args()
+    times = asyncio.run(measure(args.lines, args.changes, args.warm))
+    ms = sorted(t * 1000 for t in times)
+    print(
+        f"{args.lines} lines, {len(ms)} changes after {args.warm} to warm up: "
+        f"median {statistics.median(ms):.0f} ms, p90 {ms[int(len(ms) * 0.9) - 1]:.0f} ms, "
+        f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms (debounce 50 ms included)"
+    )
+
+
+if __name__ == "__main__":
+    main()
