@@ -24,7 +24,7 @@ from leaklint.core import (
     users_warnings_ignored,
 )
 from leaklint.files import NotReadable
-from leaklint.fixes.base import Edit
+from leaklint.fixes.base import SAFE, Edit, Fix
 from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
 from leaklint.fixes.write import Snapshot, remove_stale_temps
 from leaklint.rules import rule_for
@@ -47,7 +47,7 @@ class AppliedFix:
     col: int
     code: str
     title: str
-    safety: str
+    safety: str  # "safe", or "unsafe: " and why
 
 
 @dataclass(slots=True)
@@ -210,10 +210,15 @@ def _one_round(
             AddImportsVisitor.add_needed_import(context, wanted_module)
         fixed = AddImportsVisitor(context).transform_module(fixed)
     applied = [
-        AppliedFix(path, e.line, e.col, e.code, e.fix.title, e.fix.safety) for e in chosen
+        AppliedFix(path, e.line, e.col, e.code, e.fix.title, _safety(e.fix)) for e in chosen
     ]
     new = fixed.bytes + tail
     return (new, applied) if new != data else None
+
+
+def _safety(fix: Fix) -> str:
+    """How ``--show-fixes`` states a fix's safety: an unsafe one says why."""
+    return fix.safety if fix.safety == SAFE else f"{fix.safety}: {fix.reason}"
 
 
 class _NotReproduced(Exception):
@@ -283,8 +288,14 @@ def _fix_batch(
             out.append(None)
             continue
         first = results[target.path]
-        outcome = fix_source(snapshot.data, target.path, config, project=project,
-                             unsafe=unsafe, first=first, reported=reported)
+        if target.path.lower().endswith(".ipynb"):
+            from leaklint.notebook import fix_notebook  # its cells, written back into its JSON
+
+            outcome = fix_notebook(snapshot.data, target.path, config, project=project,
+                                   unsafe=unsafe, reported=reported)
+        else:
+            outcome = fix_source(snapshot.data, target.path, config, project=project,
+                                 unsafe=unsafe, first=first, reported=reported)
         outcome.snapshot = snapshot
         out.append(outcome)
     return out
