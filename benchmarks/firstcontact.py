@@ -389,6 +389,52 @@ def write_packet(path: Path, number: int, projects: list[Project], chosen: list[
           file=sys.stderr)
 
 
+def packet_entries(path: Path) -> dict[str, dict]:
+    """A packet's ids -> (project, path, line) as the packet gives them (``write_packet``)."""
+    entries: dict[str, dict] = {}
+    current: dict | None = None
+    for line in path.read_text("utf-8").splitlines():
+        if line.startswith("### "):
+            current = entries.setdefault(line[4:].strip(), {})
+        elif current is not None and line.startswith("- project: "):
+            current["project"] = line[len("- project: "):].rsplit(" ", 1)[0]
+        elif current is not None and line.startswith("- file: `"):
+            current["file"] = line[len("- file: `"):].rstrip("`")
+        elif current is not None and line.startswith("- line: "):
+            current["line"] = line[len("- line: "):].split(":", 1)[0]
+        elif current is not None and line.startswith("- rule: "):
+            current["rule"] = line[len("- rule: "):]
+    return entries
+
+
+def record(packet: Path, verdicts: Path) -> None:
+    """File a blind judge's answers (``id,verdict,reason``) against the packet's findings in
+    ``judgements.csv`` and ``peer_judgements.csv``; an id that matches nothing is an error."""
+    entries = packet_entries(packet)
+    with verdicts.open(newline="", encoding="utf-8") as stream:
+        answers = list(csv.DictReader(stream))
+    for table, fields, key_of, allowed in (
+        (JUDGEMENTS, FIELDS, key, VERDICTS), (PEER_JUDGEMENTS, PEER_FIELDS, peer_key, PEER_VERDICTS)
+    ):
+        rows = realworld.load_csv(table, key_of)
+        where = {(r["project"], r["path"], str(r["line"]), r.get("rule", "")): k for k, r in rows.items()}
+        for answer in answers:
+            entry = entries.get(answer["id"])
+            if entry is None:
+                sys.exit(f"{answer['id']}: not in {packet}")
+            if (entry.get("rule") is None) != (table is PEER_JUDGEMENTS):
+                continue
+            if answer["verdict"] not in allowed:
+                sys.exit(f"{answer['id']}: verdict {answer['verdict']!r} is not one of {allowed}")
+            rel = next((r["path"] for r in rows.values() if entry["file"].endswith("/" + r["path"])
+                        and r["project"] == entry["project"]), None)
+            found = where.get((entry["project"], rel, entry["line"], entry.get("rule", "")))
+            if found is None:
+                sys.exit(f"{answer['id']}: no row of {table.name} for {entry}")
+            rows[found].update(verdict=answer["verdict"], reason=answer["reason"])
+        realworld.write_csv(table, fields, list(rows.values()))
+
+
 def share(part: int, whole: int) -> str:
     """The share with its Wilson 95% interval."""
     if not whole:
@@ -528,7 +574,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--packet", type=Path, help="write the judges' packet here")
     parser.add_argument("--pool", action="store_true", help="list the projects not drawn yet")
+    parser.add_argument("--record", nargs=2, type=Path, metavar=("PACKET", "VERDICTS"),
+                        help="file a blind judge's id,verdict,reason answers to a packet")
     options = parser.parse_args()
+    if options.record:
+        record(*options.record)
     if options.pool:
         left = undrawn(load_draws())
         print("\n".join(f"{n}=={VERSIONS[n]}" for n in left))
