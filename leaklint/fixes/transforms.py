@@ -22,11 +22,25 @@ CLOSING_WITH = Fix(
     "the inner `with conn:` keeps the commit/rollback; only when the name is not used "
     "outside the block",
 )
+CLOSING_WITH_ESCAPES = Fix(
+    ("LL110",),
+    UNSAFE,
+    "Wrap the connection in `contextlib.closing(...)`, keep `with conn:` for the transaction",
+    "something made from the connection (a cursor, a result) leaves the block and is used "
+    "after it, where the connection is now closed",
+)
 WITH_FOR_UNBOUND = Fix(
     ("LL102",),
     SAFE,
     "Bind the resource in a `with` around the statement",
     "files, sockets and archives only: never a resource whose __exit__ waits or joins",
+)
+WITH_FOR_UNBOUND_PATCHED = Fix(
+    ("LL102",),
+    UNSAFE,
+    "Bind the resource in a `with` around the statement (a module that patches names)",
+    "`with X() as v` binds X().__enter__(), and this module patches names (mock.patch, "
+    "monkeypatch): a mock's __enter__ returns another object than the mock",
 )
 WITH_FOR_UNBOUND_MODULE = Fix(
     ("LL102",),
@@ -48,6 +62,13 @@ TRY_FINALLY = Fix(
     "where a `with` does not fit (the name is used after the close, or the context manager "
     "does more than close); only when nothing in between returns, yields, breaks or continues",
 )
+TRY_FINALLY_ERROR_PATH = Fix(
+    ("LL100", "LL101"),
+    UNSAFE,
+    "Move the release into a `finally` around the statements in between",
+    "an error there may be caught in this function (an enclosing try or with), and the "
+    "name is used after it: that code now finds the object released",
+)
 TRY_FINALLY_UNSAFE = Fix(
     ("LL100", "LL101"),
     UNSAFE,
@@ -60,10 +81,13 @@ ALL_FIXES: tuple[Fix, ...] = (
     ADD_AWAIT,
     ASYNC_WITH,
     CLOSING_WITH,
+    CLOSING_WITH_ESCAPES,
     WITH_FOR_UNBOUND,
+    WITH_FOR_UNBOUND_PATCHED,
     WITH_FOR_UNBOUND_MODULE,
     WITH_FOR_BOUND,
     TRY_FINALLY,
+    TRY_FINALLY_ERROR_PATH,
     TRY_FINALLY_UNSAFE,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
@@ -81,6 +105,19 @@ class Tree:
         self.module = module
         self.parents = parents
         self.positions = positions
+        self._patches: bool | None = None
+
+    def patches_names(self) -> bool:
+        """Whether this module may replace a name with a mock (``mock.patch``, ``unittest.mock``,
+        ``monkeypatch``, ``mocker``): then ``X()`` may not be of X's real type, and
+        ``with X() as v`` may bind something else than ``X()``."""
+        if self._patches is None:
+            self._patches = bool(names_in(self.module).all & PATCHING_NAMES) or any(
+                module == patching or module.startswith(patching + ".")
+                for module in _imported_modules(self.module)
+                for patching in PATCHING_MODULES
+            )
+        return self._patches
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         while node in self.parents:
@@ -98,6 +135,34 @@ class Tree:
         start = self.positions[first].start
         end = self.positions[last if last is not None else first].end
         return ((start.line, start.column), (end.line, end.column))
+
+
+#: Names whose presence in a module says it may patch a name with a mock.
+PATCHING_NAMES = frozenset(
+    {"mock", "patch", "monkeypatch", "mocker", "MagicMock", "Mock", "NonCallableMock",
+     "AsyncMock", "mock_open", "create_autospec"}
+)
+#: Modules (and their submodules) whose import says the same.
+PATCHING_MODULES = ("mock", "pytest_mock", "unittest.mock")
+
+
+def _imported_modules(module: cst.Module) -> Iterator[str]:
+    """The modules a module imports anywhere (``import a.b``, ``from a.b import c``)."""
+
+    class Imports(cst.CSTVisitor):
+        found: list[str] = []
+
+        def visit_Import(self, node: cst.Import) -> None:
+            self.found.extend(_dotted(alias.name) or "" for alias in node.names)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            if node.module is not None and not node.relative:
+                self.found.append(_dotted(node.module) or "")
+
+    imports = Imports()
+    imports.found = []
+    module.visit(imports)
+    yield from imports.found
 
 
 def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
@@ -318,6 +383,7 @@ def _closing_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edi
         return None
     if "contextlib" in outside.all and not _imports_module(tree.module, "contextlib"):
         return None  # a local `contextlib` that is not the module
+    fix = CLOSING_WITH_ESCAPES if _escapes(stmt, var, scope) else CLOSING_WITH
 
     def build(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.With)
@@ -345,7 +411,142 @@ def _closing_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edi
         return updated.with_changes(items=[old_item.with_changes(item=closing)], body=outer)
 
     span = tree.span(stmt, stmt.items[-1])
-    return Edit(CLOSING_WITH, code, line, col, span, ((stmt, build),), imports=("contextlib",))
+    return Edit(fix, code, line, col, span, ((stmt, build),), imports=("contextlib",))
+
+
+#: Methods whose result is data, not an object still tied to the connection.
+DATA_METHODS = frozenset({"fetchall", "fetchone", "fetchmany", "commit",
+                                              "rollback", "total_changes"})
+
+
+def _escapes(stmt: cst.With, var: str, scope: cst.CSTNode) -> bool:
+    """Whether something made from ``var`` inside the ``with`` block (a cursor, a result
+    set) may outlive the block: bound to a name used outside it, stored in an attribute or
+    an item, returned, yielded, raised, handed to a call, or captured by a nested function.
+    What an eager method gives (``cur.fetchall()``, ``f.read()``) is data and may."""
+    made = {var}
+    for _ in range(8):  # names made from names made from ``var``: a small fixed point
+        look = _Made(made)
+        stmt.body.visit(look)
+        if look.escapes:
+            return True
+        if look.made <= made:
+            break
+        made |= look.made
+    outside_uses = {name: _count_uses(scope, name) - _count_uses(stmt, name) for name in made - {var}}
+    return any(count > 0 for count in outside_uses.values())
+
+
+def _is_data(node: cst.CSTNode) -> bool:
+    """A call whose result holds nothing of its receiver or argument."""
+    if not isinstance(node, cst.Call):
+        return False
+    if isinstance(node.func, cst.Attribute):
+        return node.func.attr.value in EAGER_METHODS | DATA_METHODS
+    return _dotted(node.func) in EAGER_READERS | {"len", "bool", "str", "int", "float", "print"}
+
+
+class _Mentions(_Identifiers):
+    """Whether an expression mentions one of ``names`` other than inside a data call."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        return not _is_data(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.found = True
+
+
+def _mentions(node: cst.CSTNode | None, names: set[str]) -> bool:
+    if node is None:
+        return False
+    look = _Mentions(names)
+    node.visit(look)
+    return look.found
+
+
+class _Made(cst.CSTVisitor):
+    """One pass over a block: the names bound from what mentions ``names``, and whether any
+    of it leaves the block other than by such a name."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.made: set[str] = set()
+        self.escapes = False
+
+    def _bind(self, target: cst.CSTNode, value: cst.CSTNode | None) -> None:
+        if not _mentions(value, self.names):
+            return
+        if isinstance(target, cst.Name):
+            self.made.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value, value)
+        else:  # an attribute or an item: stored where the block cannot see its end
+            self.escapes = True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, node.iter)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, node.item)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.escapes = self.escapes or _mentions(node.value, self.names)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.escapes = self.escapes or _mentions(node.value, self.names)
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self.escapes = self.escapes or _mentions(node.exc, self.names)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _is_data(node):
+            return
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        if receiver is not None and _mentions(receiver, self.names):
+            return  # a method of the connection (or of a cursor): ``conn.execute(q, args)``
+        if any(_mentions(arg.value, self.names) for arg in node.args):
+            self.escapes = True  # handed on: the callee may keep it
+
+    def _nested(self, node: cst.CSTNode) -> bool:
+        self.escapes = self.escapes or _mentions(node, self.names)
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return self._nested(node)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return self._nested(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return self._nested(node)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.escapes = self.escapes or any(item.name.value in self.names for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.escapes = self.escapes or any(item.name.value in self.names for item in node.names)
 
 
 def _imports_module(module: cst.Module, name: str) -> bool:
@@ -509,6 +710,8 @@ def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) ->
     if isinstance(scope, (cst.ClassDef, cst.Lambda)):
         return None
     fix = WITH_FOR_UNBOUND if isinstance(scope, cst.FunctionDef) else WITH_FOR_UNBOUND_MODULE
+    if tree.patches_names():
+        fix = WITH_FOR_UNBOUND_PATCHED
     names = _body_names(scope)
     name = fresh_name(_BASE_NAMES.get(resource.kind, "f"), names.all | names.declared)
 
@@ -615,7 +818,12 @@ def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
     found = _bound(leak, tree)
     if found is None:
         return None
-    if not leak.resource.cm_closes or why_no_with(leak.resource.qualname) or found.method != "close":
+    if (
+        not leak.resource.cm_closes
+        or why_no_with(leak.resource.qualname)
+        or found.method != "close"
+        or tree.patches_names()  # ``as f`` would bind a mock's __enter__(), not the mock
+    ):
         return _try_finally(found, leak, tree, code, line, col)
     var, middle, first, block = found.var, found.middle, found.first, found.block
     # every use of ``var`` in the function is in these statements (and the argument list of
@@ -657,6 +865,9 @@ def _try_finally(
     waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
     unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
     head = middle[0]
+    fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY
+    if not unsafe and _used_after_a_caught_error(found, tree):
+        fix = TRY_FINALLY_ERROR_PATH
 
     def build_try(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.Try(
@@ -674,8 +885,23 @@ def _try_finally(
         )
 
     targets = ((head, build_try), *((stmt, _remove) for stmt in [*middle[1:], found.release]))
-    fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY
     return Edit(fix, code, line, col, tree.span(head, found.release), targets)
+
+
+def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
+    """An error between the acquisition and the release may be caught in the function (an
+    enclosing ``try``, or a ``with`` whose ``__exit__`` may swallow it), and the name is used
+    outside those statements, where it may now run on the released object: an ``except``
+    that reads the file (issue 24's F1) or code after the ``try``."""
+    caught = False
+    for above in tree.ancestors(found.block):
+        if above is found.scope:
+            break
+        caught = caught or isinstance(above, (cst.Try, cst.TryStar, cst.With))
+    if not caught:
+        return False
+    inside = sum(_count_uses(stmt, found.var) for stmt in (found.first, *found.middle, found.release))
+    return _count_uses(found.scope, found.var) > inside
 
 
 #: Releases that only free the object: moved into ``finally`` they cannot block.

@@ -1,0 +1,21 @@
+"""Issue 24's F2: contextlib.closing() would close the connection while a cursor made from
+it is still to be used. Offered only as unsafe, and --show-fixes says why."""
+import sqlite3
+
+
+def rows(p):
+    with sqlite3.connect(p) as conn:
+        cur = conn.execute("select x from t")
+    return cur.fetchall()
+
+
+def rows2(p):
+    with sqlite3.connect(p) as conn:
+        return conn.execute("select x from t")
+
+
+def rows3(p):
+    # only data leaves the block: safe
+    with sqlite3.connect(p) as conn:
+        data = conn.execute("select x from t").fetchall()
+    return data
