@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -100,6 +101,16 @@ def main() -> None:
     help="A `pytest --leaklint-report` file: mark the findings its tests confirmed, and list "
     "the leaks they saw that no finding reports.",
 )
+@click.option(
+    "--analysis-timeout",
+    type=click.FloatRange(min=0),
+    help="Stop analysing a file after this many seconds: one LL900 line (0: no limit).",
+)
+@click.option(
+    "--max-memory-mb",
+    type=click.IntRange(min=0),
+    help="Stop analysing a file whose worker grows by more than this: one LL900 line (0: no limit).",
+)
 @click.option("--debug", is_flag=True, help="Print the traceback of internal errors.")
 def check(
     paths: tuple[str, ...],
@@ -123,12 +134,15 @@ def check(
     diff: bool,
     show_fixes: bool,
     runtime_path: Path | None,
+    analysis_timeout: float | None,
+    max_memory_mb: int | None,
     debug: bool,
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for resource leaks.
 
     `-` reads one file from standard input."""
     started = time.monotonic()
+    _exit_cleanly_on_signals()
     reading_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not reading_stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
@@ -145,6 +159,10 @@ def check(
         start = Path(first) if Path(first).is_dir() else Path(first).parent
         config: Config = load_config(config_path, start=start if start.is_dir() else None)
         config = config.with_codes(_codes(select), _codes(ignore))
+        if analysis_timeout is not None:
+            config = replace(config, analysis_timeout=analysis_timeout)
+        if max_memory_mb is not None:
+            config = replace(config, max_memory_mb=max_memory_mb)
         known = Baseline.read(baseline_path) if baseline_path is not None else None
         runtime = read_report(runtime_path) if runtime_path is not None else None
     except (ConfigError, RuntimeReportError) as err:
@@ -154,9 +172,14 @@ def check(
         name = stdin_filename or "-"
         data = sys.stdin.buffer.read()
         source.given[name] = source_text(data)
-        from leaklint.core import check_source  # here: a cached run never loads the analysis
+        from leaklint import notebook  # here: a cached run never loads the analysis
+        from leaklint.core import check_source
 
-        results = [check_source(data, name, config)]
+        if notebook.kind_of(name) == "notebook":  # --stdin-filename x.ipynb
+            source.given[name] = notebook.source_lines(data) or ""
+            results = [notebook.check_notebook(data, name, config)]
+        else:
+            results = [check_source(data, name, config)]
     else:
         targets = discover(paths, config)
         cache = None if no_cache else Cache.open(cache_dir or Path(config.root, DEFAULT_FOLDER))
@@ -293,6 +316,27 @@ def _fixes(
     return new_results, fixed, changed
 
 
+def _exit_cleanly_on_signals() -> None:
+    """SIGINT and SIGTERM end the run as an exception would: the worker processes are
+    killed and temporary files removed on the way out (``finally`` blocks), then the exit
+    code is 128 + the signal's number, as a shell reports it (130, 143)."""
+
+    def stop(number: int, frame: object) -> None:
+        name = "interrupted" if number == signal.SIGINT else "terminated"
+        os.write(2, f"leaklint: {name}\n".encode())
+        raise SystemExit(128 + number)
+
+    for name in ("SIGINT", "SIGTERM"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) in (
+            signal.SIG_DFL, signal.default_int_handler,
+        ):
+            try:
+                signal.signal(number, stop)
+            except ValueError:  # not the main thread (leaklint called from a program's thread)
+                return
+
+
 def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:
     from leaklint.fixes.diff import unified_diff  # the file's own bytes, for patch/git apply
 
@@ -337,6 +381,18 @@ def rules(fmt: str) -> None:
     width = max(len(rule.name) for rule in ALL_RULES)
     for rule in ALL_RULES:
         click.echo(f"{rule.code}  {rule.name:<{width}}  {rule.summary}")
+
+
+@main.command()
+def server() -> None:
+    """Run the language server (LSP, over standard input and output) for editors.
+
+    Needs the `server` extra: pip install 'leaklint[server]'."""
+    try:
+        from leaklint.server import main as serve
+    except ImportError as err:
+        _fail(f"the language server needs pygls ({err}): pip install 'leaklint[server]'")
+    serve()
 
 
 @main.command()

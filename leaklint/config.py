@@ -50,11 +50,20 @@ _KNOWN_KEYS = {
     "extend-exclude",
     "resources",
     "max-file-size-mb",
+    "analysis-timeout",
+    "max-memory-mb",
 }
 
-#: Files larger than this are not analysed (LL900): libcst holds about 0.6 GB per MB of
-#: dense code, so a 20 MB generated module would take minutes and more memory than a CI
-#: machine has. The largest module of the standard library is under 1 MB.
+#: The watchdog's budget per file (``leaklint.pool``). The standard library's slowest file
+#: takes 1.3 s of CPU to check (pydoc_data/topics.py) and libcst's parse of its most
+#: memory-hungry one grows a process by 173 MB (test/test_typing.py): both defaults are more
+#: than ten times that, so no ordinary file meets them.
+DEFAULT_ANALYSIS_TIMEOUT = 60.0
+DEFAULT_MAX_MEMORY_MB = 2048
+#: Files larger than this are not read (LL900). Measured libcst parse growth per MB of
+#: source: 0.19 GB (topics.py, long strings) to 0.6 GB (dense code, test_typing.py), 2.1 GB
+#: for a list literal of digits. Above 10 MB even the sparsest measured file would exceed the
+#: memory budget (2048 / 185 = 11 MB), so it is refused unread; below, the watchdog decides.
 DEFAULT_MAX_FILE_SIZE_MB = 10
 
 
@@ -74,6 +83,10 @@ class Config:
     source: str | None = None  # the pyproject.toml it came from
     root: str = field(default_factory=os.getcwd)
     max_file_size_mb: int = DEFAULT_MAX_FILE_SIZE_MB
+    #: a file whose analysis takes longer (seconds) or grows its worker by more (MB) is
+    #: stopped: one LL900 line (``leaklint.pool``); 0 is no limit
+    analysis_timeout: float = DEFAULT_ANALYSIS_TIMEOUT
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
 
     @property
     def max_file_bytes(self) -> int:
@@ -232,6 +245,16 @@ def config_from_table(table: Any, origin: str) -> Config:
                 f"{origin}: [tool.leaklint]: 'max-file-size-mb' must be a whole number, 1 or more"
             )
         config = replace(config, max_file_size_mb=size)
+    for key, name, kinds in (
+        ("analysis-timeout", "analysis_timeout", (int, float)),
+        ("max-memory-mb", "max_memory_mb", (int,)),
+    ):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, kinds) or isinstance(value, bool) or not 0 <= value < 1e9:
+                what = "a number of seconds" if float in kinds else "a whole number of MB"
+                raise ConfigError(f"{origin}: [tool.leaklint]: {key!r} must be {what}, 0 for no limit")
+            config = replace(config, **{name: value})
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(

@@ -29,10 +29,7 @@ if TYPE_CHECKING:
     import pathspec
 
     from leaklint.analysis.summaries import ModuleFacts, Project
-
-#: Below this many files a process pool costs more than it saves.
-_PARALLEL_THRESHOLD = 16
-
+    from leaklint.pool import Budget
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -42,8 +39,9 @@ class Target:
 
 
 def discover(paths: Iterable[str], config: Config) -> list[Target]:
-    """``.py`` files under ``paths``: excludes and ``.gitignore`` apply to what a walk finds;
-    a file named on the command line is always checked."""
+    """``.py`` files and notebooks (``.ipynb``) under ``paths``: excludes and ``.gitignore``
+    apply to what a walk finds; a file named on the command line is always checked (one
+    leaklint does not handle, ``notes.txt``, is one LL900 line)."""
     excludes = None
     found: dict[str, Target] = {}
     for raw in paths:
@@ -129,7 +127,7 @@ def _walk_folder(
             yield from _walk_folder(
                 shown / name, real / name, excludes, specs, seen, f"{relative}{name}/"
             )
-        elif name.endswith(".py"):
+        elif name.endswith((".py", ".ipynb")):
             yield str(shown / name)
 
 
@@ -172,6 +170,7 @@ class _Run:
     folders: dict[str, tuple[str, str]] = field(default_factory=dict)  # memo of _folder
     modules: dict[tuple[str, str], str | None] = field(default_factory=dict)  # of module_file
     reals: dict[str, str] = field(default_factory=dict)  # of os.path.realpath
+    stopped: set[str] = field(default_factory=set)  # files the budget stopped: no manifest
 
     def facts_key(self, path: str, content: str) -> str:
         """The summary of ``path`` depends on its bytes and on where it sits: its real
@@ -246,6 +245,14 @@ class _Run:
 def _summarise_one(path: str, data: bytes) -> _Facts | None:
     if b"\0" in data:
         return None  # the check reports it
+    from leaklint import notebook
+
+    kind = notebook.kind_of(path, data)
+    if kind != "python":  # a notebook is summarised as its code cells; other files not at all
+        source = notebook.python_source(data) if kind == "notebook" else None
+        if source is None:
+            return None
+        data = source
     from leaklint.analysis.summaries import facts_of_source
     from leaklint.core import collector_paused, users_warnings_ignored
 
@@ -298,6 +305,12 @@ def _view(entry: _Facts | None) -> str:
     return digest(repr(_canonical(facts)))
 
 
+def _facts_stopped(target: Target, why: str) -> _Facts:
+    """A file whose summary the budget stopped: reported by the check as its own LL900 line
+    (as a syntax error is), never given to libcst."""
+    return (target.path, None, (1, 0, why))
+
+
 def _summarise_batch_keyed(
     targets: list[Target], limit: int
 ) -> list[tuple[_Facts | None, str | None, str]]:
@@ -314,13 +327,14 @@ def _summarise_batch_keyed(
 
 
 def _summaries(
-    targets: list[Target], jobs: int, run: _Run | None, keys: list[str], limit: int
+    targets: list[Target], jobs: int, run: _Run | None, keys: list[str], config: Config
 ) -> list[_Facts | None]:
     """The summary of each target, from the cache where it has it; ``keys`` gets the
-    facts key of each summary, in order. Files over ``limit`` bytes are skipped."""
+    facts key of each summary, in order. Files over the size limit are skipped; one the
+    budget stops is summarised as not analysable (and never cached)."""
+    limit, budget = config.max_file_bytes, budget_of(config)
     if run is None:
-        batches = _map_batches(_summarise_batch, targets, jobs, (limit,))
-        return [entry for batch in batches for entry in batch]
+        return _map_batches(_summarise_batch, targets, jobs, (limit,), budget, _facts_stopped)
     found: list[_Facts | None] = [None] * len(targets)
     missing = []
     for index, target in enumerate(targets):
@@ -334,12 +348,20 @@ def _summaries(
             run.views[target.path] = hit[1]
         else:
             missing.append(index)
-    batches = _map_batches(_summarise_batch_keyed, [targets[i] for i in missing], jobs, (limit,))
-    for index, (entry, content, view) in zip(missing, [e for batch in batches for e in batch]):
+
+    def stopped(target: Target, why: str) -> tuple[_Facts, None, str]:
+        run.stopped.add(target.path)  # type: ignore[union-attr]
+        entry = _facts_stopped(target, why)
+        return entry, None, _view(entry)
+
+    todo = [targets[i] for i in missing]
+    computed = _map_batches(_summarise_batch_keyed, todo, jobs, (limit,), budget, stopped)
+    for index, (entry, content, view) in zip(missing, computed):
         found[index] = entry
+        path = targets[index].path
         if content is not None:
-            path = targets[index].path
             run.cache.put("facts", run.facts_key(path, content), (entry, view))
+        if content is not None or path in run.stopped:
             run.views[path] = view
     for target, entry in zip(targets, found):
         if entry is not None:
@@ -363,8 +385,7 @@ def _summarise(
     run = _Run(cache) if cache is not None else None
     memo = run or _Run(None)  # type: ignore[arg-type]
     keys: list[str] = []
-    limit = config.max_file_bytes
-    found = [entry for entry in _summaries(targets, jobs, run, keys, limit) if entry is not None]
+    found = [entry for entry in _summaries(targets, jobs, run, keys, config) if entry is not None]
     errors = {path: error for path, _, error in found if error is not None}
     paths = [os.path.normpath(path) for path, _, _ in found]
     seen = {os.path.realpath(path) for path, _, _ in found}
@@ -380,7 +401,7 @@ def _summarise(
                     wanted.append(Target(file))
         if not wanted:
             break
-        more = [entry for entry in _summaries(wanted, 1, run, keys, limit) if entry is not None]
+        more = [entry for entry in _summaries(wanted, 1, run, keys, config) if entry is not None]
         frontier = [facts for _, facts, _ in more if facts is not None]
         modules.extend(frontier)
     project = build_project(modules, config.registry, errors, paths)
@@ -443,63 +464,53 @@ def check_file(target: Target, config: Config, project: Project | None = None) -
         data = read_file(path, config.max_file_bytes)
     except NotReadable as err:
         return _unreadable(path, str(err), config)
-    from leaklint.core import check_source
+    from leaklint.notebook import check_bytes
 
-    return check_source(data, path, config, project=project)
+    return check_bytes(data, path, config, project=project)
 
 
-def _unreadable(path: str, why: str, config: Config) -> FileResult:
+def _unreadable(path: str, why: str, config: Config, what: str = "file ") -> FileResult:
     if not config.enabled_for("LL900", path):
         return FileResult(path)
-    return FileResult(path, (Finding(path, 1, 0, "LL900", f"file {why}"),))
+    return FileResult(path, (Finding(path, 1, 0, "LL900", f"{what}{why}"),))
 
 
-# State of a worker process, sent once when it starts instead of with every batch.
-_WORKER: dict[str, object] = {}
+def _map_batches(  # type: ignore[no-untyped-def]
+    function,
+    targets: list[Target],
+    jobs: int,
+    shared: tuple,
+    budget: Budget,
+    failed: Callable[[Target, str], object],
+    progress: Callable[[int], None] | None = None,
+) -> list:
+    """``function(batch, *shared)`` over the targets, one result per target in their order,
+    in worker processes (``leaklint.pool``): a file that runs past ``budget`` or kills its
+    worker is ``failed(target, why)`` and the run goes on. Always in workers, even for one
+    file and ``-j 1`` (a fork costs milliseconds; an abort in libcst's native parser would
+    end this process). The biggest files go first (the longest batches do not end the run
+    alone). Where no worker can be had, or a result does not pickle, the files not done are
+    done here, in this process, as before."""
+    if not targets:
+        return []
+    from leaklint import core, pool  # here: a run the manifest answers starts no worker
 
-
-def _init_worker(shared: tuple) -> None:
-    _WORKER["shared"] = shared
-
-
-def _run_in_worker(function, batch):  # type: ignore[no-untyped-def]
-    return function(batch, *_WORKER["shared"])
-
-
-def _map_batches(function, targets: list[Target], jobs: int, shared: tuple) -> list:  # type: ignore[no-untyped-def]
-    """``function(batch, *shared)`` over batches of targets, in worker processes when it pays.
-
-    The biggest files go first (the longest batches do not end the run alone); the batches
-    come back in the targets' order whatever order they finish in. When the pool cannot
-    start or breaks (a worker killed, a value that does not pickle), the batches it did not
-    finish are done here, in this process."""
-    if jobs <= 1 or len(targets) < _PARALLEL_THRESHOLD:
-        return [function(targets, *shared)]
-    import concurrent.futures  # here: a run the manifest answers starts no pool
+    del core  # imported before the workers fork, so none of them pays for it, nor its budget
 
     size = max(1, min(32, len(targets) // (jobs * 8)))
     order = sorted(range(len(targets)), key=lambda i: (-_size(targets[i]), i))
-    slices = [order[j : j + size] for j in range(0, len(order), size)]
-    batches = [[targets[i] for i in indexes] for indexes in slices]
-    done: list = [None] * len(batches)
+    batches = [order[j : j + size] for j in range(0, len(order), size)]
+    workers = min(jobs, len(batches))
     try:
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(shared,)
-        ) as pool:
-            futures = [pool.submit(_run_in_worker, function, batch) for batch in batches]
-            for index, future in enumerate(futures):
-                done[index] = future.result()
-    except (OSError, RuntimeError, pickle.PickleError, AttributeError, TypeError):
-        pass  # no processes to be had, or the pool broke: finish here
-    for index, batch in enumerate(batches):
-        if done[index] is None:
-            done[index] = function(batch, *shared)
-    # back to the targets' order: one list, as if done in a single batch
-    flat = [None] * len(targets)
-    for indexes, results in zip(slices, done):
-        for index, result in zip(indexes, results, strict=True):
-            flat[index] = result
-    return [flat]
+        return pool.run(function, targets, batches, workers, shared, budget, failed, progress)
+    except pool.PoolUnavailable as err:
+        results = err.args[0]
+    for index, result in enumerate(results):
+        if pool.pending(result):
+            results[index] = function([targets[index]], *shared)[0]
+            if progress is not None:
+                progress(1)
+    return results
 
 
 def _size(target: Target) -> int:
@@ -517,7 +528,7 @@ def _check_batch_keyed(
     targets: list[Target], config: Config, project: Project
 ) -> list[tuple[FileResult, str | None]]:
     """Each target's result, and the digest of the bytes it was checked in."""
-    from leaklint.core import check_source
+    from leaklint.notebook import check_bytes
 
     out: list[tuple[FileResult, str | None]] = []
     for target in targets:
@@ -525,7 +536,7 @@ def _check_batch_keyed(
         if data is None:
             out.append((check_file(target, config, project), None))
         else:
-            out.append((check_source(data, target.path, config, project=project), digest(data)))
+            out.append((check_bytes(data, target.path, config, project=project), digest(data)))
     return out
 
 
@@ -557,8 +568,11 @@ def _check_cached(
     if progress is not None and len(targets) > len(missing):
         progress(len(targets) - len(missing))
     todo = [targets[i] for i in missing]
-    computed = _map_with_progress(_check_batch_keyed, todo, jobs, (config, project), progress)
-    steady = True
+    computed = _map_batches(
+        _check_batch_keyed, todo, jobs, (config, project), budget_of(config),
+        lambda target, why: (_unreadable(target.path, why, config, ""), None), progress,
+    )
+    steady = not run.stopped
     for index, (result, content) in zip(missing, computed):
         results[index] = result
         steady = steady and content == run.contents.get(result.path)
@@ -582,7 +596,10 @@ def check_paths(
     jobs = jobs or os.cpu_count() or 1
     if cache is None:
         project, _ = _summarise(targets, config, jobs, None)
-        return _map_with_progress(_check_batch, targets, jobs, (config, project), progress)
+        return _map_batches(
+            _check_batch, targets, jobs, (config, project), budget_of(config),
+            lambda target, why: _unreadable(target.path, why, config, ""), progress,
+        )
     key = _manifest_key(targets, config)
     manifest = cache.get("manifest", key)
     if isinstance(manifest, Manifest) and manifest.key == key:
@@ -788,32 +805,28 @@ def _from_manifest(
             return None
         project = kept.project()
         todo = [targets[i] for i in redo]
-        checked = _map_with_progress(_check_batch_keyed, todo, 1, (config, project), None)
+        checked = _map_batches(
+            _check_batch_keyed, todo, 1, (config, project), budget_of(config),
+            lambda target, why: (_unreadable(target.path, why, config, ""), None),
+        )
         for index, (result, content) in zip(redo, checked):
             if content != renewed[result.path] or result.internal_error is not None:
-                return None  # changed again meanwhile, or our bug: the whole run decides
+                return None  # changed again meanwhile, stopped, or our bug: a whole run decides
             results[index] = result
             cache.put("results", _result_key(manifest.fingerprint, result.path, content), result)
     cache.put("manifest", key, dataclasses.replace(manifest, results=results, files=files))
     return results
 
 
-def _map_with_progress(function, targets, jobs, shared, progress):  # type: ignore[no-untyped-def]
-    """``_map_batches``, flattened; with ``progress``, in slices so the bar moves."""
-    if progress is None:
-        return [result for batch in _map_batches(function, targets, jobs, shared) for result in batch]
-    # in about twenty slices, each mapped on its own, so the bar moves
-    step = max(_PARALLEL_THRESHOLD * jobs, -(-len(targets) // 20))
-    results: list = []
-    for start in range(0, len(targets), step):
-        part = targets[start : start + step]
-        batches = _map_batches(function, part, jobs, shared)
-        results.extend(result for batch in batches for result in batch)
-        progress(len(part))
-    return results
-
-
 def map_targets(function, targets: list[Target], jobs: int, shared: tuple) -> list:  # type: ignore[no-untyped-def]
-    """``function(batch, *shared)`` over the targets, flattened to one entry per target in
-    their order; in ``jobs`` worker processes when it pays (fixing uses it too)."""
-    return _map_with_progress(function, targets, jobs, shared, None)
+    """``function(batch, *shared)`` over the targets, one entry per target in their order, in
+    ``jobs`` worker processes under the budget of the ``Config`` in ``shared`` (fixing uses
+    it too); a file stopped by the budget or whose worker died is None."""
+    config = next((value for value in shared if isinstance(value, Config)), Config())
+    return _map_batches(function, targets, jobs, shared, budget_of(config), lambda t, why: None)
+
+
+def budget_of(config: Config) -> Budget:
+    from leaklint.pool import Budget
+
+    return Budget(config.analysis_timeout, config.max_memory_mb)

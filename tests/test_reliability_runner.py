@@ -95,3 +95,144 @@ def test_a_folder_named_like_a_file_is_walked_into_in_a_walk(tmp_path: Path) -> 
     named = check("--no-cache", "empty.py", "x.py/inner.py", cwd=tmp_path)
     assert codes(named) == [("empty.py", 1, "LL900"), (os.path.join("x.py", "inner.py"), 2, "LL100")]
     assert "empty.py:1:1: LL900 file is a directory" in named.stdout
+
+
+# --- workers die with their parent; SIGINT and SIGTERM end a run cleanly -------------------
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
+
+
+def _children(pid: int) -> set[int]:
+    """The live (not zombie) processes whose parent is ``pid``."""
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            state, parent = stat.rsplit(")", 1)[1].split()[:2]
+            if int(parent) == pid and state != "Z":
+                out.add(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _busy_run(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """``leaklint check -j 2`` over the standard library (tens of seconds of work), once
+    both its workers are running."""
+    import sysconfig
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leaklint", "check", "-j", "2", "--cache-dir",
+         str(tmp_path / "cache"), sysconfig.get_paths()["stdlib"]],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = _children(proc.pid)
+    assert len(workers) == 2, "the run never started two workers"
+    return proc, workers
+
+
+@needs_proc
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_workers_die_with_their_parent(tmp_path: Path, how: str) -> None:
+    """The issue's ``kill -9`` of a ``-j 2`` run left both workers running under init at
+    100% CPU. Killed, they die with it (the kernel's parent-death signal); terminated or
+    interrupted, the run kills them itself, leaves no temporary file and exits 143 / 130."""
+    import signal
+
+    proc, workers = _busy_run(tmp_path)
+    time.sleep(1)
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived its parent"
+    if how != "SIGKILL":
+        assert proc.returncode == 128 + getattr(signal, how), err
+        assert err.strip().splitlines()[-1] in ("leaklint: terminated", "leaklint: interrupted")
+        assert "Traceback" not in err
+        assert not list((tmp_path / "cache").rglob(".tmp-*"))
+
+
+# --- the watchdog: one file never takes the run down ---------------------------------------
+
+UNCLOSED = "def g(p):\n    f = open(p)\n    return f.read()\n"
+
+
+def _long_list(path: Path, elements: int) -> None:
+    """The issue's file, smaller: one list literal; libcst needs about 0.86 GB per MB of it."""
+    path.write_text("DATA = [" + ",".join(str(i % 10) for i in range(elements)) + "]\n", "utf-8")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_over_the_memory_budget_is_one_ll900_and_the_run_goes_on(
+    tmp_path: Path, jobs: str
+) -> None:
+    _long_list(tmp_path / "big.py", 300_000)
+    write(tmp_path, "leak.py", UNCLOSED)
+    proc = check("--no-cache", "-j", jobs, "--max-memory-mb", "150", ".", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert codes(proc) == [("big.py", 1, "LL900"), ("leak.py", 2, "LL100")]
+    assert "big.py:1:1: LL900 analysis stopped at 150 MB (max-memory-mb in [tool.leaklint])" in proc.stdout
+
+
+def test_a_file_over_the_time_budget_is_one_ll900_and_is_not_cached(tmp_path: Path) -> None:
+    """A budget from ``[tool.leaklint]``; the stopped file is tried again by the next run
+    (no manifest, no cached result: it may finish on a quieter machine)."""
+    _long_list(tmp_path / "big.py", 300_000)
+    write(tmp_path, "leak.py", UNCLOSED)
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nanalysis-timeout = 1\n")
+    for _ in range(2):
+        proc = check("-j", "1", ".", cwd=tmp_path, timeout=120)
+        assert codes(proc) == [("big.py", 1, "LL900"), ("leak.py", 2, "LL100")]
+        assert "big.py:1:1: LL900 analysis stopped after 1 s (analysis-timeout" in proc.stdout
+    assert not list((tmp_path / ".leaklint_cache").glob("manifest/*"))
+    (tmp_path / "big.py").write_text("DATA = []\n")
+    assert codes(check("-j", "1", ".", cwd=tmp_path)) == [("leak.py", 2, "LL100")]
+
+
+@needs_proc
+def test_a_worker_killed_under_a_file_is_one_ll900_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A native abort in libcst, or the kernel's OOM killer: the worker dies by a signal in
+    the middle of a file. That file is one LL900 line saying so; the others are checked."""
+    import signal
+
+    _long_list(tmp_path / "big.py", 400_000)
+    write(tmp_path, "leak.py", UNCLOSED)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leaklint", "check", "--no-cache", "-j", "1", "."],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _children(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # on big.py, the biggest file, which goes first
+    for worker in _children(proc.pid):
+        os.kill(worker, signal.SIGABRT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert out.splitlines() == [
+        "big.py:1:1: LL900 analysis stopped: the process analysing it was killed by SIGABRT "
+        "(out of memory?)",
+        "leak.py:2:9: LL100 `f` from open() is not closed on every path: the return at line 3 skips it",
+    ]
+
+
+def test_bad_budgets_are_configuration_errors(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nmax-memory-mb = -1\n")
+    write(tmp_path, "a.py", "x = 1\n")
+    proc = check("a.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "'max-memory-mb' must be a whole number of MB, 0 for no limit" in proc.stderr
