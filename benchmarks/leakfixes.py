@@ -196,14 +196,26 @@ def peer_args(name: str) -> list[str]:
     raise LookupError(name)
 
 
+def findings(proc: subprocess.CompletedProcess, tool: str) -> list[dict]:
+    """A tool's JSON output; a tool that failed stops the run (no silent zeros)."""
+    try:
+        if proc.returncode == 0:
+            return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        pass
+    raise SystemExit(f"{tool} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+
+
 def run_leaklint(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
     command = [*peer_args("leaklint -j 1")]
     found: dict[Path, list[tuple[int, str]]] = defaultdict(list)
     for path in files:
         proc = subprocess.run([*command, path.name], cwd=path.parent, capture_output=True,
                               text=True)
-        for item in json.loads(proc.stdout or "[]"):
-            if not item["code"].startswith("LL9"):
+        for item in findings(proc, "leaklint"):
+            if item["code"].startswith("LL9"):
+                print(f"{path}: {item['code']} {item['message']}", file=sys.stderr)
+            else:
                 found[path].append((item["line"], item["code"]))
     return found
 
@@ -214,7 +226,7 @@ def run_pylint(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
     with tempfile.TemporaryDirectory() as empty:
         proc = subprocess.run([*command, *map(str, files)], cwd=empty, capture_output=True,
                               text=True)
-    for item in json.loads(proc.stdout or "[]"):
+    for item in findings(proc, "pylint"):
         if item["message-id"] == "R1732":
             found[Path(item["path"]).resolve()].append((item["line"], "R1732"))
     return found
@@ -225,7 +237,7 @@ def run_ruff(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
     with tempfile.TemporaryDirectory() as empty:
         proc = subprocess.run([*peer_args("ruff"), *map(str, files)], cwd=empty,
                               capture_output=True, text=True)
-    for item in json.loads(proc.stdout or "[]"):
+    for item in findings(proc, "ruff"):
         found[Path(item["filename"]).resolve()].append((item["location"]["row"], item["code"]))
     return found
 
