@@ -32,3 +32,32 @@ def test_inventory_is_current() -> None:
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_registry_table_is_current() -> None:
+    """The README's coverage table is the one tools/registry_table.py makes from the registry."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "registry_table.py"), "--check"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_third_party_entry_says_where_its_claim_comes_from() -> None:
+    from leaklint.resources import builtin_registry
+
+    missing = [
+        name for name, resource in builtin_registry().by_name.items()
+        if name.split(".", 1)[0] not in sys.stdlib_module_names | {"builtins"}
+        and resource.tracked and not resource.source
+        and name.split(".", 1)[0] not in _BEFORE_ISSUE_22
+    ]
+    assert not missing, f"third-party entries without a source: {missing}"
+
+
+#: packages registered before the catalogue asked every entry for its source
+_BEFORE_ISSUE_22 = frozenset(
+    {"requests", "httpx", "urllib3", "paramiko", "psycopg", "psycopg2", "psycopg_pool",
+     "pymysql", "mysql", "redis", "sqlalchemy", "aiohttp", "asyncpg", "aiosqlite", "aiofiles",
+     "anyio", "websockets"}
+)
