@@ -43,9 +43,30 @@ from leaklint.files import NotReadable, read_file
 from leaklint.results import FileResult, Finding
 from leaklint.rules import RULES_BY_CODE
 
-#: Where the rules are documented; a client may give another (``initializationOptions``:
-#: ``{"docsUrl": "..."}``): each diagnostic links to ``<docsUrl>#rules``.
-DOCS_URL = "https://github.com/OWNER/leaklint/blob/main/README.md"
+def rule_page(code: str, docs_url: str | None = None) -> str | None:
+    """The link a diagnostic of rule ``code`` carries. A client may name where the rules are
+    documented (``initializationOptions``: ``{"docsUrl": "..."}``: ``<docsUrl>#ll100``);
+    otherwise the rule's own documentation (``leaklint rule LL100``) is written once as a
+    Markdown page in leaklint's user cache folder and linked as a ``file:`` URI, which works
+    offline and opens in the editor. None when there is no such rule or nowhere to write."""
+    rule = RULES_BY_CODE.get(code)
+    if rule is None:
+        return None
+    if docs_url:
+        return f"{docs_url}#{code.lower()}"
+    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA")
+    folder = Path(base or Path.home() / ".cache") / "leaklint" / "rules" / __version__
+    page = folder / f"{code}.md"
+    text = f"# {rule.code} {rule.name}\n\n{rule.summary}\n\n{rule.docs}"
+    try:
+        if not page.is_file() or page.read_text("utf-8") != text:
+            folder.mkdir(parents=True, exist_ok=True)
+            scratch = folder / f".{code}.{os.getpid()}.tmp"
+            scratch.write_text(text, "utf-8")
+            os.replace(scratch, page)
+    except OSError:
+        return None
+    return page.as_uri()
 
 #: How long after the last change a document is checked (seconds); ``initializationOptions``:
 #: ``{"debounce": 0.1}``.
@@ -83,7 +104,7 @@ class State:
     depends: dict[str, set[str]] = field(default_factory=dict)
     checked: dict[str, _Checked] = field(default_factory=dict)  # by URI
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # by URI
-    docs_url: str = DOCS_URL
+    docs_url: str | None = None  # the client's ``docsUrl``, else local pages (``rule_page``)
     debounce: float = DEBOUNCE
     pull: bool = False  # the client pulls diagnostics
     refresh: bool = False  # ... and can be told to pull again
@@ -378,9 +399,9 @@ def _range(lines: Sequence[str], document: Any, line: int, col: int) -> lsp.Rang
 
 
 def _diagnostic(
-    finding: Finding, uri: str, lines: Sequence[str], document: Any, docs_url: str
+    finding: Finding, uri: str, lines: Sequence[str], document: Any, docs_url: str | None
 ) -> lsp.Diagnostic:
-    rule = RULES_BY_CODE.get(finding.code)
+    page = rule_page(finding.code, docs_url)
     related = [
         lsp.DiagnosticRelatedInformation(
             location=lsp.Location(uri, _range(lines, document, line, col)), message=label
@@ -392,7 +413,7 @@ def _diagnostic(
         message=finding.message,
         severity=lsp.DiagnosticSeverity.Warning if finding.code == "LL900" else lsp.DiagnosticSeverity.Error,
         code=finding.code,
-        code_description=lsp.CodeDescription(href=f"{docs_url}#rules") if rule else None,
+        code_description=lsp.CodeDescription(href=page) if page else None,
         source="leaklint",
         related_information=related or None,
         data={"line": finding.line, "col": finding.col, "code": finding.code},

@@ -174,7 +174,11 @@ def test_diagnostics_on_open_then_a_quick_fix_removes_one(tmp_path: Path) -> Non
         assert codes(found) == [(5, "LL100"), (12, "LL102")]
         leak = next(d for d in found if d.code == "LL100")
         assert leak.source == "leaklint"
-        assert leak.code_description is not None and leak.code_description.href.endswith("#rules")
+        assert leak.code_description is not None  # the rule's own page, written for the link
+        page = leak.code_description.href
+        assert page.startswith("file://") and page.endswith("/LL100.md")
+        assert Path(page[len("file://"):]).read_text("utf-8").startswith(
+            "# LL100 resource-not-released\n")
         assert "the return at line 7 skips it" in leak.message
         steps = [(r.location.range.start.line + 1, r.message) for r in leak.related_information]
         assert steps == [(5, "`f` is acquired here"),
