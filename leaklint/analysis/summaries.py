@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -314,6 +315,12 @@ class _FunctionReader:
             if isinstance(sub, ast.Assign):
                 value = sub.value
                 calls = self._call_sources(value, assigned, me, class_name)
+                if any(self._keeps(t, module_globals) for t in sub.targets):
+                    # ``conn = _local.conn = connect()``, ``_CACHE[key] = conn``: a cache
+                    # outliving the call keeps it; whoever gets it back only borrows it
+                    released_names.update(_kept_names(value))
+                    for target in sub.targets:
+                        released_names.update(_target_names(target))
                 for target in sub.targets:
                     if isinstance(target, ast.Name) and target.id in module_globals:
                         # ``global _state; _state = FileInput(); return _state``: the module
@@ -359,9 +366,21 @@ class _FunctionReader:
                     if attr is not None:
                         quiet.add(id(receiver))
                         self.attr_calls.setdefault(attr, set()).add(func.attr)
-                        if func.attr in _KEEPING_CALLEES:
-                            # ``self._socks.append(s); return s``: the object keeps s
-                            released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
+                    if (
+                        attr is not None and func.attr in _KEEPING_CALLEES
+                        or func.attr in _CACHE_FILLING and self._outlives(receiver, module_globals)
+                    ):
+                        # ``self._socks.append(s)``, ``_POOL.setdefault(k, s)``; ``return s``:
+                        # the object (or the module's cache) keeps s
+                        released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
+                elif (
+                    isinstance(func, ast.Name)
+                    and func.id == "setattr"
+                    and sub.args
+                    and self._outlives(sub.args[0], module_globals)
+                ):
+                    # ``setattr(_local, "conn", conn); return conn``: the thread-local keeps it
+                    released_names.update(a.id for a in sub.args[2:] if isinstance(a, ast.Name))
                 callee_name = _last_name(func)
                 if is_releasing(callee_name) or callee_name in _KEEPING_CALLEES or (
                     callee_name == "__init__"  # ``super().__init__(fp)``: the base keeps it
@@ -416,6 +435,8 @@ class _FunctionReader:
             return None
         if _decorated_as_context_manager(node, self.names):
             sources = {}  # its yield lends, it returns nothing to own; what it takes still holds
+        elif _memoised(node, self.names):
+            sources = {}  # ``@lru_cache``: every caller gets the one object the cache keeps
         return FunctionFacts(
             qualname=qualname,
             path=path,
@@ -425,6 +446,25 @@ class _FunctionReader:
             takes=frozenset(takes),
             is_method=is_method,
             patches=frozenset(patches),
+        )
+
+    def _keeps(self, target: ast.expr, module_globals: set[str]) -> bool:
+        """Does storing into ``target`` keep the value past the call: an attribute or item of
+        something that outlives it (``self._conn``, ``_local.conn``, ``_CACHE[key]``), or a
+        name declared global?"""
+        if isinstance(target, ast.Name):
+            return target.id in module_globals
+        return isinstance(target, (ast.Attribute, ast.Subscript)) and self._outlives(
+            target.value, module_globals
+        )
+
+    def _outlives(self, node: ast.expr, module_globals: set[str]) -> bool:
+        """Is ``node`` (``_POOL``, ``self._by_name``, ``_local``) an object the call does not
+        make: rooted in a parameter (self, cls), a global or a module-level name?"""
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return isinstance(node, ast.Name) and (
+            node.id in module_globals or node.id not in self.names.bound
         )
 
     def _call_sources(
@@ -493,6 +533,23 @@ _RELEASE_REGISTERING = frozenset(
     {"enter_context", "enter_async_context", "push", "push_async_exit", "addCleanup",
      "addAsyncCleanup", "closing"}
 )
+
+
+#: Methods of a container that keep what they are given (a module's cache, a pool).
+_CACHE_FILLING = frozenset(
+    {"append", "appendleft", "add", "insert", "setdefault", "put", "put_nowait"}
+)
+#: Decorators that memoise: the function returns the object they keep, to every caller.
+_MEMOISING = re.compile(r"(a?lru_|ttl_)?cached?(_method)?|memoi[sz]ed?", re.IGNORECASE)
+
+
+def _memoised(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:
+    """``@functools.cache``, ``@lru_cache(maxsize=None)``, ``@cached``, ``@memoize``."""
+    for decorator in node.decorator_list:
+        name = names.resolve(_callee(decorator)) or _last_name(_callee(decorator))
+        if _MEMOISING.fullmatch(name.rsplit(".", 1)[-1]):
+            return True
+    return False
 
 
 def _callee(node: ast.expr) -> ast.expr:
