@@ -73,6 +73,10 @@ def run(
     is told as results come in. ``PoolUnavailable`` (with nothing done twice) when workers
     cannot be had; what was finished is kept in the exception's ``args[0]``."""
     results: list = [_PENDING] * len(items)
+    if multiprocessing.current_process().daemon:
+        # a daemonic process (a worker of flake8 -j, of a multiprocessing.Pool) may not start
+        # children: the caller does the work in-process
+        raise PoolUnavailable(results)
     queue = deque(batches)
     workers: list[_Worker] = []
     context = _context()
