@@ -130,7 +130,9 @@ def test_fixture_findings_match_markers(rel: str, cli_findings: Printed) -> None
 
 
 def test_cli_reports_only_fixture_files(cli_findings: Printed) -> None:
-    assert set(cli_findings) <= set(FIXTURES)
+    """The .py fixtures, and the notebooks (whose cells tests/test_notebook.py checks)."""
+    notebooks = {_rel(p) for p in FIXTURES_DIR.rglob("*.ipynb")}
+    assert set(cli_findings) <= set(FIXTURES) | notebooks
 
 
 # --------------------------------------------------------------------------- parity

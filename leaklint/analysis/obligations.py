@@ -1528,9 +1528,17 @@ class _ScopeAnalyser:
                 self.consume(child, fx)
 
     def factory_args(self, call: cst.Call, resource: Resource, fx: _Effects) -> None:
-        """A factory's arguments are used, except those it takes over (``connector=``)."""
+        """A factory's arguments are used, except those it takes over: by keyword
+        (``connector=``) or by position (``"@0"``: ``open(fd)`` closes the descriptor)."""
+        position = 0
         for arg in call.args:
-            owned = arg.keyword is not None and arg.keyword.value in resource.owns_arguments
+            if arg.keyword is not None:
+                owned = arg.keyword.value in resource.owns_arguments
+            elif arg.star:
+                owned = False  # ``*args``: which position each value takes is not known
+            else:
+                owned = f"@{position}" in resource.owns_arguments
+                position += 1
             (self.escape if owned else self.consume)(arg.value, fx)
 
     def value_of(

@@ -269,6 +269,26 @@ CONSUMING_FUNCTIONS = frozenset(
         "yaml.safe_load",
         "yaml.dump",
         "yaml.safe_dump",
+        # calls given a raw descriptor: each works on it and leaves it open for its owner
+        # (os.fdopen/open(fd) take it over instead: the registry's owns-arguments "@0")
+        *(f"os.{name}" for name in (
+            "read", "write", "pread", "pwrite", "readv", "writev", "preadv", "pwritev",
+            "sendfile", "lseek", "fstat", "fstatvfs", "fsync", "fdatasync", "ftruncate",
+            "fchmod", "fchown", "fchdir", "fpathconf", "isatty", "ttyname", "device_encoding",
+            "get_inheritable", "set_inheritable", "get_blocking", "set_blocking",
+            "get_terminal_size", "tcgetpgrp", "tcsetpgrp", "lockf", "posix_fallocate",
+            "posix_fadvise", "dup", "dup2",
+        )),
+        "fcntl.fcntl",
+        "fcntl.ioctl",
+        "fcntl.flock",
+        "fcntl.lockf",
+        "termios.tcgetattr",
+        "termios.tcsetattr",
+        "termios.tcdrain",
+        "termios.tcflush",
+        "tty.setraw",
+        "tty.setcbreak",
     }
 )
 
