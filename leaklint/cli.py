@@ -15,12 +15,19 @@ import click
 
 from leaklint import __version__
 from leaklint.baseline import Baseline, write_baseline
-from leaklint.config import Config, ConfigError, load_config
-from leaklint.report import FORMATS, SourceLines, render, rule_table, shown_path, source_text
+from leaklint.cache import Cache
+from leaklint.config import Config, ConfigError, Overrides, Resolver, inline_setting
+from leaklint.report import (
+    FORMATS,
+    SourceLines,
+    render,
+    rule_table,
+    shown_path,
+    source_text,
+)
 from leaklint.report import statistics as render_statistics
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
-from leaklint.cache import DEFAULT_FOLDER, Cache
-from leaklint.runner import check_paths, discover, summarise
+from leaklint.runner import by_config, cache_folder, check_groups, discover, summarise
 from leaklint.runtime import RuntimeReportError, join, read_report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -28,6 +35,53 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def _codes(value: str | None) -> list[str] | None:
     return None if value is None else [c for c in value.replace(" ", ",").split(",") if c]
+
+
+def _patterns(value: str | None) -> list[str] | None:
+    return None if value is None else [p.strip() for p in value.split(",") if p.strip()]
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
+
+
+def _resolver(config_args: tuple[str, ...], isolated: bool, overrides: Overrides) -> Resolver:
+    """``--config`` is a file (at most one) or ``key = value`` settings, as in ruff."""
+    files = [arg for arg in config_args if Path(arg).is_file() or "=" not in arg]
+    if len(files) > 1:
+        raise ConfigError("--config: give one configuration file at most")
+    if files and not Path(files[0]).is_file():
+        raise ConfigError(f"--config: no file {files[0]!r}")
+    table = tuple(inline_setting(arg) for arg in config_args if arg not in files)
+    if table:
+        overrides = replace(overrides, table=table)
+    return Resolver(Path(files[0]) if files else None, isolated=isolated, overrides=overrides)
+
+
+def _settings(resolver: Resolver, path: str) -> str:
+    """What ``--show-settings PATH`` prints: the file's resolved configuration."""
+    config = resolver.for_path(path)
+    rows = [
+        ("path", path),
+        ("configuration file", config.source or "(none: the defaults)"),
+        ("root", config.root),
+        ("select", ", ".join(config.select)),
+        ("ignore", ", ".join(config.ignore)),
+        ("exclude", ", ".join(config.exclude)),
+        ("extend-exclude", ", ".join(config.extend_exclude)),
+        ("per-file-ignores", "; ".join(
+            f"{os.path.join(base, pattern)} = {', '.join(codes)}"
+            for pattern, codes, base in config.per_file_ignores
+        )),
+        ("resources", ", ".join(r.qualname for r in config.resources)),
+        ("max-file-size-mb", str(config.max_file_size_mb)),
+        ("analysis-timeout", str(config.analysis_timeout)),
+        ("max-memory-mb", str(config.max_memory_mb)),
+    ]
+    if config.excluded(path):
+        rows.append(("excluded", "yes (a walk skips it; named, it is checked unless --force-exclude)"))
+    width = max(len(name) for name, _ in rows)
+    return "".join(f"{name:<{width}}  {value}\n" for name, value in rows)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,12 +94,31 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--select", help="Codes or prefixes to report (comma-separated), e.g. LL100,LL1.")
 @click.option("--ignore", help="Codes or prefixes not to report (comma-separated).")
+@click.option("--extend-select", help="Codes or prefixes to report besides those selected.")
+@click.option("--extend-ignore", help="Codes or prefixes not to report, besides those ignored.")
 @click.option(
     "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A pyproject.toml to read [tool.leaklint] from (default: the nearest one).",
+    "config_args",
+    multiple=True,
+    help="A configuration file (pyproject.toml, leaklint.toml) to use for every file instead "
+    "of each file's nearest one; or a 'key = value' setting that overrides the files' "
+    "(repeatable).",
 )
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--exclude", help="Patterns to exclude (comma-separated), replacing the defaults.")
+@click.option("--extend-exclude", help="Patterns to exclude besides the configured ones.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the excludes to files named on the command line too (for pre-commit).",
+)
+@click.option(
+    "--show-settings",
+    "show_settings",
+    type=click.Path(path_type=str),
+    help="Print the configuration that applies to this file, and exit.",
+)
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked, and exit.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--output-file",
@@ -58,7 +131,9 @@ def main() -> None:
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the cache lives (default: .leaklint_cache in the project root).",
+    envvar="LEAKLINT_CACHE_DIR",
+    help="Where the cache lives (default: .leaklint_cache in the project root; "
+    "env LEAKLINT_CACHE_DIR).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print how many findings of each code instead.")
@@ -116,7 +191,15 @@ def check(
     paths: tuple[str, ...],
     select: str | None,
     ignore: str | None,
-    config_path: Path | None,
+    extend_select: str | None,
+    extend_ignore: str | None,
+    config_args: tuple[str, ...],
+    isolated: bool,
+    exclude: str | None,
+    extend_exclude: str | None,
+    force_exclude: bool,
+    show_settings: str | None,
+    show_files: bool,
     fmt: str,
     output_file: Path | None,
     jobs: int | None,
@@ -155,14 +238,31 @@ def check(
         _fail("--fix, --diff and --show-fixes work on files, not on standard input")
     paths = paths or (".",)
     try:
-        first = stdin_filename or "." if reading_stdin else paths[0]
-        start = Path(first) if Path(first).is_dir() else Path(first).parent
-        config: Config = load_config(config_path, start=start if start.is_dir() else None)
-        config = config.with_codes(_codes(select), _codes(ignore))
-        if analysis_timeout is not None:
-            config = replace(config, analysis_timeout=analysis_timeout)
-        if max_memory_mb is not None:
-            config = replace(config, max_memory_mb=max_memory_mb)
+        resolver = _resolver(
+            config_args, isolated,
+            Overrides(
+                select=_tuple(_codes(select)),
+                extend_select=_tuple(_codes(extend_select)) or (),
+                ignore=_tuple(_codes(ignore)),
+                extend_ignore=_tuple(_codes(extend_ignore)) or (),
+                exclude=_tuple(_patterns(exclude)),
+                extend_exclude=_tuple(_patterns(extend_exclude)) or (),
+                analysis_timeout=analysis_timeout,
+                max_memory_mb=max_memory_mb,
+            ),
+        )
+        if show_settings is not None:
+            click.echo(_settings(resolver, show_settings), nl=False)
+            sys.exit(EXIT_CLEAN)
+        if reading_stdin:
+            groups = []
+            config = resolver.for_path(stdin_filename or "-")
+        else:
+            targets = discover(paths, resolver, force_exclude)
+            if show_files:
+                click.echo("".join(f"{shown_path(t.path)}\n" for t in targets), nl=False)
+                sys.exit(EXIT_CLEAN)
+            groups = by_config(targets, resolver)
         known = Baseline.read(baseline_path) if baseline_path is not None else None
         runtime = read_report(runtime_path) if runtime_path is not None else None
     except (ConfigError, RuntimeReportError) as err:
@@ -181,18 +281,25 @@ def check(
         else:
             results = [check_source(data, name, config)]
     else:
-        targets = discover(paths, config)
-        cache = None if no_cache else Cache.open(cache_dir or Path(config.root, DEFAULT_FOLDER))
+        configs = [config for config, _ in groups]
+        cache = None if no_cache else Cache.open(cache_dir or cache_folder(resolver, configs))
         if _is_tty(sys.stderr) and len(targets) >= _PROGRESS_FROM and summary is not False:
             with click.progressbar(length=len(targets), label="leaklint", file=sys.stderr) as bar:
-                results = check_paths(targets, config, jobs, progress=bar.update, cache=cache)
+                results = check_groups(groups, jobs, progress=bar.update, cache=cache)
         else:
-            results = check_paths(targets, config, jobs, cache=cache)
+            results = check_groups(groups, jobs, cache=cache)
         if fixing:
-            results, fixed, changed = _fixes(
-                targets, results, config, jobs, fix and not diff, unsafe_fixes, diff, show_fixes,
-                known,
-            )
+            fixed, changed = Counter(), 0
+            by_path = {result.path: result for result in results}
+            results = []
+            for config, group in groups:
+                done, fixed_here, changed_here = _fixes(
+                    group, [by_path[t.path] for t in group], config, jobs, fix and not diff,
+                    unsafe_fixes, diff, show_fixes, known,
+                )
+                results.extend(done)
+                fixed.update(fixed_here)
+                changed += changed_here
     findings = sorted(f for result in results for f in result.findings)
     if write_baseline_path is not None:
         write_baseline(write_baseline_path, findings, source)
@@ -272,7 +379,9 @@ def _fixes(
     a finding the baseline holds is not fixed. Returns the results to report (the remaining
     findings of each fixed file), how many findings were fixed by code, and how many files
     changed (or would)."""
-    from leaklint import fixes  # imports libcst, which a run answered from the cache never needs
+    from leaklint import (
+        fixes,  # imports libcst, which a run answered from the cache never needs
+    )
 
     jobs = jobs or os.cpu_count() or 1
     project = summarise(targets, config, jobs)
@@ -338,7 +447,9 @@ def _exit_cleanly_on_signals() -> None:
 
 
 def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:
-    from leaklint.fixes.diff import unified_diff  # the file's own bytes, for patch/git apply
+    from leaklint.fixes.diff import (
+        unified_diff,  # the file's own bytes, for patch/git apply
+    )
 
     return unified_diff(path, before, after)
 

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leaklint._toml import tomllib
-from leaklint.resources import Registry, RegistryError, Resource, builtin_registry, resource_from_entry
+from leaklint.resources import (
+    Registry,
+    RegistryError,
+    Resource,
+    builtin_registry,
+    resource_from_entry,
+)
 
 if TYPE_CHECKING:
     import pathspec
@@ -42,9 +48,11 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 _KNOWN_KEYS = {
+    "extend",
     "select",
     "ignore",
     "extend-select",
+    "extend-ignore",
     "per-file-ignores",
     "exclude",
     "extend-exclude",
@@ -78,9 +86,10 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
     extend_exclude: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
-    #: (gitignore-style pattern, codes or prefixes), relative to ``root``
-    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    source: str | None = None  # the pyproject.toml it came from
+    #: (gitignore-style pattern, codes or prefixes, the folder the pattern is relative to:
+    #: ``root``, or the folder of the file an ``extend`` chain took it from)
+    per_file_ignores: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    source: str | None = None  # the configuration file it came from (the nearest of a chain)
     root: str = field(default_factory=os.getcwd)
     max_file_size_mb: int = DEFAULT_MAX_FILE_SIZE_MB
     #: a file whose analysis takes longer (seconds) or grows its worker by more (MB) is
@@ -112,12 +121,22 @@ class Config:
             return False
         if not self.per_file_ignores:
             return True
-        relative = _relative_to(path, self.root)
         return not any(
             code.startswith(prefix)
-            for pattern, codes in self.per_file_ignores
-            if _pattern(pattern).match_file(relative)
+            for pattern, codes, base in self.per_file_ignores
+            if _pattern(pattern).match_file(_relative_to(path, base or self.root))
             for prefix in codes
+        )
+
+    def excluded(self, path: str) -> bool:
+        """Does ``exclude``/``extend-exclude`` match ``path`` (relative to ``root``) or a
+        folder it is in? What ``--force-exclude`` asks of a file named on the command line."""
+        relative = _relative_to(path, self.root)
+        spec = exclude_spec(self.excludes)
+        parts = relative.split("/")
+        return any(
+            spec.match_file("/".join(parts[: i + 1]) + ("/" if i + 1 < len(parts) else ""))
+            for i in range(len(parts))
         )
 
     def with_codes(self, select: Iterable[str] | None, ignore: Iterable[str] | None) -> Config:
@@ -149,6 +168,13 @@ def _pattern(pattern: str) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
+@lru_cache(maxsize=32)
+def exclude_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
 @lru_cache(maxsize=8)
 def _registry_with(resources: tuple[Resource, ...]) -> Registry:
     return builtin_registry().extended(resources)
@@ -172,40 +198,101 @@ def validate_codes(codes: Iterable[str], where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.leaklint]`` table."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            if "leaklint" in data.get("tool", {}):
-                return candidate
-    return None
+#: The files that can hold leaklint's configuration, in the order they are preferred when a
+#: folder has several (as ruff: ``.ruff.toml``, ``ruff.toml``, ``pyproject.toml``).
+CONFIG_NAMES = (".leaklint.toml", "leaklint.toml", "pyproject.toml")
 
 
-def load_config(path: Path | None = None, start: Path | None = None) -> Config:
-    """Read ``path`` (``--config``), or the nearest pyproject with ``[tool.leaklint]``."""
-    if path is None:
-        path = find_pyproject(start or Path.cwd())
-        if path is None:
-            return Config(root=str((start or Path.cwd()).resolve()))
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
-    table = data.get("tool", {}).get("leaklint", {})
-    if Path(path).name != "pyproject.toml" and not table and "tool" not in data:
-        table = data  # a leaklint.toml-style file holding the table itself
-    return config_from_table(table, str(path))
 
 
-def config_from_table(table: Any, origin: str) -> Config:
+def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The leaklint table of a configuration file; None for a pyproject.toml without one."""
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("leaklint") if isinstance(data.get("tool"), dict) else None
+        return table if table is not None else None
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "leaklint" in tool and not set(data) - {"tool"}:
+        return tool["leaklint"]  # a leaklint.toml written as [tool.leaklint]
+    return data
+
+
+def config_file_in(folder: Path) -> Path | None:
+    """The configuration file of ``folder`` itself, if it has one. A ``pyproject.toml`` that
+    is not valid TOML is an error (``ConfigError``), as in ruff: its ``[tool.leaklint]`` table
+    cannot be known, and silently using another configuration would be worse."""
+    for name in CONFIG_NAMES:
+        candidate = folder / name
+        if not candidate.is_file():
+            continue
+        if name != "pyproject.toml":
+            return candidate
+        if _table_of(candidate, _read_toml(candidate)) is not None:
+            return candidate
+    return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest configuration file at or above ``start`` (a folder)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        found = config_file_in(folder)
+        if found is not None:
+            return found
+    return None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """Kept for callers of the first API: ``find_config``."""
+    return find_config(start)
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """Read ``path`` (``--config``), or the nearest configuration at or above ``start``
+    (default: the working folder); no file: the defaults, rooted in the working folder."""
+    if path is None:
+        path = find_config(start or Path.cwd())
+        if path is None:
+            return Config(root=os.path.realpath(os.getcwd()))
+    return _load_chain(Path(path), ())
+
+
+def _load_chain(path: Path, seen: tuple[str, ...]) -> Config:
+    """``path``'s configuration on top of the one its ``extend`` names (relative to its
+    folder), and so on up the chain; a chain that comes back to a file is an error."""
+    real = os.path.realpath(path)
+    if real in seen:
+        chain = " -> ".join([*seen, real])
+        raise ConfigError(f"{path}: 'extend' goes round in a circle: {chain}")
+    table = _table_of(path, _read_toml(path))
+    if table is None:
+        raise ConfigError(f"{path}: has no [tool.leaklint] table")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.leaklint] must be a table")
+    base: Config | None = None
+    extend = table.get("extend")
+    if extend is not None:
+        if not isinstance(extend, str):
+            raise ConfigError(f"{path}: [tool.leaklint]: 'extend' must be a path (a string)")
+        parent = Path(os.path.expanduser(extend))
+        parent = parent if parent.is_absolute() else path.parent / parent
+        if not parent.is_file():
+            raise ConfigError(f"{path}: [tool.leaklint]: 'extend': no file {str(parent)!r}")
+        base = _load_chain(parent, (*seen, real))
+    return config_from_table(table, str(path), base)
+
+
+def config_from_table(table: Any, origin: str, base: Config | None = None) -> Config:
+    """The configuration ``table`` (from ``origin``) says, on top of ``base`` (what the file
+    it extends says; default: the defaults). ``select``/``ignore``/``exclude`` replace the
+    base's, the ``extend-*`` keys add to them, per-file ignores and resources add to the
+    base's (a pattern or a resource named again replaces it)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.leaklint] must be a table")
     unknown = sorted(set(table) - _KNOWN_KEYS)
@@ -220,24 +307,24 @@ def config_from_table(table: Any, origin: str) -> Config:
             raise ConfigError(f"{origin}: [tool.leaklint]: {key!r} must be a list of strings")
         return tuple(value)
 
-    config = Config(source=origin, root=str(Path(origin).resolve().parent))
-    select = strings("select")
-    if select is not None:
-        config = replace(config, select=validate_codes(select, f"{origin}: select"))
-    extend = strings("extend-select")
-    if extend is not None:
-        config = replace(
-            config, select=config.select + validate_codes(extend, f"{origin}: extend-select")
-        )
-    ignore = strings("ignore")
-    if ignore is not None:
-        config = replace(config, ignore=validate_codes(ignore, f"{origin}: ignore"))
+    root = str(Path(origin).resolve().parent)
+    config = replace(base or Config(), source=origin, root=root)
+    for key, name, adds in (
+        ("select", "select", False),
+        ("extend-select", "select", True),
+        ("ignore", "ignore", False),
+        ("extend-ignore", "ignore", True),
+    ):
+        codes = strings(key)
+        if codes is not None:
+            valid = validate_codes(codes, f"{origin}: {key}")
+            config = replace(config, **{name: (getattr(config, name) if adds else ()) + valid})
     exclude = strings("exclude")
     if exclude is not None:
         config = replace(config, exclude=exclude)
     extend_exclude = strings("extend-exclude")
     if extend_exclude is not None:
-        config = replace(config, extend_exclude=extend_exclude)
+        config = replace(config, extend_exclude=config.extend_exclude + extend_exclude)
     if "max-file-size-mb" in table:
         size = table["max-file-size-mb"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -260,13 +347,19 @@ def config_from_table(table: Any, origin: str) -> Config:
         raise ConfigError(
             f"{origin}: [tool.leaklint]: 'per-file-ignores' must be a table of pattern = [codes]"
         )
-    pairs = []
+    own = {}
     for pattern, codes in per_file.items():
         key = f"per-file-ignores.{pattern!r}"
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise ConfigError(f"{origin}: [tool.leaklint]: {key} must be a list of strings")
-        pairs.append((pattern, validate_codes(codes, f"{origin}: {key}")))
-    config = replace(config, per_file_ignores=tuple(pairs))
+        own[pattern] = (pattern, validate_codes(codes, f"{origin}: {key}"), root)
+    inherited = tuple(
+        # a base's pattern stays relative to the folder of the file that wrote it
+        (pattern, codes, where or (base.root if base else root))
+        for pattern, codes, where in config.per_file_ignores
+        if pattern not in own
+    )
+    config = replace(config, per_file_ignores=inherited + tuple(own.values()))
     resources = table.get("resources", {})
     if not isinstance(resources, dict):
         raise ConfigError(f"{origin}: [tool.leaklint.resources] must be a table")
@@ -277,4 +370,123 @@ def config_from_table(table: Any, origin: str) -> Config:
         )
     except RegistryError as err:
         raise ConfigError(str(err)) from None
-    return replace(config, resources=extra)
+    names = {resource.qualname for resource in extra}
+    kept = tuple(r for r in config.resources if r.qualname not in names)
+    return replace(config, resources=kept + extra)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the command line says on top of every file's configuration."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] | None = None
+    extend_ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] = ()
+    analysis_timeout: float | None = None
+    max_memory_mb: int | None = None
+    #: ``--config 'key = value'`` settings, as one [tool.leaklint] table
+    table: tuple[tuple[str, Any], ...] = ()
+
+    def apply(self, config: Config) -> Config:
+        if self.table:
+            settled = config_from_table(dict(self.table), "--config", config)
+            config = replace(settled, source=config.source, root=config.root)
+        config = config.with_codes(self.select, self.ignore)
+        changes: dict[str, Any] = {}
+        if self.extend_select:
+            changes["select"] = config.select + validate_codes(self.extend_select, "--extend-select")
+        if self.extend_ignore:
+            changes["ignore"] = config.ignore + validate_codes(self.extend_ignore, "--extend-ignore")
+        if self.exclude is not None:
+            changes["exclude"] = self.exclude
+        if self.extend_exclude:
+            changes["extend_exclude"] = config.extend_exclude + self.extend_exclude
+        if self.analysis_timeout is not None:
+            changes["analysis_timeout"] = self.analysis_timeout
+        if self.max_memory_mb is not None:
+            changes["max_memory_mb"] = self.max_memory_mb
+        return replace(config, **changes) if changes else config
+
+
+def inline_setting(text: str) -> tuple[str, Any]:
+    """``--config 'select = ["LL100"]'``: one TOML ``key = value`` line, validated as a key
+    of the [tool.leaklint] table."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(
+            f"--config {text!r}: neither a file nor a TOML 'key = value' setting ({err})"
+        ) from None
+    if len(data) != 1:
+        raise ConfigError(f"--config {text!r}: give one 'key = value' setting at a time")
+    key, value = next(iter(data.items()))
+    if key not in _KNOWN_KEYS - {"extend"}:
+        raise ConfigError(f"--config {text!r}: unknown key {key!r}")
+    return key, value
+
+
+class Resolver:
+    """The configuration of each file, as ruff finds it: the nearest configuration file at or
+    above the file's folder (``.leaklint.toml``, ``leaklint.toml``, or a ``pyproject.toml``
+    with ``[tool.leaklint]``), or ``--config``'s for every file, or with ``--isolated`` none;
+    then the command line's overrides. One ``Config`` per configuration file: every file of
+    a project shares it, and so its summaries and its cache entries."""
+
+    def __init__(
+        self,
+        config_path: Path | None = None,
+        *,
+        isolated: bool = False,
+        overrides: Overrides | None = None,
+    ) -> None:
+        self.overrides = overrides or Overrides()
+        self.fixed: Config | None = None
+        if isolated:
+            self.fixed = self.overrides.apply(Config(root=os.path.realpath(os.getcwd())))
+        elif config_path is not None:
+            self.fixed = self.overrides.apply(load_config(Path(config_path)))
+        self._files: dict[str, Path | None] = {}  # real folder -> its nearest config file
+        self._configs: dict[Path | None, Config] = {}
+
+    @classmethod
+    def of(cls, config: Config) -> Resolver:
+        """One configuration for every file (callers that hold a ``Config``)."""
+        resolver = cls()
+        resolver.fixed = config
+        return resolver
+
+    def _nearest(self, folder: str) -> Path | None:
+        if folder in self._files:
+            return self._files[folder]
+        found = config_file_in(Path(folder))
+        if found is None:
+            parent = os.path.dirname(folder)
+            found = self._nearest(parent) if parent != folder else None
+        self._files[folder] = found
+        return found
+
+    def config_file(self, folder: str) -> Path | None:
+        """The configuration file that governs ``folder`` (None: the defaults)."""
+        if self.fixed is not None:
+            return Path(self.fixed.source) if self.fixed.source else None
+        return self._nearest(os.path.realpath(folder))
+
+    def for_folder(self, folder: str) -> Config:
+        if self.fixed is not None:
+            return self.fixed
+        file = self.config_file(folder)
+        config = self._configs.get(file)
+        if config is None:
+            loaded = _load_chain(file, ()) if file is not None else Config(
+                root=os.path.realpath(os.getcwd())
+            )
+            config = self._configs[file] = self.overrides.apply(loaded)
+        return config
+
+    def for_path(self, path: str) -> Config:
+        """The configuration of a file (or of a folder, named as a path to check)."""
+        folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        return self.for_folder(folder or ".")

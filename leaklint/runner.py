@@ -19,7 +19,7 @@ from leaklint.cache import (
     nested_loads,
     trusted_signature,
 )
-from leaklint.config import Config
+from leaklint.config import Config, Resolver, exclude_spec
 from leaklint.files import NotReadable, read_file
 from leaklint.results import FileResult, Finding
 
@@ -38,24 +38,36 @@ class Target:
     path: str
 
 
-def discover(paths: Iterable[str], config: Config) -> list[Target]:
-    """``.py`` files and notebooks (``.ipynb``) under ``paths``: excludes and ``.gitignore``
-    apply to what a walk finds; a file named on the command line is always checked (one
-    leaklint does not handle, ``notes.txt``, is one LL900 line)."""
-    excludes = None
+def discover(
+    paths: Iterable[str], config: Config | Resolver, force_exclude: bool = False
+) -> list[Target]:
+    """``.py`` files and notebooks (``.ipynb``) under ``paths``: each folder's configuration
+    (its nearest configuration file, see ``Resolver``) decides what of it is excluded,
+    patterns relative to that configuration's root, and ``.gitignore`` applies to what a walk
+    finds; a file named on the command line is always checked (one leaklint does not handle,
+    ``notes.txt``, is one LL900 line), unless ``force_exclude`` and its configuration
+    excludes it. The result does not depend on the order of ``paths``."""
+    resolver = config if isinstance(config, Resolver) else Resolver.of(config)
     found: dict[str, Target] = {}
     for raw in paths:
         # a folder named like a Python file was meant as one: check_file reports it (LL900)
         if not raw.rstrip("/" + os.sep).endswith(".py") and os.path.isdir(raw):
-            if excludes is None:
-                import pathspec  # here: 50 ms to import, and a list of files needs none
-
-                excludes = pathspec.GitIgnoreSpec.from_lines(config.excludes)
-            for file in _walk(Path(raw), excludes):
+            if force_exclude and resolver.for_path(raw).excluded(raw):
+                continue
+            for file in _walk(Path(raw), resolver):
                 found.setdefault(os.path.normpath(file), Target(os.path.normpath(file)))
-        else:
+        elif not (force_exclude and resolver.for_path(raw).excluded(raw)):
             found.setdefault(os.path.normpath(raw), Target(os.path.normpath(raw)))
     return sorted(found.values(), key=lambda t: t.path)
+
+
+def by_config(targets: list[Target], resolver: Resolver) -> list[tuple[Config, list[Target]]]:
+    """The targets grouped by their configuration (one project per configuration file), in
+    the order of the configurations' roots; each group in the targets' order."""
+    groups: dict[Config, list[Target]] = {}
+    for target in targets:
+        groups.setdefault(resolver.for_path(target.path), []).append(target)
+    return sorted(groups.items(), key=lambda item: (item[0].root, item[0].source or ""))
 
 
 def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
@@ -68,7 +80,7 @@ def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
 
 
-def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
+def _walk(root: Path, resolver: Resolver) -> Iterator[str]:
     # .gitignore files above the root, up to the repository's top, apply too
     inherited: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
     for folder in root.resolve().parents:
@@ -79,7 +91,10 @@ def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
             break
     if _ignored(root.resolve(), True, inherited):
         inherited = []  # a folder named on the command line is checked, like a named file
-    yield from _walk_folder(root, root.resolve(), excludes, inherited, set(), "")
+    # a folder named on the command line that its configuration excludes is walked all the
+    # same (without --force-exclude): its entries match the patterns below it, not above
+    anchored = not resolver.for_path(str(root)).excluded(str(root))
+    yield from _walk_folder(root, root.resolve(), resolver, inherited, set(), "", anchored)
 
 
 def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
@@ -96,10 +111,11 @@ def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.GitIgnor
 def _walk_folder(
     shown: Path,
     real: Path,
-    excludes: pathspec.GitIgnoreSpec,
+    resolver: Resolver,
     specs: list[tuple[Path, pathspec.GitIgnoreSpec]],
     seen: set[tuple[int, int]],
     relative: str,
+    anchored: bool,
 ) -> Iterator[str]:
     try:
         stat = real.stat()
@@ -113,19 +129,30 @@ def _walk_folder(
     own = _gitignore(real)
     if own is not None:
         specs = [*specs, (real, own)]
+    config = resolver.for_folder(str(real))
+    excludes = exclude_spec(config.excludes)
+    # patterns are relative to the configuration's root; a folder outside it (a path given
+    # from elsewhere) matches them relative to where the walk started
+    prefix = relative
+    if anchored:
+        try:
+            under_root = real.relative_to(config.root).as_posix()
+            prefix = "" if under_root == "." else under_root + "/"
+        except ValueError:
+            pass
     for entry in entries:
         name = entry.name
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
-        if excludes.match_file(relative + name + ("/" if is_dir else "")):
+        if excludes.match_file(prefix + name + ("/" if is_dir else "")):
             continue
         if _ignored(real / name, is_dir, specs):
             continue
         if is_dir:
             yield from _walk_folder(
-                shown / name, real / name, excludes, specs, seen, f"{relative}{name}/"
+                shown / name, real / name, resolver, specs, seen, f"{relative}{name}/", anchored
             )
         elif name.endswith((".py", ".ipynb")):
             yield str(shown / name)
@@ -830,3 +857,39 @@ def budget_of(config: Config) -> Budget:
     from leaklint.pool import Budget
 
     return Budget(config.analysis_timeout, config.max_memory_mb)
+
+
+def cache_folder(resolver: Resolver, configs: Iterable[Config]) -> Path:
+    """Where the run's cache lives, one place for the whole run: ``LEAKLINT_CACHE_DIR`` if
+    set; else ``.leaklint_cache`` in the project root, the folder of the configuration file
+    (``--config``'s; else the one that governs the working folder; else, run from outside
+    any project, the one every checked file shares); else in the working folder. Never in
+    each folder checked."""
+    from leaklint.cache import DEFAULT_FOLDER
+
+    named = os.environ.get("LEAKLINT_CACHE_DIR")
+    if named:
+        return Path(named)
+    sources = {config.source: config.root for config in configs}
+    here = resolver.for_folder(os.getcwd())
+    if here.source:  # --config's, or the project the working folder is in
+        root = here.root
+    elif resolver.fixed is None and len(sources) == 1 and None not in sources:
+        root = next(iter(sources.values()))  # run from outside the one project checked
+    else:
+        root = os.getcwd()
+    return Path(root, DEFAULT_FOLDER)
+
+
+def check_groups(
+    groups: list[tuple[Config, list[Target]]],
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    cache: Cache | None = None,
+) -> list[FileResult]:
+    """``check_paths`` for each configuration's files (``by_config``): each configuration is
+    a project of its own, with its own summaries; the results in the targets' order."""
+    results: list[FileResult] = []
+    for config, targets in groups:
+        results.extend(check_paths(targets, config, jobs, progress, cache))
+    return sorted(results, key=lambda result: result.path)

@@ -30,6 +30,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _git("init", "-q", cwd=folder)
     (folder / "leaky.py").write_text("def read(p):\n    f = open(p)\n    return f.read()\n")
     (folder / "clean.py").write_text("def read(p):\n    with open(p) as f:\n        return f.read()\n")
+    (folder / "pyproject.toml").write_text('[tool.leaklint]\nextend-exclude = ["generated"]\n')
+    (folder / "generated").mkdir()
+    (folder / "generated" / "leaky.py").write_text("def read(p):\n    f = open(p)\n    return f.read()\n")
     (folder / "fixable.py").write_text(
         "def read(p):\n    f = open(p)\n    data = f.read()\n    f.close()\n    return data\n"
     )
@@ -79,3 +82,11 @@ def test_fix_hook_fixes_then_the_check_passes(project: Path) -> None:
     assert "with open(p) as f:" in (project / "fixable.py").read_text()
     after = _try_repo(project, "fixable.py")
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_hook_respects_the_configured_excludes_for_files_passed_by_name(project: Path) -> None:
+    """pre-commit names each staged file; the hooks pass --force-exclude, so the project's
+    excludes hold as they do for a walk."""
+    proc = _try_repo(project, "generated/leaky.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "LL100" not in proc.stdout
