@@ -344,6 +344,21 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
                            f"{note} |")
         out += ["", "| class | misses |", "| --- | --- |"]
         out += [f"| {k} | {n} |" for k, n in sorted(tally.items(), key=lambda kv: -kv[1])]
+    out += ["", "## Reading the numbers", "",
+            "- Each side is one file cut out of the project: a factory or class defined in "
+            "another module of the project (PIL's `Image.open`, a test helper such as "
+            "`hopper()`, dask's `Client`) is unknown to every tool here, as it is to a linter "
+            "run on a changed file alone; leaklint would read those modules in the project.",
+            "- A case is a fix the project made: the `before` function leaked on some path and "
+            "the `after` function releases that resource (read from the diff). Where the fix "
+            "left another path leaking, the `after` line is listed in `after_leaks` and a "
+            "finding there is not counted against a tool.",
+            "- A label is credited whatever the finding's reason: a finding at the acquiring "
+            "line about another path of the same resource counts as found.",
+            "- The issue's target for leaklint (recall >= 0.85 at precision >= 0.95) is for the "
+            "engine work of issue 23; this file measures where it stands.", "",
+            "Projects (fetch each as `github:<owner>/<name>` before a run): "
+            + ", ".join(f"`{r}`" for r in repos) + "."]
     out += ["", "## Findings besides the labels", "",
             "False positives are findings in the fixed function after the fix; unlabelled "
             "findings are in the function before the fix at lines the fix did not label.", "",
