@@ -43,6 +43,8 @@ class FunctionFacts:
     is_method: bool = False
     # module attributes it assigns (``http.client.HTTPConnection = Fake``): a test's patch
     patches: frozenset[str] = frozenset()
+    #: methods it calls on its local names (``conn.connect()``): does it open what it returns?
+    local_calls: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,8 @@ class ClassFacts:
     #: method -> attrs it stores before it mentions them otherwise: what it releases of them
     #: is what it made itself (``self.d = dbm.open(p)`` ... ``self.d.close()``)
     method_refreshes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: method -> qualified names of the calls it stores on self: which methods acquire
+    method_stores: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +309,7 @@ class _FunctionReader:
         params = set(self.params)
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
         patches: set[str] = set()
+        local_calls: set[str] = set()
         nodes = _walk_scope(node)
         module_globals = {
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
@@ -355,7 +360,9 @@ class _FunctionReader:
                             released_names.add(receiver.id)
                             if receiver.id in params:
                                 takes.add(receiver.id)
-                        if receiver.id == me:
+                        if receiver.id != me:
+                            local_calls.add(func.attr)
+                        else:
                             self.self_calls.add(func.attr)
                             if is_owning_method(func.attr):
                                 # ``self.set_socket(sock)``: the object keeps it
@@ -446,6 +453,7 @@ class _FunctionReader:
             takes=frozenset(takes),
             is_method=is_method,
             patches=frozenset(patches),
+            local_calls=frozenset(local_calls),
         )
 
     def _keeps(self, target: ast.expr, module_globals: set[str]) -> bool:
@@ -623,6 +631,7 @@ class _ClassReader:
         method_releases: dict[str, frozenset[str]] = {}
         method_calls: dict[str, frozenset[str]] = {}
         method_refreshes: dict[str, frozenset[str]] = {}
+        method_stores: dict[str, frozenset[str]] = {}
         functions: list[FunctionFacts] = []
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -635,6 +644,8 @@ class _ClassReader:
                 functions.append(facts)
             for attr, callees in reader.stores.items():
                 stores.setdefault(attr, set()).update(callees)
+            if reader.stores:
+                method_stores[item.name] = frozenset().union(*reader.stores.values())
             for attr, methods in reader.attr_calls.items():
                 attr_calls.setdefault(attr, set()).update(methods)
             handed |= reader.handed
@@ -660,6 +671,7 @@ class _ClassReader:
             method_calls=method_calls,
             methods=frozenset(method_releases),
             method_refreshes=method_refreshes,
+            method_stores=method_stores,
         )
         return facts, functions
 
@@ -906,9 +918,7 @@ def build_project(
                 continue
             source = next((c for c in sorted(facts.returns) if c in known), None)
             if source is not None:
-                known[facts.qualname] = _derived(
-                    facts.qualname, known[source], facts.path, facts.returns[source]
-                )
+                known[facts.qualname] = _derived(facts, known[source], facts.returns[source])
                 changed = True
         for cls in classes.values():
             if cls.qualname in known:
@@ -943,10 +953,16 @@ def build_project(
     )
 
 
-def _derived(qualname: str, inner: Resource, path: str, line: int) -> Resource:
-    origin = inner.origin or f"{inner.display} at {Path(path).name}:{line}"
+def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
+    """The resource a project factory returns: what it returns it from, relabelled. A lazy
+    one (``opens-on``, and no ``acquire-when`` that may have opened it at the call) stays lazy
+    unless the factory itself calls a method that opens it (``c = Client(); c.connect()``)."""
+    origin = inner.origin or f"{inner.display} at {Path(facts.path).name}:{line}"
+    lazy = bool(inner.opens_on) and not inner.acquire_when and not (
+        facts.local_calls & set(inner.opens_on)
+    )
     return Resource(
-        qualname=qualname,
+        qualname=facts.qualname,
         kind=inner.kind,
         release=inner.release,
         cm_closes=inner.cm_closes,
@@ -955,29 +971,25 @@ def _derived(qualname: str, inner: Resource, path: str, line: int) -> Resource:
         origin=origin,
         # a test that patches what it really makes (``builtins.open = fake``) patches it too
         uses=(*inner.uses, inner.qualname) if not inner.origin else inner.uses,
+        opens_on=inner.opens_on if lazy else (),
+        opens_on_attrs=inner.opens_on_attrs if lazy else (),
     )
 
 
 def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource | None:
-    """A class that stores a resource on self and has a public method releasing it."""
-    owned = {
-        attr
-        for attr, callees in cls.stores.items()
-        if any(
-            c in known and known[c].tracked and known[c].qualname != cls.qualname for c in callees
-        )
-    }
+    """A class that stores a resource on self and has a public method releasing it. It
+    acquires where it really does: at construction when ``__init__`` (or what it calls,
+    ``__new__``, ``__post_init__``) stores one; else in the methods that store one, and those
+    that call them (``connect()``, a ``query()`` that connects on first use): its
+    ``opens-on``, as the registry says of ``HTTPConnection``."""
+
+    def fresh(callee: str) -> bool:
+        return callee in known and known[callee].tracked and known[callee].qualname != cls.qualname
+
+    owned = {attr for attr, callees in cls.stores.items() if any(fresh(c) for c in callees)}
     if not owned:
         return None
-    direct = {m for m, attrs in cls.method_releases.items() if attrs & owned}
-    releasing = set(direct)
-    grew = True
-    while grew:
-        grew = False
-        for method, calls in cls.method_calls.items():
-            if method not in releasing and calls & releasing:
-                releasing.add(method)
-                grew = True
+    releasing = _callers_of({m for m, attrs in cls.method_releases.items() if attrs & owned}, cls)
     public = tuple(
         sorted(
             m
@@ -994,6 +1006,16 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
         for c in sorted(cls.stores[attr])
         if c in known and known[c].tracked
     )
+    acquiring = {m for m, callees in cls.method_stores.items() if any(fresh(c) for c in callees)}
+    opening = _callers_of(acquiring, cls)
+    lazy = (
+        bool(opening)
+        and not (opening & _CONSTRUCTORS)
+        # ``for line in f`` opens a lazy reader through ``__next__``: a use the obligation
+        # analysis does not see as a call, so such a class holds from construction on
+        and not any(_is_dunder(m) and m not in ("__enter__", "__aenter__") for m in opening)
+        and _constructor_is_own(cls, known)
+    )
     return Resource(
         qualname=cls.qualname,
         kind=short,
@@ -1001,7 +1023,46 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
         # the class's own context manager is trusted (LL162 checks what __exit__ does)
         cm_closes="__exit__" in cls.methods or "__aexit__" in cls.methods,
         origin=f"owns a {inner.kind}, {Path(cls.path).name}:{cls.line}",
+        opens_on=tuple(sorted(opening)) if lazy else (),
+        # ``client.sock = FakeSocket()``: given what it would have opened, it holds nothing
+        opens_on_attrs=tuple(sorted(owned)) if lazy else (),
     )
+
+
+#: The methods that run when a class is called.
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _callers_of(methods: set[str], cls: ClassFacts) -> set[str]:
+    """``methods`` and the methods of the class that call one of them, however indirectly."""
+    out = set(methods)
+    grew = True
+    while grew:
+        grew = False
+        for method, calls in cls.method_calls.items():
+            if method not in out and calls & out:
+                out.add(method)
+                grew = True
+    return out
+
+
+def _constructor_is_own(cls: ClassFacts, known: Mapping[str, Resource]) -> bool:
+    """Is what runs at construction the class's own, or a base's that acquires nothing? A
+    base the summaries know as a resource (one that opens at construction), or one outside
+    the project whose ``__init__`` the class inherits, may acquire."""
+    for base in cls.bases:
+        if base is None or base in _PLAIN_BASES:
+            continue
+        resource = known.get(base)
+        if resource is not None and resource.tracked and not resource.opens_on:
+            return False
+        if base not in known and not (cls.methods & _CONSTRUCTORS):
+            return False
+    return True
 
 
 def facts_of_source(
