@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from leaklint.fixes.apply import AppliedFix, FixOutcome, fix_paths, fix_source
 from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, UNSAFE, WAITS_OR_JOINS, Fix, why_no_with
-from leaklint.fixes.transforms import ALL_FIXES, FIXABLE_CODES
+from leaklint.fixes.planners import ALL_FIXES, FIXABLE_CODES
 from leaklint.fixes.write import Snapshot, WriteError, write_atomic
 
 __all__ = [

@@ -25,7 +25,8 @@ from leaklint.core import (
 )
 from leaklint.files import NotReadable
 from leaklint.fixes.base import SAFE, Edit, Fix
-from leaklint.fixes.transforms import FIXABLE_CODES, Tree, plan
+from leaklint.fixes.planners import FIXABLE_CODES, plan
+from leaklint.fixes.transforms import Tree
 from leaklint.fixes.write import Snapshot, remove_stale_temps
 from leaklint.rules import rule_for
 from leaklint.runner import Target, map_targets

@@ -49,48 +49,52 @@ WITH_FOR_UNBOUND_MODULE = Fix(
     "the new name becomes a module attribute, visible to importers",
 )
 WITH_FOR_BOUND = Fix(
-    ("LL100", "LL101"),
+    ("LL100", "LL101", "LL150"),
     SAFE,
     "Use `with` from the acquisition to the close, and drop the close",
     "only when every use is in between and the context manager does exactly what close() does",
 )
 
 TRY_FINALLY = Fix(
-    ("LL100", "LL101"),
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
     SAFE,
     "Move the close() into a `finally` around the statements in between",
     "where a `with` does not fit (the name is used after the close, or the context manager "
-    "does more than close); only when nothing in between returns, yields, breaks or continues",
+    "does more than close); a return, break or continue in between, which leaked it, now "
+    "releases it too, only when what it gives back holds nothing of it",
 )
+WITH_TO_BLOCK_END = Fix(
+    ("LL100", "LL150"),
+    SAFE,
+    "Use `with` from the acquisition to the end of the block",
+    "nothing released it: the only change is the added close at the block's end (and on "
+    "an early return or an error); only when nothing outside the block uses it and nothing "
+    "made from it (a cursor, a reader) leaves the block",
+)
+TRY_TO_BLOCK_END = Fix(
+    ("LL100", "LL130", "LL150", "LL200"),
+    SAFE,
+    "Release it in a `finally` around the rest of the block",
+    "nothing released it: the only change is the added release (close(), await aclose(), "
+    "the pool's putconn()) at the block's end; only when nothing outside the block uses it "
+    "and nothing made from it leaves the block",
+)
+MORE_FIXES = (WITH_TO_BLOCK_END, TRY_TO_BLOCK_END)
 TRY_FINALLY_ERROR_PATH = Fix(
-    ("LL100", "LL101"),
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
     UNSAFE,
     "Move the release into a `finally` around the statements in between",
     "an error there may be caught in this function (an enclosing try or with), and the "
     "name is used after it: that code now finds the object released",
 )
 TRY_FINALLY_UNSAFE = Fix(
-    ("LL100", "LL101"),
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
     UNSAFE,
     "Move the release into a `finally` around the statements in between",
     "on the error path the release now runs too: a wait() or shutdown() can block there, and "
     "a callee the object was handed to may keep it and find it closed",
 )
 
-ALL_FIXES: tuple[Fix, ...] = (
-    ADD_AWAIT,
-    ASYNC_WITH,
-    CLOSING_WITH,
-    CLOSING_WITH_ESCAPES,
-    WITH_FOR_UNBOUND,
-    WITH_FOR_UNBOUND_PATCHED,
-    WITH_FOR_UNBOUND_MODULE,
-    WITH_FOR_BOUND,
-    TRY_FINALLY,
-    TRY_FINALLY_ERROR_PATH,
-    TRY_FINALLY_UNSAFE,
-)
-FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
 
 class Tree:
@@ -165,29 +169,18 @@ def _imported_modules(module: cst.Module) -> Iterator[str]:
     yield from imports.found
 
 
-def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
-    """The edit fixing the finding ``code`` reported for ``leak``, if there is one."""
-    planner = _PLANNERS.get(code)
-    if planner is None:
-        return None
-    edit = planner(leak, tree, code, line, col)
-    if edit is None or (edit.fix.safety == UNSAFE and not unsafe):
-        return None
-    return edit
-
-
 # --------------------------------------------------------------------------- LL203
 
 
-def _in_async_def(tree: Tree, node: cst.CSTNode) -> bool:
+def in_async_def(tree: Tree, node: cst.CSTNode) -> bool:
     scope = tree.scope_of(node)
     return isinstance(scope, cst.FunctionDef) and scope.asynchronous is not None
 
 
-def _add_await(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+def add_await(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     parent = tree.parents.get(call)
-    if not (isinstance(parent, cst.Expr) and parent.value is call and _in_async_def(tree, call)):
+    if not (isinstance(parent, cst.Expr) and parent.value is call and in_async_def(tree, call)):
         return None
     if call.lpar:
         return None  # ``(x.aclose())``: rare, and the parentheses would need moving
@@ -201,12 +194,12 @@ def _add_await(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit |
 # --------------------------------------------------------------------------- LL201
 
 
-def _async_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+def async_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     item = tree.parents.get(leak.call)
     stmt = tree.parents.get(item) if item is not None else None
     if not (isinstance(item, cst.WithItem) and isinstance(stmt, cst.With)):
         return None
-    if stmt.asynchronous is not None or not _in_async_def(tree, stmt):
+    if stmt.asynchronous is not None or not in_async_def(tree, stmt):
         return None
     if len(stmt.items) != 1:
         return None  # the other items may be plain context managers
@@ -360,7 +353,7 @@ _BASE_NAMES = {"socket": "sock", "archive": "archive", "response": "resp", "sele
 # --------------------------------------------------------------------------- LL110
 
 
-def _closing_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+def closing_with(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     item = tree.parents.get(call)
     stmt = tree.parents.get(item) if item is not None else None
@@ -505,7 +498,8 @@ class _Made(cst.CSTVisitor):
         self._bind(node.target, node.value)
 
     def visit_For(self, node: cst.For) -> None:
-        self._bind(node.target, node.iter)
+        if not (isinstance(node.iter, cst.Name) and node.iter.value in self.names):
+            self._bind(node.target, node.iter)  # ``for line in f``: the lines are data
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
@@ -677,6 +671,8 @@ def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
     if isinstance(parent, cst.Attribute) and parent.value is node:
         call = tree.parents.get(parent)
         return isinstance(call, cst.Call) and call.func is parent and parent.attr.value in EAGER_METHODS
+    if isinstance(parent, cst.For) and parent.iter is node:
+        return True  # ``for line in f``: the loop reads it; nothing of it outlives the loop
     if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
         call = tree.parents.get(parent)
         return (
@@ -687,7 +683,7 @@ def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
     return False
 
 
-def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     resource = leak.resource
     if resource.is_async or not resource.cm_closes or why_no_with(resource.qualname):
@@ -733,25 +729,25 @@ def _with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) ->
 # --------------------------------------------------------------------------- LL100 / LL101
 
 
-def _is_close_of(stmt: cst.CSTNode, var: str, methods: tuple[str, ...]) -> bool:
-    """``var.close()`` as a statement line of its own."""
+def statement_call(stmt: cst.CSTNode, awaited: bool) -> cst.Call | None:
+    """The call of ``x.m(...)`` (``await x.m(...)`` when ``awaited``) that is a statement line
+    of its own."""
     if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
-        return False
+        return None
     expr = stmt.body[0]
     if not isinstance(expr, cst.Expr):
-        return False
-    call = expr.value
-    return (
-        isinstance(call, cst.Call)
-        and not call.args
-        and isinstance(call.func, cst.Attribute)
-        and isinstance(call.func.value, cst.Name)
-        and call.func.value.value == var
-        and call.func.attr.value in methods
-    )
+        return None
+    value = expr.value
+    if awaited:
+        if not isinstance(value, cst.Await):
+            return None
+        value = value.expression
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        return value
+    return None
 
 
-def _has_comment(stmt: cst.SimpleStatementLine) -> bool:
+def has_comment(stmt: cst.SimpleStatementLine) -> bool:
     if stmt.trailing_whitespace.comment is not None:
         return True
     return any(line.comment is not None for line in stmt.leading_lines)
@@ -759,8 +755,10 @@ def _has_comment(stmt: cst.SimpleStatementLine) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Bound:
-    """``var = factory(...)`` as a statement line of its own, a later ``var.<release>()``
-    line in the same block of a function, and the statements in between."""
+    """``var = factory(...)`` as a statement line of its own in a block of a function, the
+    statements after it up to its release (``var.close()``, ``await var.aclose()``,
+    ``pool.putconn(var)``) in the same block, or to the block's end when nothing releases it
+    (``release`` is None; ``finalizer`` is then the release to add)."""
 
     var: str
     call: cst.Call
@@ -768,18 +766,94 @@ class _Bound:
     block: cst.IndentedBlock
     scope: cst.FunctionDef
     middle: list[cst.CSTNode]
-    release: cst.SimpleStatementLine
+    release: cst.SimpleStatementLine | None
     method: str
+    finalizer: cst.SimpleStatementLine
+    exits: bool  # something in between returns, breaks or continues (that path leaked)
+
+    @property
+    def last(self) -> cst.CSTNode:
+        return self.release if self.release is not None else self.middle[-1]
+
+
+def _release_method(stmt: cst.CSTNode, var: str, leak: Leak, pool: str | None, tree: Tree) -> str | None:
+    """The release ``stmt`` makes of ``var`` as a statement line of its own: ``var.close()``,
+    ``await var.aclose()`` for an async resource, ``pool.putconn(var)`` for a checkout."""
+    call = statement_call(stmt, leak.resource.is_async)
+    if call is None:
+        return None
+    assert isinstance(call.func, cst.Attribute)
+    method = call.func.attr.value
+    if pool is not None:
+        if (
+            method in leak.resource.return_to
+            and len(call.args) == 1
+            and isinstance(call.args[0].value, cst.Name)
+            and call.args[0].value.value == var
+            and tree.module.code_for_node(call.func.value) == pool
+        ):
+            return method
+        return None
+    if call.args or not (isinstance(call.func.value, cst.Name) and call.func.value.value == var):
+        return None
+    wanted = leak.resource.awaited_release if leak.resource.is_async else leak.resource.release
+    return method if method in wanted else None
+
+
+class _Releases(SameScopeVisitor):
+    """Whether statements release ``var`` anywhere (a nested ``if``'s ``var.close()``)."""
+
+    def __init__(self, var: str, methods: frozenset[str]) -> None:
+        super().__init__()
+        self.var, self.methods = var, methods
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            if isinstance(func.value, cst.Name) and func.value.value == self.var and func.attr.value in self.methods:
+                self.found = True
+            if func.attr.value in self.methods and any(
+                isinstance(arg.value, cst.Name) and arg.value.value == self.var for arg in node.args
+            ):
+                self.found = True  # ``pool.putconn(var)``
+
+
+def _released_in(nodes: list[cst.CSTNode], var: str, methods: frozenset[str]) -> bool:
+    look = _Releases(var, methods)
+    for node in nodes:
+        node.visit(look)
+    return look.found
+
+
+#: Releases a fix may add where the code has none: they only free the object.
+_ADDABLE_RELEASES = ("close", "aclose", "release")
+
+
+def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLine | None:
+    """The release statement to add where the code has none."""
+    resource = leak.resource
+    if pool is not None:
+        return cst.parse_statement(f"{pool}.{resource.return_to[0]}({var})")  # type: ignore[return-value]
+    if resource.qualname in WAITS_OR_JOINS:
+        return None
+    wanted = resource.awaited_release if resource.is_async else frozenset(resource.release)
+    method = next((m for m in _ADDABLE_RELEASES if m in wanted), None)
+    if method is None:
+        return None
+    text = f"await {var}.{method}()" if resource.is_async else f"{var}.{method}()"
+    return cst.parse_statement(text)  # type: ignore[return-value]
 
 
 def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     call, var = leak.call, leak.var
-    if var is None or "." in var or leak.resource.is_async or not isinstance(call, cst.Call):
+    if var is None or "." in var or not isinstance(call, cst.Call):
         return None
     assign = tree.parents.get(call)
+    if leak.resource.is_async and isinstance(assign, cst.Await):
+        assign = tree.parents.get(assign)  # ``session = await factory()``
     if not (
         isinstance(assign, cst.Assign)
-        and assign.value is call
         and len(assign.targets) == 1
         and isinstance(assign.targets[0].target, cst.Name)
         and assign.targets[0].target.value == var
@@ -794,32 +868,59 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     scope = tree.scope_of(block)
     if not isinstance(scope, cst.FunctionDef):
         return None
+    if leak.resource.is_async and not in_async_def(tree, block):
+        return None
+    pool = None
+    if leak.resource.return_to:
+        if not isinstance(call.func, cst.Attribute):
+            return None
+        pool = tree.module.code_for_node(call.func.value)
     body = list(block.body)
     start = next(i for i, stmt in enumerate(body) if stmt is first)
-    methods = tuple(leak.resource.release)
-    end = next((j for j in range(start + 1, len(body)) if _is_close_of(body[j], var, methods)), None)
-    if end is None or end == start + 1:
-        return None
-    release = body[end]
-    assert isinstance(release, cst.SimpleStatementLine)
-    if _has_comment(release):
-        return None
+    end = next(
+        (j for j in range(start + 1, len(body)) if _release_method(body[j], var, leak, pool, tree)),
+        None,
+    )
+    release = body[end] if end is not None else None
     middle = body[start + 1 : end]
+    if not middle:
+        return None
+    if release is not None:
+        assert isinstance(release, cst.SimpleStatementLine)
+        if has_comment(release):
+            return None
+        method = _release_method(release, var, leak, pool, tree) or ""
+        finalizer = release
+    else:
+        made = _finalizer(var, leak, pool)
+        if made is None:
+            return None
+        finalizer, method = made, "close"
+    methods = frozenset((*leak.resource.release, *leak.resource.return_to))
+    if _released_in(middle, var, methods):
+        return None  # released on some path in between as well
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
         return None  # rebound, deleted, or captured by a closure that may outlive the block
-    method = release.body[0].value.func.attr.value  # type: ignore[attr-defined]
-    return _Bound(var, call, first, block, scope, middle, release, method)
+    if release is None:
+        # released at the block's end: nothing outside the block may use it
+        inside = sum(_count_uses(stmt, var) for stmt in (first, *middle))
+        if _count_uses(scope, var) != inside:
+            return None
+    exits = any(leaves_block(stmt) for stmt in middle)
+    return _Bound(var, call, first, block, scope, middle, release, method, finalizer, exits)
 
 
-def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+def with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     """``f = open(p)`` ... ``f.close()`` → ``with open(p) as f:`` ..., where that means the
     same; otherwise the ``try/finally`` form."""
     found = _bound(leak, tree)
     if found is None:
         return None
     if (
-        not leak.resource.cm_closes
+        leak.resource.is_async
+        or not leak.resource.cm_closes
+        or leak.resource.return_to
         or why_no_with(leak.resource.qualname)
         or found.method != "close"
         or tree.patches_names()  # ``as f`` would bind a mock's __enter__(), not the mock
@@ -828,26 +929,30 @@ def _with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
     var, middle, first, block = found.var, found.middle, found.first, found.block
     # every use of ``var`` in the function is in these statements (and the argument list of
     # the acquisition mentions it not)
-    uses = sum(_count_uses(stmt, var) for stmt in middle) + 2  # the binding and the close
+    uses = sum(_count_uses(stmt, var) for stmt in middle) + 1 + (found.release is not None)
     if (
         _count_uses(found.scope, var) != uses
         or _count_uses(found.call, var)
         or not _only_attribute_uses(tree, middle, var)  # returned, stored, handed on
+        or (found.release is None or found.exits) and _derived_escapes(middle, var, found.scope)
     ):
         return _try_finally(found, leak, tree, code, line, col)
+    value = first.body[0].value  # type: ignore[attr-defined]
 
     def build_first(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.With(
-            items=[cst.WithItem(item=found.call, asname=cst.AsName(name=cst.Name(var)))],
+            items=[cst.WithItem(item=value, asname=cst.AsName(name=cst.Name(var)))],
             body=cst.IndentedBlock(body=middle, header=first.trailing_whitespace, indent=block.indent),
             leading_lines=first.leading_lines,
         )
 
-    targets = ((first, build_first), *((stmt, _remove) for stmt in [*middle, found.release]))
-    return Edit(WITH_FOR_BOUND, code, line, col, tree.span(first, found.release), targets)
+    fix = WITH_FOR_BOUND if found.release is not None else WITH_TO_BLOCK_END
+    gone = [*middle, *([found.release] if found.release is not None else [])]
+    targets = ((first, build_first), *((stmt, remove) for stmt in gone))
+    return Edit(fix, code, line, col, tree.span(first, found.last), targets)
 
 
-def _remove(updated: cst.CSTNode) -> object:
+def remove(updated: cst.CSTNode) -> object:
     return cst.RemovalSentinel.REMOVE
 
 
@@ -855,19 +960,21 @@ def _try_finally(
     found: _Bound, leak: Leak, tree: Tree, code: str, line: int, col: int
 ) -> Edit | None:
     """``f = open(p)`` ... ``f.close()`` → ``f = open(p)`` / ``try:`` ... ``finally:
-    f.close()``: the release runs where it did on the normal path, and on the error path too.
-    Not when something in between leaves the block (a ``return`` would now close what it
-    returns), nor when the acquisition's own arguments use the name."""
+    f.close()``: the release runs where it did on the normal path, and on the error path and
+    any early exit (which leaked) too. Not when the acquisition's own arguments use the name."""
     middle = found.middle
-    if _count_uses(found.call, found.var) or any(_leaves_block(stmt) for stmt in middle):
+    if _count_uses(found.call, found.var):
         return None
     hands_on = not _only_attribute_uses(tree, middle, found.var)
+    if (found.release is None or found.exits) and _derived_escapes(middle, found.var, found.scope):
+        hands_on = True
     waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
     unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
     head = middle[0]
-    fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY
+    fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY if found.release is not None else TRY_TO_BLOCK_END
     if not unsafe and _used_after_a_caught_error(found, tree):
         fix = TRY_FINALLY_ERROR_PATH
+    last = found.last
 
     def build_try(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.Try(
@@ -877,15 +984,36 @@ def _try_finally(
             ),
             finalbody=cst.Finally(
                 body=cst.IndentedBlock(
-                    body=[found.release.with_changes(leading_lines=())],
+                    body=[found.finalizer.with_changes(leading_lines=())],
                     indent=found.block.indent,
                 )
             ),
             leading_lines=getattr(head, "leading_lines", ()),
         )
 
-    targets = ((head, build_try), *((stmt, _remove) for stmt in [*middle[1:], found.release]))
-    return Edit(fix, code, line, col, tree.span(head, found.release), targets)
+    gone = [*middle[1:], *([found.release] if found.release is not None else [])]
+    targets = ((head, build_try), *((stmt, remove) for stmt in gone))
+    return Edit(fix, code, line, col, tree.span(head, last), targets)
+
+
+def _derived_escapes(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> bool:
+    """Whether something made from ``var`` in ``nodes`` (a cursor, a reader) may outlive them:
+    returned, stored, handed on, or bound to a name used elsewhere in ``scope``; what an
+    eager method gives is data and may."""
+    made = {var}
+    for _ in range(8):
+        look = _Made(made)
+        for node in nodes:
+            node.visit(look)
+        if look.escapes:
+            return True
+        if look.made <= made:
+            break
+        made |= look.made
+    return any(
+        _count_uses(scope, name) > sum(_count_uses(node, name) for node in nodes)
+        for name in made - {var}
+    )
 
 
 def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
@@ -900,15 +1028,16 @@ def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
         caught = caught or isinstance(above, (cst.Try, cst.TryStar, cst.With))
     if not caught:
         return False
-    inside = sum(_count_uses(stmt, found.var) for stmt in (found.first, *found.middle, found.release))
+    region = (found.first, *found.middle, *([found.release] if found.release is not None else []))
+    inside = sum(_count_uses(stmt, found.var) for stmt in region)
     return _count_uses(found.scope, found.var) > inside
 
 
 #: Releases that only free the object: moved into ``finally`` they cannot block.
-_PLAIN_RELEASES = frozenset({"close", "release", "unlink"})
+_PLAIN_RELEASES = frozenset({"close", "release", "unlink", "aclose", "putconn"})
 
 
-def _leaves_block(stmt: cst.CSTNode) -> bool:
+def leaves_block(stmt: cst.CSTNode) -> bool:
     """A ``return``, ``yield``, ``break`` or ``continue`` (outside nested functions/loops
     where it stays inside) that would run the new ``finally`` early."""
 
@@ -935,6 +1064,22 @@ def _leaves_block(stmt: cst.CSTNode) -> bool:
     return exits.found
 
 
+def _ends_in_data(tree: Tree, node: cst.CSTNode) -> bool:
+    """``node`` heads a chain of method calls that ends in data: ``conn.cursor().fetchall()``,
+    ``f.buffer.read()``."""
+    while True:
+        parent = tree.parents.get(node)
+        if not (isinstance(parent, cst.Attribute) and parent.value is node):
+            return False
+        call = tree.parents.get(parent)
+        if not (isinstance(call, cst.Call) and call.func is parent):
+            node = parent  # an attribute: ``f.buffer``
+            continue
+        if _is_data(call):
+            return True
+        node = call
+
+
 def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> bool:
     """Every use of ``var`` is ``var.attr`` or the argument of an eager reader
     (``json.load(f)``), never the object itself otherwise (it could be returned, stored or
@@ -951,7 +1096,7 @@ def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> boo
             parent = tree.parents.get(node)
             if not (isinstance(parent, cst.Attribute) and parent.value is node):
                 self.ok = self.ok and _used_eagerly(tree, node)  # ``json.load(f)`` reads it
-            elif self.exits and not _used_eagerly(tree, node):
+            elif self.exits and not _used_eagerly(tree, node) and not _ends_in_data(tree, node):
                 self.ok = False
 
         def on_visit(self, node: cst.CSTNode) -> bool:
@@ -970,11 +1115,11 @@ def _only_attribute_uses(tree: Tree, middle: list[cst.CSTNode], var: str) -> boo
     return uses.ok
 
 
-_PLANNERS = {
-    "LL203": _add_await,
-    "LL201": _async_with,
-    "LL110": _closing_with,
-    "LL102": _with_for_unbound,
-    "LL100": _with_for_bound,
-    "LL101": _with_for_bound,
-}
+def __getattr__(name: str) -> object:
+    """``FIXABLE_CODES`` and ``ALL_FIXES`` live in ``planners`` (which imports this module);
+    kept reachable here for the callers that import them from here."""
+    if name in ("FIXABLE_CODES", "ALL_FIXES"):
+        from leaklint.fixes import planners
+
+        return getattr(planners, name)
+    raise AttributeError(name)

@@ -175,6 +175,12 @@ SHAPES = (
     ("with sqlite3.connect(p) as conn:", "    conn.execute('q')"),
     ("with sqlite3.connect(p) as conn:", "    cur = conn.execute('q')", "data = cur.fetchall()"),
     ("with sqlite3.connect(p) as conn:", "    data = conn.execute('q').fetchall()"),
+    # never released: the release is added at the block's end
+    ("{v} = open(p)", "data = {v}.read()"),
+    ("{v} = socket.socket()", "{v}.send(data)", "data = 'sent'"),
+    # an early return that leaked: the finally releases on it too
+    ("{v} = open(p)", "if p == 'raw':", "    return {v}.read()", "data = {v}.read()", "{v}.close()"),
+    ("{v} = open(p)", "data = {v}.read()", "if data:", "    return data", "{v}.close()"),
 )
 #: What an ``except`` around a shape does: some read the resource again (issue 24's F1).
 HANDLERS = ("pass", "data = 'caught'", "{v}.seek(0)", "data = {v}.read()")

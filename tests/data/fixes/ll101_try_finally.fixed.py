@@ -22,9 +22,11 @@ def load(path):
 
 def early_exit(path):
     f = open(path)
-    if not f.readline():
-        return None  # leaves the block, and f is used after the close: no fix
-    data = f.read()
-    f.close()
+    try:
+        if not f.readline():
+            return None  # leaked here: the finally now closes it on this path too
+        data = f.read()
+    finally:
+        f.close()
     print(f.closed)
     return data

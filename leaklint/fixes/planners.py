@@ -1,0 +1,57 @@
+"""Which planner fixes which rule's findings, and every fix there is (with its safety)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from leaklint.analysis.leaks import Leak
+from leaklint.fixes import generators, locks, owners, transforms
+from leaklint.fixes.base import UNSAFE, Edit, Fix
+from leaklint.fixes.transforms import Tree
+
+Planner = Callable[[Leak, Tree, str, int, int], "Edit | None"]
+
+ALL_FIXES: tuple[Fix, ...] = (
+    transforms.ADD_AWAIT,
+    transforms.ASYNC_WITH,
+    transforms.CLOSING_WITH,
+    transforms.CLOSING_WITH_ESCAPES,
+    transforms.WITH_FOR_UNBOUND,
+    transforms.WITH_FOR_UNBOUND_PATCHED,
+    transforms.WITH_FOR_UNBOUND_MODULE,
+    transforms.WITH_FOR_BOUND,
+    transforms.TRY_FINALLY,
+    transforms.TRY_FINALLY_ERROR_PATH,
+    transforms.TRY_FINALLY_UNSAFE,
+    *transforms.MORE_FIXES,
+    *locks.FIXES,
+    *generators.FIXES,
+    *owners.FIXES,
+)
+FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
+
+_PLANNERS: dict[str, Planner] = {
+    "LL203": transforms.add_await,
+    "LL201": transforms.async_with,
+    "LL110": transforms.closing_with,
+    "LL102": transforms.with_for_unbound,
+    "LL100": transforms.with_for_bound,
+    "LL101": transforms.with_for_bound,
+    "LL150": transforms.with_for_bound,
+    "LL200": transforms.with_for_bound,
+    "LL130": transforms.with_for_bound,
+    "LL140": locks.with_lock,
+    "LL161": generators.try_around_yield,
+    "LL120": owners.add_close,
+}
+
+
+def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
+    """The edit fixing the finding ``code`` reported for ``leak``, if there is one."""
+    planner = _PLANNERS.get(code)
+    if planner is None:
+        return None
+    edit = planner(leak, tree, code, line, col)
+    if edit is None or (edit.fix.safety == UNSAFE and not unsafe):
+        return None
+    return edit

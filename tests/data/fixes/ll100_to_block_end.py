@@ -1,0 +1,36 @@
+"""LL100/LL130/LL150: nothing releases it; the release is added at the end of the block."""
+
+import psycopg2.pool
+import requests
+
+POOL = psycopg2.pool.SimpleConnectionPool(1, 10, dsn="dbname=test")
+
+
+def first_line(path):
+    f = open(path)
+    for line in f:
+        return line.strip()  # the file stayed open on every path
+    return ""
+
+
+def download(url, out):
+    r = requests.get(url, stream=True)
+    out.write(r.raw.read())
+    return out
+
+
+def putconn_not_in_finally():
+    conn = POOL.getconn()
+    conn.cursor().execute("select 1")
+    POOL.putconn(conn)
+
+
+def getconn_without_putconn():
+    conn = POOL.getconn()
+    return conn.cursor().fetchall()
+
+
+def handed_on(path, sink):
+    f = open(path)
+    sink.append(f)  # handed on: no fix, the sink may keep it
+    return len(sink)

@@ -1,0 +1,12 @@
+"""LL120: a class that keeps a socket and never closes it gets a close() (unsafe: nobody
+calls it yet)."""
+
+import socket
+
+
+class Client:
+    def __init__(self, host):
+        self.sock = socket.create_connection((host, 80))
+
+    def send(self, data):
+        self.sock.sendall(data)
