@@ -498,11 +498,14 @@ def rules(fmt: str) -> None:
 def server() -> None:
     """Run the language server (LSP, over standard input and output) for editors.
 
-    Needs the `server` extra: pip install 'leaklint[server]'."""
+    Needs the `server` extra: python -m pip install -e '.[server]' in a checkout."""
     try:
         from leaklint.server import main as serve
     except ImportError as err:
-        _fail(f"the language server needs pygls ({err}): pip install 'leaklint[server]'")
+        _fail(
+            f"the language server needs pygls ({err}): install leaklint's 'server' extra "
+            "(python -m pip install -e '.[server]' in a checkout)"
+        )
     serve()
 
 
