@@ -268,6 +268,11 @@ class _ScopeAnalyser:
         # statements ``os._exit()``/``os.exec*()`` follows at once: what they make and drop is
         # reclaimed by the operating system a moment later (``Popen(cmd); os._exit(0)``)
         self.process_ends_after: set[int] = set()
+        # ``err = None`` then ``while not err:``: loops whose test is true when first reached
+        self.enters_loop: set[int] = set()
+        # ``d["k"] = {}``: subscripts this scope stored into, by the name they start from;
+        # reading one again (``d["k"]["x"] = 1``) finds the key (forgotten when d is rebound)
+        self.keys_set: dict[str, set[str]] = {}
         self.rebinds: dict[str, int] = {}  # how often each name was bound so far
         self.in_main_block = 0  # inside a module's ``if __name__ == "__main__":``
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
@@ -474,6 +479,8 @@ class _ScopeAnalyser:
                     self.collected_after.update(id(small) for small in stmt.body)
                 if self.ends_process(after) == "exit":
                     self.process_ends_after.update(id(small) for small in stmt.body)
+                if isinstance(after, cst.While) and _sets_test_true(stmt, after.test):
+                    self.enters_loop.add(id(after))
         for stmt in body:
             if state is None:
                 return None
@@ -725,7 +732,8 @@ class _ScopeAnalyser:
             truthy, falsy = self.refine(stmt.test, tested)
             return truthy, None if forever else falsy
 
-        return self.loop(stmt, state, head)
+        # the first test cannot be false when the statement before set what it tests
+        return self.loop(stmt, state, head, runs_once=id(stmt) in self.enters_loop)
 
     def stmt_For(self, stmt: cst.For, state: _State) -> _MaybeState:
         fx = _Effects()
@@ -739,7 +747,9 @@ class _ScopeAnalyser:
 
         # next() on the iterator can raise, or end the loop; then the target is bound. Not
         # on a range() or a display (a tuple, list or set written out): they cannot fail.
-        steps_raise = not _iterates_without_failing(stmt.iter, self.qualname)
+        steps_raise = not _iterates_without_failing(stmt.iter, self.qualname) and not (
+            self.holds_a_container(stmt.iter, state)
+        )
 
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
             advanced = self.apply(_Effects(may_raise=steps_raise), s.copy(), stmt)
@@ -754,19 +764,26 @@ class _ScopeAnalyser:
         self, stmt: cst.For | cst.While, state: _State, head, runs_once: bool = False
     ) -> _MaybeState:
         """Iterate the body to a fixed point; ``head`` gives (enter-body, leave-loop) states.
-        ``runs_once``: the loop cannot be left before its first iteration."""
+        ``runs_once``: the loop cannot be left before its first iteration (a ``while`` is
+        then left by its test after one, a ``for`` over a display at the end of one)."""
         frame = _Frame("loop")
         self.frames.append(frame)
         entry: _State = state
         exit_state: _MaybeState = None
+        tested_again = runs_once and isinstance(stmt, cst.While)
         for _ in range(_MAX_LOOP_ROUNDS):
             started, leaving = head(entry.copy())
             if not runs_once:
                 exit_state = _join(exit_state, leaving)
             body_out = self.suite(stmt.body, started) if started is not None else None
-            if runs_once:
-                exit_state = _join(exit_state, body_out, frame.cont)
-            nxt = _join(entry, body_out, frame.cont)
+            back = _join(body_out, frame.cont)
+            if tested_again:
+                # ``while not err:`` entered at once: it is left only when a test after
+                # an iteration fails
+                exit_state = _join(exit_state, head(back.copy())[1]) if back is not None else exit_state
+            elif runs_once:
+                exit_state = _join(exit_state, back)
+            nxt = _join(entry, back)
             assert nxt is not None
             if nxt.same(entry):
                 break
@@ -1111,6 +1128,9 @@ class _ScopeAnalyser:
         elif isinstance(target, cst.Subscript):
             # storing into a container does not fail in practice (an unhashable key aside)
             self.consume(target.value, fx)
+            key = _subscript_key(target)
+            if key is not None:
+                self.keys_set.setdefault(key[0], set()).add(key[1])
             for element in target.slice:
                 self.consume_node(element.slice, fx)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -1241,6 +1261,7 @@ class _ScopeAnalyser:
                 self.escape_items(item[1], state)
         self.unbind(state, name, stmt, keep=new)
         self.rebinds[name] = self.rebinds.get(name, 0) + 1
+        self.keys_set.pop(name, None)
         for stale in [key for key in state.flags if name in _compared_names(key)]:
             del state.flags[stale]  # ``name == "-"`` no longer says what it said
         if new:
@@ -1617,7 +1638,9 @@ class _ScopeAnalyser:
                 return [("name", expr.target.value)]
             return items
         if isinstance(expr, cst.Subscript):
-            fx.may_raise = True
+            key = _subscript_key(expr)
+            if key is None or key[1] not in self.keys_set.get(key[0], ()):
+                fx.may_raise = True  # a missing key or index; not one this scope just set
             self.consume(expr.value, fx)
             for element in expr.slice:
                 self.consume_node(element.slice, fx)
@@ -1637,6 +1660,23 @@ class _ScopeAnalyser:
         for child in _expression_children(expr):
             self.consume(child, fx)
         return []
+
+    def holds_a_container(self, expr: cst.BaseExpression, state: _State) -> bool:
+        """``for info in primary.state.server_info``: a name or attribute read that holds no
+        resource of this scope and was made by no factory here is taken for a container, whose
+        iteration fails only on its caller's error (a size changed while iterating). A file or
+        socket held here is read by its iteration (I/O)."""
+        name = dotted_name(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        if name is None:
+            return False
+        root = name.split(".", 1)[0]
+        made_by = self.scope.made_by.get(root, set())
+        return not (
+            state.names.get(root)
+            or state.names.get(name)
+            or not made_by <= _CONTAINER_BUILDERS
+            or (self.self_name is not None and root == self.self_name)
+        )
 
     def comprehension_clauses(self, clause: cst.CompFor | None, fx: _Effects) -> None:
         while clause is not None:
@@ -2063,6 +2103,52 @@ def _iterated_names(expr: cst.BaseExpression) -> list[str]:
 
 def _is_true_constant(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "True"
+
+
+def _sets_test_true(stmt: cst.SimpleStatementLine, test: cst.BaseExpression) -> bool:
+    """``err = None`` before ``while not err:`` (or ``done = False`` / ``while not done``,
+    ``go = True`` / ``while go``): the line binds the name the test reads to a constant that
+    makes the test true, so the loop's body runs at least once."""
+    last = stmt.body[-1]
+    if not (
+        isinstance(last, cst.Assign)
+        and len(last.targets) == 1
+        and isinstance(last.targets[0].target, cst.Name)
+        and isinstance(last.value, cst.Name)
+        and last.value.value in ("None", "False", "True")
+    ):
+        return False
+    name, value = last.targets[0].target.value, last.value.value == "True"
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, value = test.expression, not value
+    return isinstance(test, cst.Name) and test.value == name and value
+
+
+#: Calls that build a plain container: iterating what they made cannot fail.
+_CONTAINER_BUILDERS = frozenset(
+    f"builtins.{name}" for name in ("list", "tuple", "dict", "set", "frozenset", "sorted")
+)
+
+
+def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
+    """``kwargs["info"][app.name]`` → ("kwargs", that text): a subscript of a name by
+    literals, names and attribute reads only, which reads the same key each time."""
+    if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+        return None
+    index = expr.slice[0].slice.value
+    if isinstance(index, (cst.SimpleString, cst.Integer)):
+        text = index.value
+    elif isinstance(index, (cst.Name, cst.Attribute)):
+        text = dotted_name(index)
+    else:
+        return None
+    value = expr.value
+    if isinstance(value, cst.Name):
+        return (value.value, f"[{text}]") if text is not None else None
+    if isinstance(value, cst.Subscript):
+        inner = _subscript_key(value)
+        return (inner[0], f"{inner[1]}[{text}]") if inner is not None and text is not None else None
+    return None
 
 
 def _is_constant_true(test: cst.BaseExpression) -> bool:

@@ -235,6 +235,10 @@ NON_RAISING_METHODS = frozenset(
         "settimeout",
         "fileno",
         "__enter__",  # an object's own __enter__ gives itself back
+        # a mapping's views: made without looking at a key (a dict's never fail)
+        "items",
+        "keys",
+        "values",
         "getheader",  # a response's headers are parsed already
         "getheaders",
         # an asyncio transport's state: a lookup (with a default), or a KeyError for a pipe
