@@ -164,6 +164,11 @@ def main() -> None:
     help="A one-line summary on standard error (default: only when it is a terminal).",
 )
 @click.option("--fix", is_flag=True, help="Apply the safe fixes, then report what remains.")
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment for each finding (at the end of its statement), and exit 0.",
+)
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option(
     "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any)."
@@ -213,6 +218,7 @@ def check(
     stdin_filename: str | None,
     summary: bool | None,
     fix: bool,
+    add_noqa: bool,
     unsafe_fixes: bool,
     diff: bool,
     show_fixes: bool,
@@ -236,6 +242,8 @@ def check(
     fixing = fix or diff or show_fixes
     if fixing and reading_stdin:
         _fail("--fix, --diff and --show-fixes work on files, not on standard input")
+    if add_noqa and (fixing or reading_stdin):
+        _fail("--add-noqa works on files and cannot be combined with --fix, --diff or --show-fixes")
     paths = paths or (".",)
     try:
         resolver = _resolver(
@@ -301,6 +309,9 @@ def check(
                 fixed.update(fixed_here)
                 changed += changed_here
     findings = sorted(f for result in results for f in result.findings)
+    if add_noqa:
+        _add_noqa(results)
+        sys.exit(EXIT_CLEAN)
     if write_baseline_path is not None:
         write_baseline(write_baseline_path, findings, source)
         click.echo(
@@ -423,6 +434,32 @@ def _fixes(
                 )
         new_results.append(outcome.remaining if write and outcome.remaining else result)
     return new_results, fixed, changed
+
+
+def _add_noqa(results: list) -> None:
+    """Write a ``# noqa`` comment for every finding of every file (notebooks and files that
+    changed since they were read are left alone, each said on stderr)."""
+    from leaklint import fixes, suppressions
+    from leaklint.files import NotReadable
+
+    added = files = 0
+    for result in results:
+        wanted = [f for f in result.findings if f.code != "LL900"]
+        if not wanted:
+            continue
+        if result.path.endswith(".ipynb"):
+            click.echo(f"leaklint: {shown_path(result.path)}: notebooks get no noqa comments", err=True)
+            continue
+        try:
+            snapshot = fixes.Snapshot.read(result.path, None)
+            data, count = suppressions.add_noqa(snapshot.data, wanted)
+            if count:
+                fixes.write_atomic(result.path, data, snapshot)
+        except (OSError, NotReadable, fixes.WriteError) as err:
+            click.echo(f"leaklint: {shown_path(result.path)}: {err}", err=True)
+            continue
+        added, files = added + count, files + (1 if count else 0)
+    click.echo(f"leaklint: added {_count(added, 'noqa comment')} to {_count(files, 'file')}", err=True)
 
 
 def _exit_cleanly_on_signals() -> None:

@@ -16,7 +16,6 @@ import tokenize
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 
 import libcst as cst
@@ -32,20 +31,12 @@ from leaklint.analysis.summaries import (
     module_name,
     walk,
 )
+from leaklint import suppressions
 from leaklint.config import Config
 from leaklint.resources import Registry
-from leaklint.results import FileResult, Finding, UnusedSuppression
-from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, rule_for
+from leaklint.results import FileResult, Finding
+from leaklint.rules import FILE_NOT_ANALYSED, rule_for
 from leaklint.rules.base import PATH_KINDS, Rule
-
-
-_NOQA = re.compile(
-    r"#\s*(?:noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?"
-    r"|leaklint:\s*ignore(?:\[(?P<ignored>[^\]]*)\])?)",
-    re.IGNORECASE,
-)
-#: the cheap test before tokenizing a file for its suppression comments
-_MAY_SUPPRESS = re.compile(rb"#\s*(?:noqa|leaklint:\s*ignore)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)
@@ -466,7 +457,7 @@ def check_source(
             result = _on_deep_stack(partial(_check, data, path, config, project))
             if result is None:
                 return _not_analysed(path, 1, 0, _too_deep(data), config)
-        return _suppressed(result, data, config) if honour_noqa else result
+        return suppressions.apply(result, data, config) if honour_noqa else result
     except (RecursionError, MemoryError):  # CPython's parser raises either on deep nesting
         return _not_analysed(path, 1, 0, "too deeply nested to analyse", config)
     except Exception as err:  # noqa: BLE001 - the contract is: never raise
@@ -972,123 +963,3 @@ def _not_analysed(path: str, line: int, col: int, why: str, config: Config) -> F
     if not config.enabled_for(FILE_NOT_ANALYSED.code, path):
         return FileResult(path)
     return FileResult(path, (Finding(path, max(line, 1), max(col, 0), "LL900", why),))
-
-
-@dataclass(slots=True)
-class _Comment:
-    """A suppression comment and the lines it covers."""
-
-    line: int
-    col: int
-    codes: tuple[str, ...] | None  # None: all codes (bare ``# noqa``/``# leaklint: ignore``)
-    ours: bool  # names an LL code or is a leaklint comment: may be reported as unused
-    first: int  # the logical line (statement or compound header) it stands on
-    last: int
-    used: set[str] = field(default_factory=set)
-
-    def covers(self, line: int) -> bool:
-        """The comment's own line; on the first or last line of a multi-line statement, every
-        line of it."""
-        if line == self.line:
-            return True
-        return self.line in (self.first, self.last) and self.first <= line <= self.last
-
-
-def _parse_comment(text: str, line: int, col: int, first: int, last: int) -> _Comment | None:
-    matches = list(_NOQA.finditer(text))
-    if not matches:
-        return None
-    codes: list[str] = []
-    ours = False
-    for match in matches:
-        listed = match.group("codes") if match.group("codes") is not None else match.group("ignored")
-        is_leaklint = match.group(0).lstrip("#").strip().lower().startswith("leaklint")
-        ours = ours or is_leaklint
-        if listed is None:
-            return _Comment(line, col, None, is_leaklint, first, last)
-        names = [c.upper() for c in re.split(r"[\s,]+", listed) if c]
-        codes.extend(names)
-        ours = ours or any(c.startswith("LL") for c in names)
-    return _Comment(line, col, tuple(codes), ours, first, last)
-
-
-def _comments(data: bytes) -> list[_Comment]:
-    """The suppression comments of a file, from its tokens (so never inside a string); a file
-    that does not tokenize falls back to a search line by line."""
-    if _MAY_SUPPRESS.search(data) is None:
-        return []
-    found: list[_Comment] = []
-    pending: list[tuple[str, int, int]] = []
-    first: int | None = None
-    skip = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
-    try:
-        for token in tokenize.tokenize(io.BytesIO(data).readline):
-            kind, (line, col) = token.type, token.start
-            if kind == tokenize.COMMENT:
-                if first is None:  # a comment on a line of its own
-                    comment = _parse_comment(token.string, line, col, line, line)
-                    found.extend([comment] if comment else [])
-                else:
-                    pending.append((token.string, line, col))
-            elif kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                last = token.start[0] if first is not None else line
-                for text, cline, ccol in pending:
-                    comment = _parse_comment(text, cline, ccol, first or cline, max(last, cline))
-                    found.extend([comment] if comment else [])
-                pending, first = [], None
-            elif kind not in skip and first is None:
-                first = line
-    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError):
-        found = []
-        for number, text in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            at = text.find("#")
-            comment = _parse_comment(text[at:], number, at, number, number) if at >= 0 else None
-            found.extend([comment] if comment else [])
-    return found
-
-
-def _suppressed(result: FileResult, data: bytes, config: Config) -> FileResult:
-    """Drop the findings a suppression comment covers; report the comments naming leaklint
-    codes (or ``leaklint: ignore``) that covered nothing."""
-    comments = _comments(data)
-    if not comments:
-        return result
-    kept = []
-    for finding in result.findings:
-        silenced = False
-        for comment in comments:
-            if not comment.covers(finding.line):
-                continue
-            if comment.codes is None:
-                comment.used.add("")
-                silenced = True
-                continue
-            matching = [c for c in comment.codes if finding.code.startswith(c)]
-            if matching:
-                comment.used.update(matching)
-                silenced = True
-        if not silenced:
-            kept.append(finding)
-    unused = []
-    for comment in comments:
-        if not comment.ours:
-            continue
-        if comment.codes is None:
-            if not comment.used:
-                unused.append(UnusedSuppression(result.path, comment.line, comment.col, ()))
-            continue
-        idle = tuple(
-            c
-            for c in comment.codes
-            if c.startswith("LL") and c not in comment.used and _could_report(c, result.path, config)
-        )
-        if idle:
-            unused.append(UnusedSuppression(result.path, comment.line, comment.col, idle))
-    return replace(result, findings=tuple(kept), unused_suppressions=tuple(unused))
-
-
-def _could_report(prefix: str, path: str, config: Config) -> bool:
-    """A code this run could report here: a suppression of a deselected rule is not unused."""
-    return any(
-        rule.code.startswith(prefix) and config.enabled_for(rule.code, path) for rule in ALL_RULES
-    )
