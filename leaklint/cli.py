@@ -126,6 +126,14 @@ def main() -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the report to this file instead of standard output.",
 )
+@click.option(
+    "--color",
+    "color_choice",
+    type=click.Choice(("auto", "always", "never")),
+    default="auto",
+    show_default=True,
+    help="Colour the text output: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it).",
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option(
@@ -206,6 +214,7 @@ def check(
     show_settings: str | None,
     show_files: bool,
     fmt: str,
+    color_choice: str,
     output_file: Path | None,
     jobs: int | None,
     no_cache: bool,
@@ -235,7 +244,7 @@ def check(
     reading_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not reading_stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
-    if statistics and fmt not in ("text", "json"):
+    if statistics and fmt not in ("text", "concise", "full", "json"):
         _fail("--statistics prints text or json, not --format " + fmt)
     if statistics and runtime_path is not None:
         _fail("--statistics counts findings; it cannot be combined with --runtime-report")
@@ -336,7 +345,7 @@ def check(
         output = render_statistics(reported, fmt)
     else:
         tty = output_file is None and _is_tty(sys.stdout)
-        color = tty and not os.environ.get("NO_COLOR")
+        color = _colour(color_choice, tty)
         joined = join(reported, runtime) if runtime is not None else None
         output = render(reported, fmt, source=source, tty=tty, color=color, runtime=joined)
     if output_file is not None:
@@ -345,7 +354,8 @@ def check(
         except OSError as err:
             _fail(f"{output_file}: cannot write: {err.strerror or err}")
     elif output:
-        click.echo(output, nl=False)
+        # click strips colour off a terminal unless told: --color always / FORCE_COLOR mean it
+        click.echo(output, nl=False, color=True if _colour(color_choice, False) else None)
     if warn_unused_noqa:
         for unused in sorted(u for result in results for u in result.unused_suppressions):
             what = ", ".join(unused.codes) if unused.codes else "leaklint: ignore"
@@ -493,6 +503,16 @@ def _unified_diff(path: str, before: bytes, after: bytes) -> bytes:
 
 #: A progress bar only for runs at least this long, and only on a terminal.
 _PROGRESS_FROM = 32
+
+
+def _colour(choice: str, tty: bool) -> bool:
+    """``--color``: always, never, or auto: on a terminal unless ``NO_COLOR`` is set, and
+    anywhere when ``FORCE_COLOR`` is (a non-empty value; as most tools read them)."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return tty or bool(os.environ.get("FORCE_COLOR"))
 
 
 def _is_tty(stream: object) -> bool:

@@ -26,7 +26,10 @@ from leaklint.notebook import located, shown_line
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
 from leaklint.runtime import MISSED_NOTE, RuntimeJoin
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = (
+    "text", "concise", "full", "json", "json-lines", "sarif", "github", "gitlab", "junit",
+    "pylint", "rdjson", "azure",
+)
 
 
 @dataclass
@@ -126,7 +129,13 @@ def render(
         return render_sarif(findings, source, runtime)
     if fmt == "github":
         return render_github(findings, runtime)
-    return render_text(findings, source if tty else None, color, runtime)
+    from leaklint.report.formats import RENDERERS
+
+    if fmt in RENDERERS:
+        return RENDERERS[fmt](findings)
+    # text: the source lines on a terminal; full: always; concise: never
+    shown = fmt == "full" or (fmt == "text" and tty)
+    return render_text(findings, source if shown else None, color, runtime)
 
 
 def _message(finding: Finding, runtime: RuntimeJoin) -> str:
