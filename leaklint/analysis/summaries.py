@@ -13,9 +13,10 @@ obligation analysis, which treats a project factory like any entry of the regist
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -40,11 +41,20 @@ class FunctionFacts:
     returns: Mapping[str, int]  # qualified names of the calls it may return -> their line
     params: tuple[str, ...]
     takes: frozenset[str]  # parameters it releases or keeps (stores, returns, closes)
+    #: parameters it keeps only on attributes of self (``self.file = fileobj``) -> those
+    #: attributes: the object takes them over only if something releases the attribute
+    param_attrs: Mapping[str, frozenset[str]] = field(default_factory=dict)
     is_method: bool = False
     # module attributes it assigns (``http.client.HTTPConnection = Fake``): a test's patch
     patches: frozenset[str] = frozenset()
     #: methods it calls on its local names (``conn.connect()``): does it open what it returns?
     local_calls: frozenset[str] = frozenset()
+    #: when it never returns: each clause a set of project callees that, if none of them
+    #: returns, end every path (a call on each path: ``module.fail_json()``); the empty
+    #: clause: never, whatever they do (it always raises, ``sys.exit()``, ``-> NoReturn``)
+    ends_unless: frozenset[frozenset[str]] = frozenset()
+    #: it never returns (set by ``build_project`` once callees are known)
+    never_returns: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,9 @@ class ClassFacts:
     method_refreshes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: method -> qualified names of the calls it stores on self: which methods acquire
     method_stores: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: method -> attrs of self it closes (``self._ds.close()``, ``self._t.shutdown()``):
+    #: a close-like call, not a lock's ``release()``, not a hand-over
+    method_closes: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,10 @@ class ModuleFacts:
     context_managers: tuple[tuple[str, str], ...] = ()
     #: attributes released through another object: ``client.listening_sock.close()``
     released_outside: frozenset[str] = frozenset()
+    #: callees whose results this module's code treats as things to close: closed
+    #: (``r = Resolver(); r.close()``), entered (``with Notary(k) as n``) or stored on self
+    #: and closed there (``self.r = Resolver()`` ... ``self.r.close()``)
+    closed_types: frozenset[str] = frozenset()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -284,6 +301,7 @@ class _FunctionReader:
         self.handed: set[str] = set()
         self.self_calls: set[str] = set()
         self.released_outside: set[str] = set()  # ``other.sock.close()``: sock
+        self.closed_callees: set[str] = set()  # ``r = Resolver(); r.close()``: Resolver
         # self.<attr> -> where it is first mentioned (line, column, a store?), and on which lines
         self.first_mention: dict[str, tuple[int, int, bool]] = {}
         self.mention_lines: dict[str, list[int]] = {}
@@ -310,6 +328,8 @@ class _FunctionReader:
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
         patches: set[str] = set()
         local_calls: set[str] = set()
+        closed_locals: set[str] = set()  # local names closed or entered in a ``with``
+        self_stored: dict[str, set[str]] = {}  # parameter -> attributes of self it is kept on
         nodes = _walk_scope(node)
         module_globals = {
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
@@ -336,8 +356,14 @@ class _FunctionReader:
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
                     else:
-                        takes.update(n for n in _kept_names(value) if n in params)
                         attr = _is_self_attr(target, me) if me else None
+                        for kept in _kept_names(value):
+                            if kept not in params:
+                                continue
+                            if attr is not None:  # ``self.file = fileobj``: see param_attrs
+                                self_stored.setdefault(kept, set()).add(attr)
+                            else:
+                                takes.add(kept)
                         if attr is None and isinstance(target, ast.Attribute):
                             patched = self.names.resolve(target)
                             if patched is not None:
@@ -362,6 +388,8 @@ class _FunctionReader:
                                 takes.add(receiver.id)
                         if receiver.id != me:
                             local_calls.add(func.attr)
+                            if closes(func.attr):
+                                closed_locals.add(receiver.id)
                         else:
                             self.self_calls.add(func.attr)
                             if is_owning_method(func.attr):
@@ -398,8 +426,15 @@ class _FunctionReader:
                     released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
             elif isinstance(sub, (ast.With, ast.AsyncWith)):
                 for item in sub.items:
-                    if isinstance(item.context_expr, ast.Name) and item.context_expr.id in params:
-                        takes.add(item.context_expr.id)
+                    entered = item.context_expr
+                    if isinstance(entered, ast.Name):
+                        closed_locals.add(entered.id)
+                        if entered.id in params:
+                            takes.add(entered.id)
+                    elif isinstance(entered, ast.Call):
+                        callee = self.names.resolve(entered.func)
+                        if callee is not None:
+                            self.closed_callees.add(callee)
             elif isinstance(sub, ast.Attribute):
                 if isinstance(sub.value, ast.Name) and is_releasing(sub.attr):
                     # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
@@ -428,6 +463,8 @@ class _FunctionReader:
                 if id(sub) not in quiet:
                     # passed, returned, aliased, used in with: someone else may release it
                     self.handed.add(attr)
+        for name in closed_locals - params:
+            self.closed_callees.update(assigned.get(name, ()))
         sources: dict[str, int] = {}
         for value in returned:
             for leaf in _value_leaves(value):
@@ -440,6 +477,7 @@ class _FunctionReader:
                         sources.setdefault(callee, line)
         if _is_abstract(node):
             return None
+        ends_unless = self._ends_unless(nodes, assigned, me, class_name)
         if _decorated_as_context_manager(node, self.names):
             sources = {}  # its yield lends, it returns nothing to own; what it takes still holds
         elif _memoised(node, self.names):
@@ -450,11 +488,55 @@ class _FunctionReader:
             line=node.lineno,
             returns=sources,
             params=self.params,
-            takes=frozenset(takes),
+            takes=frozenset(takes) | frozenset(self_stored),
+            param_attrs={
+                param: frozenset(attrs) for param, attrs in self_stored.items() if param not in takes
+            },
             is_method=is_method,
             patches=frozenset(patches),
             local_calls=frozenset(local_calls),
+            ends_unless=ends_unless,
+            never_returns=frozenset() in ends_unless,
         )
+
+    def _ends_unless(
+        self,
+        nodes: list[ast.AST],
+        assigned: dict[str, dict[str, int]],
+        me: str | None,
+        class_name: str | None,
+    ) -> frozenset[frozenset[str]]:
+        """``FunctionFacts.ends_unless``: empty for a function that may return (one with a
+        ``return``, a generator, one whose body can run off its end)."""
+        node = self.node
+        if _annotated_no_return(node.returns, self.names):
+            return _ALWAYS
+        if any(isinstance(sub, (ast.Return, ast.Yield, ast.YieldFrom)) for sub in nodes):
+            return _NEVER
+
+        def callee(call: ast.Call) -> str | None:
+            func = call.func
+            name = self.names.resolve(func)
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                receiver = func.value.id
+                if receiver == me and class_name is not None:
+                    return f"{class_name}.{func.attr}"
+                made = sorted(assigned.get(receiver, ()))
+                if len(made) == 1:  # ``module = AnsibleModule(...)``; ``module.fail_json()``
+                    return f"{made[0]}.{func.attr}"
+                typed = self._annotation(receiver)
+                if typed is not None:  # ``module: AnsibleModule``
+                    return f"{typed}.{func.attr}"
+            return name
+
+        return _block_ends(node.body, callee)
+
+    def _annotation(self, param: str) -> str | None:
+        args = self.node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if arg.arg == param and arg.annotation is not None:
+                return self.names.resolve(arg.annotation)
+        return None
 
     def _keeps(self, target: ast.expr, module_globals: set[str]) -> bool:
         """Does storing into ``target`` keep the value past the call: an attribute or item of
@@ -502,6 +584,107 @@ class _FunctionReader:
             elif isinstance(leaf, ast.Name):
                 out.update(assigned.get(leaf.id, ()))
         return out
+
+
+#: ``ends_unless`` of a function that never returns, and of one that may.
+_ALWAYS: frozenset[frozenset[str]] = frozenset({frozenset()})
+_NEVER: frozenset[frozenset[str]] = frozenset()
+#: Clauses kept of a conjunction: past this, a function is taken to return (the safe side).
+_MAX_CLAUSES = 8
+#: Calls that never return: they raise an exception no ``except Exception`` catches, or end
+#: the process.
+_NEVER_RETURNING = frozenset(
+    {
+        "sys.exit", "os._exit", "os.abort", "posix._exit", "posix.abort", "builtins.exit",
+        "builtins.quit", "pytest.fail", "pytest.skip", "pytest.exit", "pytest.xfail",
+        "_pytest.outcomes.fail", "_pytest.outcomes.skip", "_pytest.outcomes.exit",
+        "_pytest.outcomes.xfail", "unittest.SkipTest", "unittest.TestCase.fail",
+        "unittest.TestCase.skipTest", "unittest.case.TestCase.fail",
+        "unittest.case.TestCase.skipTest", "argparse.ArgumentParser.error",
+        "argparse.ArgumentParser.exit", "optparse.OptionParser.error",
+        "optparse.OptionParser.exit",
+    }
+)
+_NO_RETURN_TYPES = frozenset(
+    {"typing.NoReturn", "typing.Never", "typing_extensions.NoReturn", "typing_extensions.Never"}
+)
+
+
+def _annotated_no_return(annotation: ast.expr | None, names: _Names) -> bool:
+    """``-> NoReturn``, ``-> typing.Never``, ``-> "NoReturn"``."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return annotation.value.rsplit(".", 1)[-1] in ("NoReturn", "Never")
+    return (names.resolve(annotation) or "") in _NO_RETURN_TYPES
+
+
+def _both(
+    left: frozenset[frozenset[str]], right: frozenset[frozenset[str]]
+) -> frozenset[frozenset[str]]:
+    """Both never complete: every pairing of a clause of each."""
+    out = frozenset(a | b for a in left for b in right)
+    return frozenset(sorted(out, key=lambda c: (len(c), sorted(c)))[:_MAX_CLAUSES])
+
+
+def _block_ends(
+    body: list[ast.stmt], callee: Callable[[ast.Call], str | None]
+) -> frozenset[frozenset[str]]:
+    """When a block never runs off its end: any of its statements never completes."""
+    out: set[frozenset[str]] = set()
+    for stmt in body:
+        out |= _statement_ends(stmt, callee)
+        if frozenset() in out:
+            return _ALWAYS
+    return frozenset(out)
+
+
+def _statement_ends(
+    stmt: ast.stmt, callee: Callable[[ast.Call], str | None]
+) -> frozenset[frozenset[str]]:
+    """When control never goes past ``stmt``: ``raise``, a call that never returns, an
+    ``if`` both of whose branches end, a ``try`` whose body and every handler end (or whose
+    ``finally`` ends), ``while True`` without ``break``. A ``with`` may swallow what its body
+    raises (``pytest.raises``): it completes."""
+    if isinstance(stmt, ast.Raise):
+        return _ALWAYS
+    if isinstance(stmt, ast.Assert):
+        test = stmt.test
+        return _ALWAYS if isinstance(test, ast.Constant) and not test.value else _NEVER
+    if isinstance(stmt, ast.Expr):
+        call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+        if not isinstance(call, ast.Call):
+            return _NEVER
+        name = callee(call)
+        if name is None:
+            return _NEVER
+        head, _, last = name.rpartition(".")
+        if name in _NEVER_RETURNING or (head in ("os", "posix") and last.startswith("exec")):
+            return _ALWAYS
+        return frozenset({frozenset({name})})
+    if isinstance(stmt, ast.If):
+        return _both(_block_ends(stmt.body, callee), _block_ends(stmt.orelse, callee))
+    if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        ends = _block_ends(stmt.body, callee) | _block_ends(stmt.orelse, callee)
+        for handler in stmt.handlers:
+            ends = _both(ends, _block_ends(handler.body, callee))
+        return ends | _block_ends(stmt.finalbody, callee)
+    if isinstance(stmt, ast.While):
+        test = stmt.test
+        forever = isinstance(test, ast.Constant) and bool(test.value)
+        if forever and not any(isinstance(sub, ast.Break) for sub in _loop_body(stmt)):
+            return _ALWAYS
+    return _NEVER
+
+
+def _loop_body(loop: ast.While) -> Iterator[ast.AST]:
+    """The nodes of a loop's body that belong to it, not to a loop or scope inside it."""
+    stack: list[ast.AST] = list(loop.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (*_SCOPES, ast.For, ast.AsyncFor, ast.While)):
+            stack.extend(child_nodes(node))
 
 
 def _is_abstract(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -586,6 +769,23 @@ def is_releasing(name: str) -> bool:
     )
 
 
+#: Besides any name with "close" in it: calls that end an object's hold on what it keeps.
+#: Not a lock's ``release()``, a thread's ``stop()`` or a patcher's: those end an action,
+#: not a life.
+_CLOSING_CALLS = frozenset(
+    {"shutdown", "terminate", "dispose", "destroy", "cleanup", "disconnect", "quit", "kill",
+     "rmtree"}
+)
+
+
+@lru_cache(maxsize=4096)
+def closes(name: str) -> bool:
+    """``close``, ``aclose``, ``close_all``, ``shutdown``, ``terminate``...: a call that
+    closes its receiver (stricter than ``is_releasing``: no ``release``, ``wait``)."""
+    lowered = name.lower()
+    return ("close" in lowered and not lowered.startswith("enclose")) or lowered in _CLOSING_CALLS
+
+
 def _kept_names(node: ast.expr) -> Iterable[str]:
     """Names a stored or returned value keeps: ``f``, ``(f, n)``, ``Wrapper(f)``; not ``f.read()``."""
     for leaf in _value_leaves(node):
@@ -622,6 +822,7 @@ class _ClassReader:
         self.path = path
 
     released_outside: set[str]
+    closed_callees: set[str]
 
     def facts(self) -> tuple[ClassFacts, list[FunctionFacts]]:
         self.released_outside = set()
@@ -632,6 +833,8 @@ class _ClassReader:
         method_calls: dict[str, frozenset[str]] = {}
         method_refreshes: dict[str, frozenset[str]] = {}
         method_stores: dict[str, frozenset[str]] = {}
+        method_closes: dict[str, frozenset[str]] = {}
+        self.closed_callees: set[str] = set()
         functions: list[FunctionFacts] = []
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -650,6 +853,12 @@ class _ClassReader:
                 attr_calls.setdefault(attr, set()).update(methods)
             handed |= reader.handed
             self.released_outside |= reader.released_outside
+            self.closed_callees |= reader.closed_callees
+            closed = frozenset(
+                attr for attr, methods in reader.attr_calls.items() if any(map(closes, methods))
+            )
+            if closed:
+                method_closes[item.name] = closed
             method_releases[item.name] = frozenset(
                 attr
                 for attr, methods in reader.attr_calls.items()
@@ -672,6 +881,7 @@ class _ClassReader:
             methods=frozenset(method_releases),
             method_refreshes=method_refreshes,
             method_stores=method_stores,
+            method_closes=method_closes,
         )
         return facts, functions
 
@@ -692,6 +902,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     classes: list[ClassFacts] = []
     context_managers: list[tuple[str, str]] = []
     released_outside: set[str] = set()
+    closed_types: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = _context_manager_kind(node, names)
@@ -700,12 +911,14 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
             reader = _FunctionReader(node, names)
             facts = reader.read(f"{module}.{node.name}", path, False)
             released_outside |= reader.released_outside
+            closed_types |= reader.closed_callees
             if facts is not None:
                 functions.append(facts)
         elif isinstance(node, ast.ClassDef):
             class_reader = _ClassReader(node, names, f"{module}.{node.name}", path)
             class_facts, methods = class_reader.facts()
             released_outside |= class_reader.released_outside
+            closed_types |= class_reader.closed_callees
             classes.append(class_facts)
             functions.extend(methods)
     return ModuleFacts(
@@ -717,6 +930,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         str(root),
         tuple(context_managers),
         frozenset(released_outside),
+        frozenset(closed_types),
     )
 
 
@@ -740,19 +954,46 @@ class Project:
     #: path -> names of the project factories it can reach (its own module's and its
     #: imports'): the pre-filter looks for these besides the registry's
     file_triggers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: project functions and methods that never return (``FunctionFacts.never_returns``)
+    never_returning: frozenset[str] = frozenset()
+    #: class -> attributes of self that it, a project base or a subclass releases or hands
+    #: on; "*" when a base outside the project might
+    attrs_released: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def never_returns(self, callee: str) -> bool:
+        """Does a call of ``callee`` never return: a project function that always raises or
+        exits, on every path, directly or through others that do (or annotated
+        ``-> NoReturn``), ``sys.exit``/``os._exit``/``pytest.fail``; a method found through
+        the class's bases (``module.fail_json()``, ``self.fail(msg)`` in a TestCase)?"""
+        return _never_returns(callee, self.never_returning, self.functions, self.classes)
 
     def takes_argument(self, callee: str, index: int | None, keyword: str | None) -> bool | None:
-        """Does project function ``callee`` release or keep this argument? None: not ours."""
+        """Does project function ``callee`` release or keep this argument? None: not ours.
+        It keeps it when it stores it where something releases it: kept on an attribute of
+        self (``self.file = fileobj``) that no method of the class, its bases or subclasses
+        (nor code elsewhere, ``up.file.close()``) releases or hands on, the argument stays
+        the caller's (bottle's ``FileUpload(open(p))``); one only read is borrowed."""
         facts = self.functions.get(callee)
         if facts is None:
             return None
         if keyword is not None:
-            return keyword in facts.takes
-        offset = 1 if facts.is_method else 0
-        position = (index or 0) + offset
-        if position >= len(facts.params):
-            return True  # *args: cannot tell, trust it
-        return facts.params[position] in facts.takes
+            param = keyword
+        else:
+            offset = 1 if facts.is_method else 0
+            position = (index or 0) + offset
+            if position >= len(facts.params):
+                return True  # *args: cannot tell, trust it
+            param = facts.params[position]
+        if param not in facts.takes:
+            return False
+        attrs = facts.param_attrs.get(param)
+        if attrs is None:
+            return True
+        owner = callee.rpartition(".")[0]
+        released = self.attrs_released.get(owner)
+        if released is None:
+            return True  # not a class of ours: cannot tell
+        return "*" in released or bool(attrs & released) or bool(attrs & self.released_outside)
 
     def patches_of(self, callee: str) -> frozenset[str]:
         """Module attributes the project function (or method, found through the project's
@@ -799,18 +1040,7 @@ class Project:
         project does not define (or None for a base that could not be resolved) comes with
         None and is not walked past. A cycle (``class Parser(Parser)`` misread, bases that
         name each other through aliases or star imports) ends where it closes."""
-        seen: set[str] = set()
-        todo: list[str | None] = [class_name]
-        while todo:
-            name = todo.pop()
-            if name is not None:
-                if name in seen:
-                    continue
-                seen.add(name)
-            facts = self.classes.get(name) if name is not None else None
-            yield name, facts
-            if facts is not None:
-                todo.extend(reversed(facts.bases))
+        return _lineage(class_name, self.classes)
 
     def released_by(self, class_name: str, method: str) -> frozenset[str]:
         """Attributes ``self.method()`` releases, directly or through other methods."""
@@ -910,6 +1140,13 @@ def build_project(
         functions.pop(name, None)
         classes.pop(name, None)
     known = dict(registry.by_name)
+    closed_types = frozenset().union(*(m.closed_types for m in modules)) | {
+        callee
+        for cls in classes.values()
+        for attr, methods in cls.attr_calls.items()
+        if any(map(closes, methods))
+        for callee in cls.stores.get(attr, ())
+    }
     changed = True
     while changed:
         changed = False
@@ -923,10 +1160,16 @@ def build_project(
         for cls in classes.values():
             if cls.qualname in known:
                 continue
-            resource = _class_resource(cls, known)
+            resource = _class_resource(cls, known) or _closing_class(
+                cls, known, (functions, classes), closed_types
+            )
             if resource is not None:
                 known[cls.qualname] = resource
                 changed = True
+    never_returning = _never_returning(functions, classes)
+    for name in never_returning:
+        if not functions[name].never_returns:
+            functions[name] = dataclasses.replace(functions[name], never_returns=True)
     derived: dict[str, set[str]] = {}  # module -> names of its project factories
     for module in modules:
         for facts in (*module.functions, *module.classes):
@@ -950,7 +1193,97 @@ def build_project(
             name: kind for module in modules for name, kind in module.context_managers
         },
         released_outside=frozenset().union(*(m.released_outside for m in modules)),
+        never_returning=frozenset(never_returning),
+        attrs_released=_attrs_released(classes),
     )
+
+
+def _attrs_released(classes: Mapping[str, ClassFacts]) -> dict[str, frozenset[str]]:
+    """``Project.attrs_released``: what each class releases or hands on of self, with what its
+    project bases and its subclasses do (a subclass's close() may close what __init__ kept)."""
+    out: dict[str, set[str]] = {name: set() for name in classes}
+    for name, facts in classes.items():
+        own = {
+            attr for attr, methods in facts.attr_calls.items() if any(map(is_releasing, methods))
+        } | set(facts.handed)
+        lineage = [(n, f) for n, f in _lineage(name, classes)]
+        if any(f is None and n not in _BASES_KEEPING_NOTHING for n, f in lineage):
+            own.add("*")
+        for ancestor, ancestor_facts in lineage:
+            if ancestor_facts is not None and ancestor is not None:
+                out[ancestor] |= own
+    return {name: frozenset(attrs) for name, attrs in out.items()}
+
+
+def _lineage(
+    class_name: str, classes: Mapping[str, ClassFacts]
+) -> Iterator[tuple[str | None, ClassFacts | None]]:
+    """The class and its bases, each once (see ``Project.lineage``)."""
+    seen: set[str] = set()
+    todo: list[str | None] = [class_name]
+    while todo:
+        name = todo.pop()
+        if name is not None:
+            if name in seen:
+                continue
+            seen.add(name)
+        facts = classes.get(name) if name is not None else None
+        yield name, facts
+        if facts is not None:
+            todo.extend(reversed(facts.bases))
+
+
+def _never_returning(
+    functions: Mapping[str, FunctionFacts], classes: Mapping[str, ClassFacts]
+) -> set[str]:
+    """The project functions that never return, closed to a fixed point over their callees."""
+    out = {name for name, facts in functions.items() if facts.never_returns}
+    todo = [facts for facts in functions.values() if facts.ends_unless and not facts.never_returns]
+    changed = True
+    while changed:
+        changed = False
+        for facts in todo:
+            if facts.qualname in out:
+                continue
+            if any(
+                all(_never_returns(c, out, functions, classes) for c in clause)
+                for clause in facts.ends_unless
+            ):
+                out.add(facts.qualname)
+                changed = True
+    return out
+
+
+def _never_returns(
+    callee: str,
+    never: Collection[str],
+    functions: Mapping[str, FunctionFacts],
+    classes: Mapping[str, ClassFacts],
+) -> bool:
+    """Is ``callee`` one of ``never``, a call that never returns, or a method that is one of
+    them in the first class of its lineage that defines it?"""
+    if callee in never or callee in _NEVER_RETURNING:
+        return True
+    if callee in functions:
+        return False
+    owner, _, method = callee.rpartition(".")
+    if owner not in classes:
+        return False
+    seen: set[str] = set()
+    todo: list[str | None] = [owner]
+    while todo:
+        name = todo.pop(0)
+        if name is None or name in seen:
+            return False  # a base the project cannot resolve may define it
+        seen.add(name)
+        qualified = f"{name}.{method}"
+        if qualified in functions or qualified in _NEVER_RETURNING:
+            return qualified in never or qualified in _NEVER_RETURNING
+        facts = classes.get(name)
+        if facts is None:
+            return False
+        todo[:0] = facts.bases
+    return False
 
 
 def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
@@ -980,7 +1313,7 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
     """A class that stores a resource on self and has a public method releasing it. It
     acquires where it really does: at construction when ``__init__`` (or what it calls,
     ``__new__``, ``__post_init__``) stores one; else in the methods that store one, and those
-    that call them (``connect()``, a ``query()`` that connects on first use): its
+    that call them (``connect()``, a query() that connects on first use): its
     ``opens-on``, as the registry says of ``HTTPConnection``."""
 
     def fresh(callee: str) -> bool:
@@ -989,7 +1322,121 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
     owned = {attr for attr, callees in cls.stores.items() if any(fresh(c) for c in callees)}
     if not owned:
         return None
-    releasing = _callers_of({m for m, attrs in cls.method_releases.items() if attrs & owned}, cls)
+    releasing = {m for m, attrs in cls.method_releases.items() if attrs & owned}
+    inner = next(
+        known[c]
+        for attr in sorted(owned)
+        for c in sorted(cls.stores[attr])
+        if c in known and known[c].tracked
+    )
+    return _owning_class(cls, known, owned, releasing, fresh, f"owns a {inner.kind}")
+
+
+def _closing_class(
+    cls: ClassFacts,
+    known: Mapping[str, Resource],
+    project: tuple[Mapping[str, FunctionFacts], Mapping[str, ClassFacts]],
+    closed_types: frozenset[str],
+) -> Resource | None:
+    """A class whose ``close()`` (``aclose``, ``__exit__``, ...) closes an attribute the
+    registry does not know (a dataset, a trigger, a client of a library it has no entry for):
+    a resource type when the attribute is made by a call that could hold one (not a builtin,
+    nor a class or function of the project the summaries know holds nothing). When the
+    project's own code closes its instances (``r = Resolver(); r.close()``, ``with
+    Notary(k) as n``), one released only by ``__exit__`` is one too. An attribute only ever
+    given from outside (``closing(thing)``, a parser's target) is a wrapper's, no evidence. A ``close()``
+    that only flips a flag or clears a list closes no attribute and is no evidence."""
+    releasing_methods = {
+        m for m in cls.methods if m in _CLOSING_METHODS or (not m.startswith("_") and closes(m))
+    }
+    if not releasing_methods:
+        return None
+    functions, classes = project
+
+    def opaque(callee: str, depth: int = 0) -> bool:
+        """Could what ``callee`` returns hold something outside the heap?"""
+        if callee in known:
+            return known[callee].tracked and known[callee].qualname != cls.qualname
+        if (
+            callee.startswith(("builtins.", f"{cls.qualname}."))  # (``self.Delegator()``)
+            or callee in _IN_MEMORY
+            or callee in classes
+            or depth > 3
+        ):
+            return False
+        facts = functions.get(callee)
+        if facts is not None:
+            return any(opaque(c, depth + 1) for c in facts.returns)
+        return True
+
+    used_as_resource = cls.qualname in closed_types
+    closing = _callees_of(releasing_methods, cls)
+    owned: set[str] = set()
+    for method in closing:
+        for attr in cls.method_closes.get(method, ()):
+            # (an attribute only ever given from outside, ``self.thing = thing``, is a
+            # wrapper's: ``closing(f)``, a parser's target, a view of a caller's stream)
+            if any(opaque(c) for c in cls.stores.get(attr, ())):
+                owned.add(attr)
+    if not owned:
+        return None
+    releasing = {m for m, attrs in cls.method_closes.items() if attrs & owned}
+    name = sorted(owned)[0]
+    resource = _owning_class(
+        cls,
+        known,
+        owned,
+        releasing,
+        lambda callee: opaque(callee) and any(callee in cls.stores.get(a, ()) for a in owned),
+        f"closes self.{name}",
+        # ``with Notary(k) as n`` in the project: a class released only by its ``with``
+        allow_context_manager_only=used_as_resource,
+    )
+    init = functions.get(f"{cls.qualname}.__init__")
+    if resource is None or init is None:
+        return resource
+    # ``_dispatcher(socket.socket())``: what its constructor keeps, it owns from then on
+    owns = tuple(
+        key
+        for position, param in enumerate(init.params[1:])
+        if param in init.takes
+        for key in (f"@{position}", param)
+    )
+    return dataclasses.replace(resource, owns_arguments=owns) if owns else resource
+
+
+#: Objects that hold nothing outside the heap, whatever their close() does.
+_IN_MEMORY = frozenset(
+    {"io.BytesIO", "io.StringIO", "_io.BytesIO", "_io.StringIO", "collections.deque",
+     "queue.Queue", "queue.SimpleQueue", "asyncio.Queue", "threading.Event", "asyncio.Event"}
+)
+#: The methods that release an object of a project class (besides public ones that close).
+_CLOSING_METHODS = frozenset({"close", "aclose", "__exit__", "__aexit__"})
+
+
+def _callees_of(methods: set[str], cls: ClassFacts) -> set[str]:
+    """``methods`` and the methods of the class they call, however indirectly."""
+    out, todo = set(), list(methods)
+    while todo:
+        method = todo.pop()
+        if method not in out:
+            out.add(method)
+            todo.extend(cls.method_calls.get(method, ()))
+    return out
+
+
+def _owning_class(
+    cls: ClassFacts,
+    known: Mapping[str, Resource],
+    owned: set[str],
+    releasing_methods: set[str],
+    fresh: Callable[[str], bool],
+    holds: str,
+    allow_context_manager_only: bool = False,
+) -> Resource | None:
+    """The resource a class owning ``owned`` is, released by its public methods among
+    ``releasing_methods`` and those calling them, acquired where ``fresh`` calls are stored."""
+    releasing = _callers_of(releasing_methods, cls)
     public = tuple(
         sorted(
             m
@@ -997,15 +1444,12 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
             if (not m.startswith("_") and (m in _RELEASE_METHOD_NAMES or m.endswith("close")))
         )
     )
-    if not public:
+    is_context_manager = "__exit__" in cls.methods or "__aexit__" in cls.methods
+    if not public and not (
+        allow_context_manager_only and releasing & {"__exit__", "__aexit__"}
+    ):
         return None
     short = cls.qualname.rsplit(".", 1)[-1]
-    inner = next(
-        known[c]
-        for attr in sorted(owned)
-        for c in sorted(cls.stores[attr])
-        if c in known and known[c].tracked
-    )
     acquiring = {m for m, callees in cls.method_stores.items() if any(fresh(c) for c in callees)}
     opening = _callers_of(acquiring, cls)
     lazy = (
@@ -1021,8 +1465,8 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
         kind=short,
         release=public,
         # the class's own context manager is trusted (LL162 checks what __exit__ does)
-        cm_closes="__exit__" in cls.methods or "__aexit__" in cls.methods,
-        origin=f"owns a {inner.kind}, {Path(cls.path).name}:{cls.line}",
+        cm_closes=is_context_manager,
+        origin=f"{holds}, {Path(cls.path).name}:{cls.line}",
         opens_on=tuple(sorted(opening)) if lazy else (),
         # ``client.sock = FakeSocket()``: given what it would have opened, it holds nothing
         opens_on_attrs=tuple(sorted(owned)) if lazy else (),

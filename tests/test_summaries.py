@@ -1,0 +1,162 @@
+"""Project summaries (issue 23): functions that never return, honest hand-offs to project
+callees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_ownership import _project
+
+EXITS = '''
+import sys
+import pytest
+from typing import NoReturn
+
+
+class Module:
+    def fail_json(self, msg):
+        self.cleanup()
+        sys.exit(1)
+
+    def cleanup(self):
+        pass
+
+
+class Sub(Module):
+    pass
+
+
+def die(msg) -> NoReturn:
+    print(msg)
+
+
+def bail(msg):
+    if msg:
+        raise ValueError(msg)
+    else:
+        die(msg)
+
+
+def maybe(msg):
+    if msg:
+        raise ValueError(msg)
+
+
+def caught():
+    try:
+        raise ValueError
+    except ValueError:
+        pass
+
+
+def swallowed():
+    with pytest.raises(ValueError):
+        raise ValueError
+
+
+def returns_early(x):
+    if x:
+        return 1
+    raise ValueError
+
+
+def serve():
+    while True:
+        print(1)
+
+
+def main():
+    module = Sub()
+    module.fail_json(msg="x")
+
+
+def typed(module: Module):
+    module.fail_json("x")
+
+
+def generator():
+    yield 1
+    raise ValueError
+'''
+
+
+def test_functions_that_never_return(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"exits.py": EXITS})
+    never = {name.split(".", 1)[1] for name in project.never_returning}
+    assert never == {"Module.fail_json", "die", "bail", "serve", "main", "typed"}
+    assert project.never_returns("exits.Sub.fail_json")  # through the base class
+    assert project.functions["exits.bail"].never_returns
+    assert not project.never_returns("exits.Module.cleanup")
+    assert project.never_returns("sys.exit")
+
+
+def test_never_returns_across_modules(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path,
+        {
+            "errors.py": "import os\ndef abort(msg):\n    os._exit(3)\n",
+            "cli.py": "from errors import abort\ndef run(x):\n    abort(x)\n",
+        },
+    )
+    assert project.never_returns("cli.run")
+
+
+KEEPERS = '''
+class FileUpload:
+    def __init__(self, fileobj, name):
+        self.file = fileobj
+        self.name = name
+
+    def save(self, path):
+        with open(path, "wb") as out:
+            out.write(self.file.read())
+
+
+class Owner:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def close(self):
+        self.stream.close()
+
+
+class Base:
+    def __init__(self, sock):
+        self.sock = sock
+
+
+class Closing(Base):
+    def close(self):
+        self.sock.close()
+
+
+class Reads:
+    def __init__(self, fileobj):
+        self.header = fileobj.read(4)
+'''
+
+
+def test_a_class_keeps_an_argument_only_where_something_releases_it(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"keepers.py": KEEPERS})
+    assert project.takes_argument("keepers.FileUpload.__init__", 0, None) is False
+    assert project.takes_argument("keepers.FileUpload.__init__", None, "fileobj") is False
+    assert project.takes_argument("keepers.Owner.__init__", 0, None) is True
+    assert project.takes_argument("keepers.Base.__init__", 0, None) is True  # a subclass closes
+    assert project.takes_argument("keepers.Reads.__init__", 0, None) is False
+
+
+def test_a_release_elsewhere_or_an_unknown_base_keeps_it(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path,
+        {
+            "a.py": (
+                "import socketserver\n"
+                "class Handler(socketserver.BaseRequestHandler):\n"
+                "    def __init__(self, conn):\n        self.conn = conn\n"
+                "class Holder:\n    def __init__(self, f):\n        self.f = f\n"
+            ),
+            "b.py": "def done(holder):\n    holder.f.close()\n",
+        },
+    )
+    assert project.takes_argument("a.Handler.__init__", 0, None) is True
+    assert project.takes_argument("a.Holder.__init__", 0, None) is True
