@@ -60,6 +60,7 @@ _KNOWN_KEYS = {
     "max-file-size-mb",
     "analysis-timeout",
     "max-memory-mb",
+    "strict",
 }
 
 #: The watchdog's budget per file (``leaklint.pool``). The standard library's slowest file
@@ -96,6 +97,9 @@ class Config:
     #: stopped: one LL900 line (``leaklint.pool``); 0 is no limit
     analysis_timeout: float = DEFAULT_ANALYSIS_TIMEOUT
     max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
+    #: report every exception path, also through calls that only fail on a caller's error
+    #: (``ownership.NON_RAISING_FUNCTIONS``/``NON_RAISING_METHODS``)
+    strict: bool = False
 
     @property
     def max_file_bytes(self) -> int:
@@ -332,6 +336,10 @@ def config_from_table(table: Any, origin: str, base: Config | None = None) -> Co
                 f"{origin}: [tool.leaklint]: 'max-file-size-mb' must be a whole number, 1 or more"
             )
         config = replace(config, max_file_size_mb=size)
+    if "strict" in table:
+        if not isinstance(table["strict"], bool):
+            raise ConfigError(f"{origin}: [tool.leaklint]: 'strict' must be true or false")
+        config = replace(config, strict=table["strict"])
     for key, name, kinds in (
         ("analysis-timeout", "analysis_timeout", (int, float)),
         ("max-memory-mb", "max_memory_mb", (int,)),

@@ -663,7 +663,8 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     except (UnicodeDecodeError, LookupError, SyntaxError) as err:
         return _not_analysed(path, 1, 0, f"cannot decode the file: {err}", config)
     leaks = analyse_module(
-        module, registry, module_name=name, is_package=is_package, project=project
+        module, registry, module_name=name, is_package=is_package, project=project,
+        strict=config.strict,
     )
     if not leaks:
         return FileResult(path)

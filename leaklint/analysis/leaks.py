@@ -8,6 +8,9 @@ import libcst as cst
 
 from leaklint.resources import Resource
 
+#: ``Leak.other`` of a "not-released" leak that no normal path releases or hands on
+NEVER_RELEASED = "never-released"
+
 
 @dataclass(frozen=True, slots=True)
 class Leak:
@@ -20,6 +23,7 @@ class Leak:
     resource: Resource
     var: str | None = None
     other: object = None  # the raising statement, the return, the rebinding, the class
+    # (or NEVER_RELEASED)
     #: the module-level statement it was found in (positions are computed for it alone);
     #: None for what the module body itself reports
     top: cst.CSTNode | None = None

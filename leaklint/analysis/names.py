@@ -10,7 +10,7 @@ the functions nested in them).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -396,3 +396,128 @@ def _unbuffered(call: cst.Call) -> bool:
         ):
             return not (isinstance(arg.value, cst.Integer) and arg.value.value != "0")
     return False
+
+
+# ---------------------------------------------------------------- names nested scopes capture
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ListComp, cst.SetComp, cst.DictComp,
+           cst.GeneratorExp)
+
+
+def captured_names(nodes: Iterable[cst.CSTNode], module_level: bool = False) -> set[str]:
+    """The names the nested scopes ``nodes`` (``def``, ``lambda``, ``class``, comprehension)
+    take from the scope around them: those they read or assign through ``nonlocal`` and do
+    not bind themselves (``def g(): f = 1`` has its own ``f``). ``module_level``: the scope
+    around is the module, so a ``global f`` in them is its ``f`` too."""
+    out: set[str] = set()
+    for node in nodes:
+        out |= _free_names(node, module_level)
+    return out
+
+
+def _free_names(scope: cst.CSTNode, module_level: bool) -> set[str]:
+    bound: set[str] = set()
+    reads: set[str] = set()
+    declared_global: set[str] = set()
+    declared_nonlocal: set[str] = set()
+    stack: list[cst.CSTNode] = []
+    if isinstance(scope, (cst.FunctionDef, cst.Lambda)):
+        params = scope.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            bound.add(param.name.value)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                bound.add(star.name.value)
+        stack.append(scope.body)
+    elif isinstance(scope, cst.ClassDef):
+        stack.append(scope.body)
+    elif isinstance(scope, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        clause: cst.CompFor | None = scope.for_in
+        first = True
+        while clause is not None:
+            bound.update(_stored_names(clause.target))
+            if not first:  # the first iterable is evaluated by the scope around
+                stack.append(clause.iter)
+            stack.extend(cond.test for cond in clause.ifs)
+            first = False
+            clause = clause.inner_for_in
+        if isinstance(scope, cst.DictComp):
+            stack.extend((scope.key, scope.value))
+        else:
+            stack.append(scope.elt)
+    else:
+        stack.append(scope)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            reads.add(node.value)
+            continue
+        if isinstance(node, _SCOPES):
+            reads |= _free_names(node, False)
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                bound.add(node.name.value)
+                stack.extend(d.decorator for d in node.decorators)
+                if isinstance(node, cst.ClassDef):
+                    stack.extend(arg.value for arg in node.bases)
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                params = node.params
+                stack.extend(
+                    p.default
+                    for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                    if p.default is not None
+                )
+            if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+                stack.append(node.for_in.iter)
+            continue
+        if isinstance(node, cst.Global):
+            declared_global.update(item.name.value for item in node.names)
+            continue
+        if isinstance(node, cst.Nonlocal):
+            declared_nonlocal.update(item.name.value for item in node.names)
+            continue
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    target = alias.asname.name if alias.asname is not None else alias.name
+                    name = dotted_name(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+                    if name:
+                        bound.add(name.split(".")[0])
+            continue
+        if isinstance(node, cst.Attribute):
+            stack.append(node.value)  # ``x.f``: reads x, not f
+            continue
+        if isinstance(node, cst.Arg):
+            stack.append(node.value)  # ``g(f=1)``: the keyword is no read
+            continue
+        if isinstance(node, (cst.Assign,)):
+            for target in node.targets:
+                bound.update(_stored_names(target.target))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            bound.update(_stored_names(node.target))
+        elif isinstance(node, (cst.For,)):
+            bound.update(_stored_names(node.target))
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            bound.update(_stored_names(node.asname.name))
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            bound.update(_stored_names(node.name.name))
+        elif isinstance(node, cst.Del):
+            bound.update(_stored_names(node.target))
+        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            bound.add(node.name.value)
+        stack.extend(node.children)
+    # a walrus in a comprehension binds in the scope around it: a store there, kept as a read
+    free = (reads - bound - declared_global) | declared_nonlocal
+    if module_level:
+        free |= declared_global
+    return free
+
+
+def _stored_names(target: cst.CSTNode) -> Iterator[str]:
+    """``a``, ``a, (b, *c)``: the names an assignment target binds (not ``x.a``, ``x[a]``)."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _stored_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _stored_names(target.value)

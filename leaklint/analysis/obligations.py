@@ -19,6 +19,7 @@ container, handed to an owning callee) and "was never acquired on this path" (``
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
@@ -26,15 +27,16 @@ from typing import Union
 import libcst as cst
 
 from leaklint.analysis import ownership, protocols
-from leaklint.analysis.leaks import Leak
+from leaklint.analysis.leaks import NEVER_RELEASED, Leak
 from leaklint.analysis.names import (
     SameScopeVisitor,
     Scope,
     body_scope,
+    captured_names,
     dotted_name,
     function_scope,
 )
-from leaklint.analysis.summaries import Project, is_releasing
+from leaklint.analysis.summaries import _PLAIN_BASES, Project, is_releasing
 from leaklint.resources import Registry, Resource
 
 OPEN = 1
@@ -167,6 +169,8 @@ class _Effects:
     opened: list[tuple[str, str]] = field(default_factory=list)  # (name, method) of every call
     released: list[str] = field(default_factory=list)  # names handed to a releasing helper
     escaped: list[str] = field(default_factory=list)
+    # given to a constructor (``Connection(sock)``): taken only once the call has returned
+    handed: list[str] = field(default_factory=list)
     unbound: list[tuple[cst.Call, Resource]] = field(default_factory=list)
     walrus: list[tuple[str, list[_Item]]] = field(default_factory=list)
     # ``pool.putconn(conn)``: (name, method) for names passed to a method
@@ -197,6 +201,7 @@ class _Module:
     registry: Registry
     project: Project | None = None
     module: str = ""
+    strict: bool = False  # every call can raise (``Config.strict``)
     leaks: list[Leak] = field(default_factory=list)
     analysed: set[int] = field(default_factory=set)  # nested scopes, each analysed once
     # class qualname -> (attr, acquiring call, resource, method) for every resource on self
@@ -212,9 +217,11 @@ def analyse_module(
     module_name: str = "",
     is_package: bool = False,
     project: Project | None = None,
+    strict: bool = False,
 ) -> list[Leak]:
-    """Every leak in ``module``, in no particular order (the caller sorts by position)."""
-    ctx = _Module(registry, project, module_name)
+    """Every leak in ``module``, in no particular order (the caller sorts by position).
+    ``strict``: no call is taken to be one that practically never raises."""
+    ctx = _Module(registry, project, module_name, strict)
     scope = body_scope("module", None, module.body, module_name, is_package)
     _ScopeAnalyser(ctx, scope, "module").run(module.body)
     return ctx.leaks
@@ -266,11 +273,17 @@ class _ScopeAnalyser:
         self.by_call: dict[int, list[int]] = {}  # id of the acquiring call -> its obligations
         self.frames: list[_Frame] = []
         self.normal_exits: dict[int, list[cst.CSTNode | None]] = {}
+        self.done_at_exit: set[int] = set()  # released or handed on at some normal exit
+        self.collections: set[int] = set()  # obligations held by a local list of them
+        # calls whose value the code itself releases (``_evidence_from_use``), by call id
+        self.evidence: dict[int, Resource] = {}
+        self.loop_back: _MaybeState = None  # the last loop's state back at its head (``loop``)
         self.exception_exits: dict[int, cst.CSTNode | None] = {}
         self.overwritten: dict[int, cst.CSTNode] = {}
         self.init_raises: dict[int, cst.CSTNode | None] = {}
         self.unbound: dict[int, tuple[cst.Call, Resource]] = {}
-        self.nested: list[cst.CSTNode] = []  # bodies of nested scopes, for captured names
+        self.nested: list[cst.CSTNode] = []  # nested scopes (def, class): captures
+        self.lambda_handed: set[str] = set()  # names lambdas release or pass on
         self.expecting_raise = 0  # inside ``with self.assertRaises(...)``/``pytest.raises``
         # inside ``with self.assertWarns(ResourceWarning)`` (or check_warnings, pytest.warns)
         self.expecting_resource_warning = 0
@@ -316,6 +329,8 @@ class _ScopeAnalyser:
     # ---- driver
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
+        if self.kind == "function":
+            self.evidence = _evidence_from_use(body, self.known_callee)
         if self.kind == "module":
             out = self.module_body(body)
         else:
@@ -341,7 +356,10 @@ class _ScopeAnalyser:
         leaks = self.ctx.leaks
         escaped_names = self.scope.declared_global | self.scope.declared_nonlocal
         if self.nested and any(o.names for o in self.obligations):
-            escaped_names = escaped_names | _names_read(self.nested)
+            escaped_names = escaped_names | captured_names(
+                self.nested, module_level=self.kind == "module"
+            )
+        escaped_names = escaped_names | self.lambda_handed
         for call, resource in self.unbound.values():
             leaks.append(Leak("unbound", call, resource))
         # a context entered by hand (LL202) that leaks: its resource's own leak is the same bug
@@ -392,6 +410,8 @@ class _ScopeAnalyser:
             elif self.kind == "function" and oid in self.normal_exits:
                 exits = self.normal_exits[oid]
                 early = None if None in exits else exits[0]
+                if oid not in self.done_at_exit:
+                    early = NEVER_RELEASED  # no path out of the function releases it
                 leaks.append(Leak("not-released", obligation.call, obligation.resource, var, early))
             elif oid in self.overwritten:
                 leaks.append(
@@ -417,6 +437,7 @@ class _ScopeAnalyser:
     # ---- exits and jumps
 
     def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
+        self.done_at_exit.update(oid for oid, bits in state.status.items() if bits & DONE)
         for oid in state.open_ids():
             if oid in self.pending:
                 continue  # __init__ returned: the object owns it
@@ -755,11 +776,15 @@ class _ScopeAnalyser:
 
         # ``for f in (a, b): f.close()``: the target holds each of the named resources in turn
         elements = [("name", n) for n in _iterated_names(stmt.iter)]
+        # ``for s in socks: s.close()``: ... and each element of a local list of them
+        held = self.held_in_collection(stmt.iter, state)
+        if held:
+            elements = [("name", stmt.iter.value)]
 
         # next() on the iterator can raise, or end the loop; then the target is bound. Not
         # on a range() or a display (a tuple, list or set written out): they cannot fail.
-        steps_raise = not _iterates_without_failing(stmt.iter, self.qualname) and not (
-            self.holds_a_container(stmt.iter, state)
+        steps_raise = not _iterates_without_failing(stmt.iter, self.qualname) and (
+            self.ctx.strict or not self.holds_a_container(stmt.iter, state)
         )
 
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
@@ -769,7 +794,20 @@ class _ScopeAnalyser:
             return advanced, s
 
         # a loop over a display of resources runs at least once
-        return self.loop(stmt, state, head, runs_once=bool(elements))
+        out = self.loop(stmt, state, head, runs_once=bool(elements) and not held)
+        back = self.loop_back
+        if out is not None and held and back is not None and not any(
+            back.status.get(oid, 0) & OPEN for oid in held
+        ):
+            # every element was released by the body (an empty list holds nothing)
+            out.discharge(held)
+        return out
+
+    def held_in_collection(self, expr: cst.BaseExpression, state: _State) -> frozenset[int]:
+        """The obligations a local list of resources holds (``socks`` in ``for s in socks``)."""
+        if not isinstance(expr, cst.Name):
+            return frozenset()
+        return frozenset(o for o in state.names.get(expr.value, ()) if o in self.collections)
 
     def loop(
         self, stmt: cst.For | cst.While, state: _State, head, runs_once: bool = False
@@ -800,6 +838,9 @@ class _ScopeAnalyser:
                 break
             entry = nxt
         self.frames.pop()
+        # ``for s in socks: s.close()``: what every way back to the head holds, unless a
+        # break leaves early (see ``stmt_For``)
+        self.loop_back = back if frame.brk is None else None
         if stmt.orelse is not None and exit_state is not None:
             exit_state = self.suite(stmt.orelse.body, exit_state)
         return _join(exit_state, frame.brk)
@@ -826,6 +867,7 @@ class _ScopeAnalyser:
         if handler_frame is not None:
             self.frames.pop()
             caught = handler_frame.exc
+            released: set[int] = set()  # open when caught, released by a handler
             for handler in stmt.handlers:
                 if caught is None:
                     continue
@@ -836,10 +878,19 @@ class _ScopeAnalyser:
                     hstate = self.apply(fx, hstate, handler)
                 if hstate is not None and handler.name is not None:
                     self.bind_target(handler.name.name, [], _Effects(), hstate, handler)
+                released |= self.released_in(handler.body, caught)
                 out = self.cleanup(handler.body, hstate)
                 if out is not None:
                     out.blame = {}
                 outs.append(out)
+            if caught is not None and released and _catch_only_errors_of_use(stmt.handlers):
+                # ``except AttributeError: f.close()`` covers that error only: what the body
+                # raises otherwise (an OSError) leaves with what the handler would release
+                passed = caught.copy()
+                for oid in list(passed.open_ids()):
+                    if oid not in released:
+                        passed.status[oid] = DONE
+                self.raise_(passed, None)
             # A typed handler is taken to catch what the body raises (no edge past it): the
             # exceptions it lets through are rarely the ones the body raises. Precision first.
         if stmt.orelse is not None and body_out is not None:
@@ -859,6 +910,23 @@ class _ScopeAnalyser:
         if finally_frame.cont is not None:
             self.jump(self.cleanup(final, finally_frame.cont), "cont")
         return result
+
+    def released_in(self, suite: cst.BaseSuite, state: _State) -> set[int]:
+        """The obligations open in ``state`` that ``suite`` calls a release method on."""
+        calls = {
+            (node.func.value.value, node.func.attr.value)
+            for node in _walk_expression(suite)
+            if isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+        }
+        return {
+            oid
+            for oid in state.open_ids()
+            for name in self.obligations[oid].names
+            for method in self.obligations[oid].resource.release
+            if (name, method) in calls
+        }
 
     def cleanup(self, suite: cst.BaseSuite, state: _MaybeState) -> _MaybeState:
         """Run an except handler or finally block (see ``in_cleanup``)."""
@@ -1006,7 +1074,7 @@ class _ScopeAnalyser:
         # a pytest fixture's yield lends too, and pytest resumes it after the test whatever
         # happened (no LL161), but never closes what it was given
         fixture = bool(decorators & ownership.FIXTURE_DECORATORS)
-        self.nested.append(stmt.body)
+        self.nested.append(stmt)
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             skipped: list[Leak] = []
@@ -1041,7 +1109,7 @@ class _ScopeAnalyser:
         state = self.apply(fx, state, stmt)
         if state is not None:
             self.bind(state, stmt.name.value, [], stmt)
-        self.nested.append(stmt.body)
+        self.nested.append(stmt)
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             scope = body_scope("class", self.scope, stmt.body.body)
@@ -1162,7 +1230,9 @@ class _ScopeAnalyser:
             self.bind(state, target.value, items, stmt)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
-            unpacked = _unpacked_items(items, len(target.elements))
+            unpacked = _unpacked_items(items, len(target.elements)) or self.awaited_tuple(
+                items, state
+            )
             for index, element in enumerate(target.elements):
                 self.bind_target(element.value, unpacked.get(index, []), fx, state, stmt)
             if not unpacked:
@@ -1269,6 +1339,14 @@ class _ScopeAnalyser:
             elif item[0] == "name":
                 new |= state.names.get(item[1], frozenset())
             elif item[0] == "contained":
+                if item[2:] == (True,) and self.kind == "function" and "." not in name:
+                    # ``socks = [make(x) for x in xs]``: the local list holds what it was
+                    # made with, and owes it (``release_each`` releases it)
+                    for element in _flat_items(item[1]):
+                        if element[0] == "new":
+                            oid = self.new_obligation(state, element, name)
+                            self.collections.add(oid)
+                            new.add(oid)
                 self.escape_items(item[1], state)
         self.unbind(state, name, stmt, keep=new)
         self.rebinds[name] = self.rebinds.get(name, 0) + 1
@@ -1332,8 +1410,9 @@ class _ScopeAnalyser:
         # a loop may come back here while the previous one is still open: that one is lost
         if state.status.get(oid, 0) & OPEN and not self.held_by_other(state, oid, name):
             self.overwritten.setdefault(oid, call)
-        # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``)
-        if resource.opens_on:
+        # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``);
+        # nor does a coroutine until it is awaited (see ``awaited_tuple``)
+        if resource.opens_on or self.unawaited_coroutine(call, resource):
             state.status[oid] = DONE
         else:
             state.open(oid)
@@ -1345,6 +1424,28 @@ class _ScopeAnalyser:
                 state.names[other_name] = oids - {oid}
         state.blame.pop(oid, None)
         return oid
+
+    def unawaited_coroutine(self, call: cst.Call, resource: Resource) -> bool:
+        """``connect = asyncio.open_connection(host, port)`` without ``await``: an async
+        factory that gives a tuple is a coroutine function, and its coroutine holds nothing
+        (a failing connect closes its own socket); awaited later, what it gives is owed."""
+        return resource.is_async and bool(resource.unpack) and id(call) not in self.awaited
+
+    def awaited_tuple(self, items: list[_Item], state: _State) -> dict[int, list[_Item]]:
+        """``_, writer = await connect`` on a coroutine bound unawaited (see
+        ``unawaited_coroutine``): the tuple's resource elements by index, made here."""
+        out: dict[int, list[_Item]] = {}
+        for item in items:
+            if item[0] != "awaited":
+                continue
+            for oid in state.names.get(item[1], frozenset()):
+                obligation = self.obligations[oid]
+                if self.unawaited_coroutine(obligation.call, obligation.resource):
+                    self.awaited.add(id(obligation.call))  # from now on it is
+                    for index in obligation.resource.unpack:
+                        site = ("new", obligation.call, obligation.resource, index)
+                        out.setdefault(index, []).append(site)
+        return out
 
     def held_by_other(self, state: _State, oid: int, name: str | None) -> bool:
         """Does a name other than ``name`` hold ``oid`` in ``state``? Only a name ``oid`` was
@@ -1384,10 +1485,19 @@ class _ScopeAnalyser:
             for oid in state.names.get(name, frozenset()):
                 if method in self.obligations[oid].resource.return_to:
                     state.status[oid] = DONE
+        # a constructor that raised took nothing: ``try: c = Conn(sock) except OSError:
+        # return`` leaves sock open on the handler's path (one outside the function: as before)
+        caught = bool(fx.handed) and any(frame.kind == "handler" for frame in self.frames)
+        if not caught:
+            for name in fx.handed:
+                state.discharge(state.names.get(name, frozenset()))
         if self.children:
             self.release_children(state)
         if fx.may_raise and not self.in_cleanup:
             self.raise_(state, stmt)
+        if caught:
+            for name in fx.handed:
+                state.discharge(state.names.get(name, frozenset()))
         for call, resource in fx.unbound:
             if id(stmt) in self.process_ends_after or self.in_main_block:
                 break
@@ -1476,6 +1586,28 @@ class _ScopeAnalyser:
             out.append(bool(project.takes_argument(callee, index, keyword)))
         return out
 
+    def keeps_without_releasing(self, class_name: str) -> bool:
+        """A project class (its bases too, all the project's or plain) with no method that
+        releases (``close``, ``__exit__``, ``__del__``...), no attribute it hands on or
+        releases, and none that code elsewhere releases through it (``up.file.close()``):
+        what it is given is never released through it."""
+        project = self.ctx.project
+        assert project is not None
+        for name, facts in project.lineage(class_name):
+            if facts is None:
+                if name in _PLAIN_BASES:
+                    continue
+                return False  # a base outside the project may release it
+            attrs = facts.attr_calls.keys() | facts.stores.keys()
+            if (
+                facts.handed - facts.methods  # (``self._copy(...)`` calls, hands nothing)
+                or any(is_releasing(m) or m in _EXITS for m in facts.methods)
+                or any(is_releasing(m) for calls in facts.attr_calls.values() for m in calls)
+                or attrs & project.released_outside
+            ):
+                return False
+        return True
+
     def factory(self, node: cst.BaseExpression) -> Resource | None:
         """The resource a call acquires, unless its arguments say it only borrows one, the
         call is expected to fail (``assertRaises``) or the factory is patched by a mock."""
@@ -1485,7 +1617,11 @@ class _ScopeAnalyser:
         if qualname is not None and self.mocked and qualname.rsplit(".", 1)[-1] in self.mocked:
             return None
         resource = self.registry.get(qualname) or self.method_factory(node.func)
-        if resource is None or not resource.tracked:
+        if resource is None:
+            # ``self._lock.acquire()`` ... ``self._lock.release()``: evidence from use
+            made = self.evidence.get(id(node))
+            return made if made is not None and made.on_receiver else None
+        if not resource.tracked:
             return None
         if self.patched and (qualname in self.patched or self.patched.intersection(resource.uses)):
             return None  # ``http.client.HTTPConnection = Fake``: urlopen() opens the fake
@@ -1545,6 +1681,11 @@ class _ScopeAnalyser:
         and the ones it was built from (``return Reader(f)``, ``self.h = handler(sock)``)."""
         self.escape_value_items(self.value_of(expr, fx, escaping=True), fx)
 
+    def hand(self, expr: cst.BaseExpression, fx: _Effects) -> None:
+        """``Connection(sock)``: the object built keeps it, once the constructor returns."""
+        items = self.value_of(expr, fx, escaping=True)
+        fx.handed.extend(item[1] for item in _flat_items(items) if item[0] == "name")
+
     def escape_value_items(self, items: list[_Item], fx: _Effects) -> None:
         for item in items:
             if item[0] == "name":
@@ -1599,7 +1740,8 @@ class _ScopeAnalyser:
             inner: list[_Item] = []
             for element in expr.elements:
                 inner.extend(self.value_of(element.value, fx))
-            return [("contained", inner)] if inner else []
+            # ``files = [open(a), open(b)]``; a tuple is more often a call's arguments
+            return [("contained", inner, not isinstance(expr, cst.Tuple))] if inner else []
         if isinstance(expr, cst.Dict):
             inner = []
             for element in expr.elements:
@@ -1608,13 +1750,19 @@ class _ScopeAnalyser:
                 inner.extend(self.value_of(element.value, fx))
             return [("contained", inner)] if inner else []
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            self.comprehension_clauses(expr.for_in, fx)
+            elt = None if isinstance(expr, cst.DictComp) else expr.elt
+            passed = self.comprehension_clauses(expr.for_in, fx, elt)
             if isinstance(expr, cst.DictComp):
                 self.consume(expr.key, fx)
                 inner = self.value_of(expr.value, fx)
             else:
-                inner = self.value_of(expr.elt, fx)
-            return [("contained", inner)] if inner else []
+                inner = passed or self.value_of(expr.elt, fx)
+            # ``[f for f in range(3)]``: the comprehension's own ``f``, not the scope's
+            own = _comprehension_targets(expr.for_in)
+            inner = [i for i in inner if not (i[0] == "name" and i[1] in own)]
+            # a list or set is made at once, a generator only as it is iterated
+            eager = not isinstance(expr, cst.GeneratorExp)
+            return [("contained", inner, eager)] if inner else []
         if isinstance(expr, cst.IfExp):
             self.consume(expr.test, fx)
             return self.value_of(expr.body, fx, escaping) + self.value_of(
@@ -1628,6 +1776,9 @@ class _ScopeAnalyser:
             fx.may_raise = True
             if isinstance(expr.expression, cst.Call):
                 self.awaited.add(id(expr.expression))
+            if isinstance(expr.expression, cst.Name):
+                # ``await connect``: what the coroutine bound to it gives (``awaited_tuple``)
+                return [("awaited", expr.expression.value), ("name", expr.expression.value)]
             return self.value_of(expr.expression, fx, escaping)
         if isinstance(expr, cst.Yield):
             fx.may_raise = fx.may_raise or self.yield_raises
@@ -1650,7 +1801,7 @@ class _ScopeAnalyser:
             return items
         if isinstance(expr, cst.Subscript):
             key = _subscript_key(expr)
-            if key is None or key[1] not in self.keys_set.get(key[0], ()):
+            if key is None or self.ctx.strict or key[1] not in self.keys_set.get(key[0], ()):
                 fx.may_raise = True  # a missing key or index; not one this scope just set
             self.consume(expr.value, fx)
             for element in expr.slice:
@@ -1659,7 +1810,10 @@ class _ScopeAnalyser:
         if isinstance(expr, cst.StarredElement):
             return self.value_of(expr.value, fx)
         if isinstance(expr, cst.Lambda):
-            self.nested.append(expr.body)  # its own scope; the names it reads are captured
+            # its own scope: what it reads it borrows (``retry(lambda: sock.connect(a))``),
+            # what it releases or passes on it may release later (``lambda: f.close()``,
+            # ``Thread(target=lambda: serve(sock))``)
+            self.lambda_handed |= _handed_in(expr.body) - _lambda_params(expr)
             return []
         if isinstance(expr, _LEAF_EXPRESSIONS):
             return []
@@ -1682,6 +1836,10 @@ class _ScopeAnalyser:
             return False
         root = name.split(".", 1)[0]
         made_by = self.scope.made_by.get(root, set())
+        if root == name and self.held_in_collection(expr, state):
+            return True  # ``socks = [make(x) for x in xs]``: a list of them
+        if root == name and (root in self.scope.params or root not in self.scope.bindings):
+            return False  # ``for i in items`` of a parameter: maybe a generator
         return not (
             state.names.get(root)
             or state.names.get(name)
@@ -1689,12 +1847,31 @@ class _ScopeAnalyser:
             or (self.self_name is not None and root == self.self_name)
         )
 
-    def comprehension_clauses(self, clause: cst.CompFor | None, fx: _Effects) -> None:
+    def comprehension_clauses(
+        self, clause: cst.CompFor | None, fx: _Effects, elt: cst.BaseExpression | None = None
+    ) -> list[_Item]:
+        """Evaluate the clauses; ``[s for s in [make(x) for x in xs] if s]``: the elements
+        a comprehension passes on from the container it iterates (``elt`` is its target)."""
+        passed: list[_Item] = []
+        first = True
         while clause is not None:
-            self.consume(clause.iter, fx)
+            if (
+                first
+                and clause.inner_for_in is None
+                and isinstance(elt, cst.Name)
+                and isinstance(clause.target, cst.Name)
+                and clause.target.value == elt.value
+            ):
+                items = self.value_of(clause.iter, fx)
+                passed = [i for item in items if item[0] == "contained" for i in item[1]]
+                self.consume_items([i for i in items if i[0] != "contained"], fx)
+            else:
+                self.consume(clause.iter, fx)
+            first = False
             for cond in clause.ifs:
                 self.consume(cond.test, fx)
             clause = clause.inner_for_in
+        return passed
 
     def cannot_raise(self, call: cst.Call) -> bool:
         """The call is no exit to blame a leak on (``ownership.cannot_raise``), or it writes a
@@ -1702,9 +1879,19 @@ class _ScopeAnalyser:
         one_number = len(call.args) == 1 and call.args[0].keyword is None and isinstance(
             call.args[0].value, (cst.Integer, cst.Float)
         ) and not call.args[0].star
+        if self.ctx.strict:
+            return False
         qualname = self.qualname(call.func)
         if qualname == "builtins.getattr" and len(call.args) == 3:
             return True  # with a default: a missing attribute gives the default
+        if qualname in ownership.BORROWING_OPENS and _passes(call, ("closefd=False",)):
+            return True  # ``io.open(fd, closefd=False)``: wraps a descriptor it is lent
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            makers = ownership.NON_RAISING_BY_MAKER.get(func.attr.value)
+            made = set(self.scope.types_of(func.value.value))
+            if makers and made and made <= makers:
+                return True  # ``sel.register(sock, EVENT_READ)`` on ``sel = DefaultSelector()``
         return ownership.cannot_raise(qualname, call.func, one_number) or self.fills_a_buffer(
             call
         )
@@ -1749,6 +1936,57 @@ class _ScopeAnalyser:
                     fx.opened.append((holder, call.func.attr.value))
 
     def value_of_call(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
+        items = self.call_effects(call, fx, escaping)
+        made = self.evidence.get(id(call))
+        if (
+            made is not None
+            and not made.on_receiver
+            and not items
+            and not self.expecting_raise
+            and not self.summarised(call)
+            and self.registry.get(self.callee_name(call.func)) is None
+        ):
+            # ``conn = bind.connect()`` ... ``conn.close()``: the code's own release says so;
+            # its arguments are treated as any call's (a constructor's are kept)
+            return [("new", call, made, None)]
+        return items
+
+    def known_callee(self, func: cst.BaseExpression) -> bool:
+        """A callee of the standard library or the builtins: the registry (built from the
+        whole stdlib, tools/stdlib_inventory.py) already says whether it acquires, so a
+        ``close()`` on what it gives is no evidence (``StringIO()``, ``FeedParser()``)."""
+        qualname = self.qualname(func)
+        root = qualname.split(".", 1)[0] if qualname else None
+        if root is not None and (root == "builtins" or root in sys.stdlib_module_names):
+            return True
+        if isinstance(func, cst.Attribute) and (
+            func.attr.value.startswith("__")
+            or (isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"))
+        ):
+            # ``self.ioclass(buf)``, ``coro.__await__()``: what a test case's hook or a
+            # protocol method gives (an in-memory stream, an iterator) is no evidence
+            return True
+        # ``gen()`` of a nested def, ``wr()`` of a loop's weak reference, ``factory()`` given
+        # as a parameter: a function's own names say nothing of what they make
+        scope: Scope | None = self.scope
+        while isinstance(func, cst.Name) and scope is not None and scope.kind == "function":
+            if func.value in scope.params or func.value in scope.bindings:
+                return True
+            scope = scope.parent
+        return False
+
+    def summarised(self, call: cst.Call) -> bool:
+        """A class or function of the checked code: its summary, not the evidence from use,
+        says whether it acquires (a ``Parser()`` that holds nothing has a ``close()`` too)."""
+        project = self.ctx.project
+        callee = self.callee_name(call.func)
+        return (
+            project is not None
+            and callee is not None
+            and (callee in project.classes or callee in project.functions)
+        )
+
+    def call_effects(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
         self.note_call(call, fx)
         if self.ctx.project is not None:
@@ -1818,19 +2056,33 @@ class _ScopeAnalyser:
         else:
             self.consume(func, fx)
         qualname = self.qualname(func) or dotted_name(func) or ""
+        project = self.ctx.project
+        callee = self.callee_name(func)
+        if project is not None and callee in project.classes and self.keeps_without_releasing(
+            callee
+        ):
+            # ``FileUpload(open(p), ...)`` of a class that never releases what it keeps: not
+            # a hand-off (issue 23, honest hand-offs); the object holds it, and whoever holds
+            # the object owes it (dropped, it leaks; returned, the caller owes it)
+            inner = [item for arg in call.args for item in self.value_of(arg.value, fx)]
+            return [("contained", inner, True)] if inner else []
         takes = self.project_takes(call)
+        builds = ownership.is_constructor_name(qualname) or (
+            project is not None and callee in project.classes
+        )
         if takes is not None:
             # a function of this run: its summary says which arguments it keeps or releases
             for arg, kept in zip(call.args, takes):
-                if kept:
+                if kept and builds:
+                    self.hand(arg.value, fx)
+                elif kept:
                     self.escape(arg.value, fx)
                 else:
                     self.consume(arg.value, fx)
-        elif (
-            qualname in ownership.OWNING_FUNCTIONS
-            or ownership.is_constructor_name(qualname)
-            or ownership.runs_coroutine(qualname)
-        ):
+        elif builds and qualname not in ownership.OWNING_FUNCTIONS:
+            for arg in call.args:
+                self.hand(arg.value, fx)
+        elif qualname in ownership.OWNING_FUNCTIONS or ownership.runs_coroutine(qualname):
             for arg in call.args:
                 self.escape(arg.value, fx)
         elif ownership.is_releasing_callee(qualname):
@@ -2074,6 +2326,9 @@ ENGINE_TRIGGERS = frozenset(
         "wait_closed",
         "contextmanager",  # LL160/LL161/LL164 on the project's own context managers
         "asynccontextmanager",
+        # evidence from use: the code's own release makes what it releases a resource
+        *ownership.RELEASE_EVIDENCE,
+        *ownership.CHECKIN_METHODS,
     }
 )
 
@@ -2160,6 +2415,196 @@ def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
         inner = _subscript_key(value)
         return (inner[0], f"{inner[1]}[{text}]") if inner is not None and text is not None else None
     return None
+
+
+#: Methods that run when an object is done with: a class with one may release what it holds.
+_EXITS = frozenset({"__exit__", "__aexit__", "__del__"})
+
+
+def _comprehension_targets(clause: cst.CompFor | None) -> set[str]:
+    """The names a comprehension's ``for`` clauses bind (its own, in Python 3)."""
+    names: set[str] = set()
+    while clause is not None:
+        names.update(_flatten_names(clause.target))
+        clause = clause.inner_for_in
+    return names
+
+
+def _flatten_names(target: cst.BaseExpression) -> Iterator[str]:
+    for node in _flatten_targets(target):
+        if isinstance(node, cst.StarredElement):
+            node = node.value
+        if isinstance(node, cst.Name):
+            yield node.value
+
+
+class _Evidence(SameScopeVisitor):
+    """What a function's own code says it owns: names bound to a call's value that it calls
+    a release method on (``conn = bind.connect()`` ... ``conn.close()``), receivers it both
+    acquires and releases (``self._lock.acquire()`` ... ``self._lock.release()``), and
+    checkouts it gives back (``c = pool.getconn()`` ... ``pool.putconn(c)``)."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, list[cst.Call]] = {}  # name -> calls whose value it is bound to
+        self.released: dict[str, set[str]] = {}  # name -> release methods called on it
+        self.acquired: dict[str, list[cst.Call]] = {}  # receiver -> its acquire() calls
+        self.order = 0  # calls in source order: a release() after an acquire() pairs with it
+        # release calls that are statements of the function's own block, or of the finally
+        # of a try in it: the function releases unconditionally, so it owns what it releases
+        # (one under ``if owned:`` says ownership depends on what the analysis cannot see)
+        self.main_path: set[int] = set()
+        self.first_acquire: dict[str, int] = {}
+        self.last_release: dict[str, int] = {}
+        self.given_back: dict[tuple[str, str], str] = {}  # (pool, name) -> putconn/release
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            if isinstance(value, cst.Call):
+                self.made.setdefault(node.targets[0].target.value, []).append(value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        holder = _receiver_key(func)
+        method = func.attr.value
+        if holder is None:
+            return
+        self.order += 1
+        if method in ownership.RELEASE_EVIDENCE and not node.args and id(node) in self.main_path:
+            self.released.setdefault(holder, set()).add(method)
+        if method == "release" and not node.args:
+            self.last_release[holder] = self.order
+        if method == "acquire" and not node.args and holder not in ("self", "cls"):
+            # (a class's own acquire() written with its own: its callers pair them)
+            self.acquired.setdefault(holder, []).append(node)
+            self.first_acquire.setdefault(holder, self.order)
+        if method in ownership.CHECKIN_METHODS and len(node.args) == 1:
+            arg = node.args[0].value
+            if isinstance(arg, cst.Name):
+                self.given_back[(holder, arg.value)] = method
+
+
+def _evidence_from_use(
+    body: Sequence[cst.CSTNode], known: Callable[[cst.BaseExpression], bool]
+) -> dict[int, Resource]:
+    """The calls of a function body whose value the body itself releases (see ``_Evidence``),
+    each with the resource of unknown kind it is taken to acquire."""
+    seen = _Evidence()
+    for stmt in body:
+        blocks = [stmt]
+        if isinstance(stmt, cst.Try) and stmt.finalbody is not None:
+            blocks = list(stmt.finalbody.body.body)
+        for line in blocks:
+            call = _statement_call_of(line)
+            if call is not None:
+                seen.main_path.add(id(call))
+    for stmt in body:
+        stmt.visit(seen)
+    out: dict[int, Resource] = {}
+    for name, calls in seen.made.items():
+        for call in calls:
+            func = call.func
+            pool = _receiver_key(func) if isinstance(func, cst.Attribute) else None
+            if (
+                pool is not None
+                and func.attr.value in ownership.CHECKOUT_METHODS
+                and (pool, name) in seen.given_back
+            ):
+                out[id(call)] = Resource(
+                    f"{pool}.{func.attr.value}", kind="pooled connection", release=(),
+                    return_to=(seen.given_back[(pool, name)], *ownership.CHECKIN_METHODS),
+                    code="LL130",
+                    origin=_EVIDENCE.format(seen.given_back[(pool, name)]),
+                )
+            elif (
+                name in seen.released
+                and name not in ("self", "cls")
+                and not known(func)
+                and not _is_getter(func)
+            ):
+                verbs = sorted(seen.released[name])
+                out[id(call)] = Resource(
+                    dotted_name(func) or "call", kind="resource",
+                    release=(*verbs, *ownership.EVIDENCE_ALSO_RELEASES),
+                    origin=_EVIDENCE.format(verbs[0]),
+                )
+    for holder, acquires in seen.acquired.items():
+        # released after it is taken; not a lock this function made (nobody else waits on it)
+        if seen.last_release.get(holder, 0) > seen.first_acquire[holder] and (
+            holder not in seen.made
+        ):
+            for call in acquires:
+                out[id(call)] = Resource(
+                    f"{holder}.acquire", kind="lock", release=("release",), on_receiver=True,
+                    code="LL140", origin=_EVIDENCE.format("release"),
+                )
+    return out
+
+
+def _handed_in(expr: cst.BaseExpression) -> set[str]:
+    """Names a lambda's body releases or passes to a call: ``f`` in ``lambda: f.close()``,
+    ``lambda: serve(sock)``; not ``sock`` in ``lambda: sock.connect(addr)`` (used, kept)."""
+    names: set[str] = set()
+    for node in _walk_expression(expr):
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and is_releasing(func.attr.value)
+        ):
+            names.add(func.value.value)
+        names.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
+    return names
+
+
+def _lambda_params(expr: cst.Lambda) -> set[str]:
+    params = expr.params
+    found = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.add(star.name.value)
+    return found
+
+
+def _is_getter(func: cst.BaseExpression) -> bool:
+    """``d.get(k)``, ``loop.get_pipe_transport(fd)``, ``fut.result()``: hands out a reference
+    its owner keeps, not a new object."""
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return name == "result" or name == "get" or name.startswith(("get_", "_get_"))
+
+
+#: How a message names a resource the code's own release makes one (``Resource.origin``).
+_EVIDENCE = "the {}() this function calls on it is the evidence"
+
+
+#: Exception classes that signal a programming error or a lookup that failed, never a failed
+#: operation on a file, socket or process: a handler for them only does not cover I/O errors.
+_ERRORS_OF_USE = frozenset(
+    {
+        "AttributeError", "NameError", "TypeError", "KeyError", "IndexError", "LookupError",
+        "ImportError", "ModuleNotFoundError", "NotImplementedError", "StopIteration",
+        "StopAsyncIteration", "AssertionError", "UnboundLocalError", "RecursionError",
+    }
+)
+
+
+def _catch_only_errors_of_use(handlers: Sequence[cst.ExceptHandler]) -> bool:
+    """Every handler names only classes of ``_ERRORS_OF_USE`` (``except AttributeError:``,
+    ``except (KeyError, IndexError):``): an OSError from the body passes them all."""
+    for handler in handlers:
+        kind = handler.type
+        if kind is None:
+            return False
+        names = kind.elements if isinstance(kind, cst.Tuple) else [kind]
+        for name in names:
+            value = name.value if isinstance(name, cst.Element) else name
+            if not (isinstance(value, cst.Name) and value.value in _ERRORS_OF_USE):
+                return False
+    return True
 
 
 def _is_constant_true(test: cst.BaseExpression) -> bool:
@@ -2524,29 +2969,3 @@ def _releases(resource: Resource, method: str) -> bool:
     if method in ("__exit__", "__aexit__") and method not in resource.release:
         return resource.cm_closes
     return method in resource.release
-
-
-def _names_read(nodes: list[cst.CSTNode]) -> set[str]:
-    """Every Name inside nested scopes (over-approximates their free variables)."""
-    names: set[str] = set()
-    stack: list[cst.CSTNode] = list(nodes)
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            names.add(current.value)
-            continue
-        stack.extend(_child_nodes(current))
-    return names
-
-
-def _child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    names = _FIELDS_BY_TYPE.get(type(node))
-    if names is None:
-        _cache_fields(type(node))
-        names = _FIELDS_BY_TYPE[type(node)]
-    for name in names:
-        value = getattr(node, name)
-        if isinstance(value, (list, tuple)):
-            yield from (v for v in value if isinstance(v, cst.CSTNode))
-        elif isinstance(value, cst.CSTNode):
-            yield value

@@ -111,6 +111,23 @@ UNDOING_WORDS = (
     "chdir",
 )
 
+#: Evidence from use (issue 23, item 1): a value a call gives, on which the same function calls
+#: one of these, is a resource the code itself owns, whatever made it (``conn = bind.connect()``
+#: ... ``conn.close()``). The obligation is discharged by any of them, or by ending the object
+#: another way (``EVIDENCE_ALSO_RELEASES``: a process joined instead of terminated).
+RELEASE_EVIDENCE = (
+    "close", "shutdown", "disconnect", "terminate", "dispose", "quit", "aclose"
+)
+#: ``release()`` is evidence only of an ``acquire()`` (a lock's, a semaphore's): a value it is
+#: called on without one (``conn.release()``) is returned to its pool, see CHECKIN_METHODS.
+EVIDENCE_ALSO_RELEASES = ("join", "wait", "kill", "communicate", "__exit__", "__aexit__")
+
+#: ``lock.acquire()`` ... ``lock.release()`` on any receiver (LL140); a pool's checkout
+#: (``c = pool.getconn()``) given back with ``pool.putconn(c)`` (LL130): the pairing in the
+#: code is the evidence.
+CHECKOUT_METHODS = frozenset({"getconn", "get_connection", "acquire"})
+CHECKIN_METHODS = frozenset({"putconn", "release"})
+
 #: Context managers that swallow the exceptions of their body.
 SUPPRESSING_CONTEXT_MANAGERS = frozenset({"contextlib.suppress"})
 
@@ -176,7 +193,9 @@ def is_constructor_name(name: str) -> bool:
 #: error of its caller (a wrong type, an unhashable key) or MemoryError and KeyboardInterrupt,
 #: which no clean-up handler is written for: constructors of plain containers and locks,
 #: reading a clock, logging, adding to a container, asking a socket, lock, event or transport its
-#: state.
+#: state, setting a socket's or descriptor's options, registering a live descriptor with a
+#: selector. ``strict = true`` in the configuration (``Config.strict``) turns the table off:
+#: every call is then an exit a leak can be blamed on.
 NON_RAISING_FUNCTIONS = frozenset(
     {
         "builtins.memoryview",
@@ -211,8 +230,31 @@ NON_RAISING_FUNCTIONS = frozenset(
         "time.monotonic",
         "time.perf_counter",
         "os.getpid",
+        # a descriptor's flag, a buffer in front of a raw file: fail only on a closed or bad
+        # descriptor (the caller's error)
+        "os.set_inheritable",
+        "os.set_blocking",
+        "io.BufferedReader",
+        "io.BufferedWriter",
+        "io.BufferedRWPair",
+        "io.BufferedRandom",
     }
 )
+
+#: Methods that fail only on their caller's error on an object a factory here made
+#: (``Scope.types_of``): a selector's ``register`` of a live descriptor (a closed one or one
+#: registered twice is the caller's error) and its ``select`` (retried after a signal, PEP
+#: 475: only KeyboardInterrupt leaves it). ``resource_tracker.register(...)`` is no selector's.
+NON_RAISING_BY_MAKER = {
+    "register": frozenset({"selectors.DefaultSelector", "selectors.SelectSelector",
+                          "selectors.PollSelector", "selectors.EpollSelector",
+                          "selectors.DevpollSelector", "selectors.KqueueSelector"}),
+}
+NON_RAISING_BY_MAKER["select"] = NON_RAISING_BY_MAKER["modify"] = NON_RAISING_BY_MAKER["register"]
+
+#: ``io.open(fd, closefd=False)``: wrapping a descriptor it is lent opens nothing (no path
+#: lookup); it fails only on a bad descriptor or mode, the caller's error.
+BORROWING_OPENS = frozenset({"builtins.open", "io.open", "os.fdopen"})
 NON_RAISING_METHODS = frozenset(
     {
         "debug",
@@ -233,7 +275,10 @@ NON_RAISING_METHODS = frozenset(
         # configuring a socket just made: fails only on a closed socket or a negative timeout
         "setblocking",
         "settimeout",
+        "setsockopt",  # only an option or level the caller got wrong raises
+        "set_inheritable",
         "fileno",
+
         "__enter__",  # an object's own __enter__ gives itself back
         # a mapping's views: made without looking at a key (a dict's never fail)
         "items",

@@ -60,6 +60,8 @@ def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it
 
         what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
         return f"{subject(leak)} is not {verb} before {name} is {what} at line {line_of(leak.other)}"
+    if leak.other == "never-released":  # leaks.NEVER_RELEASED (leaks.py imports libcst)
+        return f"{subject(leak)} is never {verb}: no path through the function releases it"
     where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
     if leak.kind == "init-raises":
         how = f"{resource.release[0]}()" if resource.release else "release"

@@ -41,10 +41,17 @@ socket's `setblocking()`/`settimeout()`/`gettimeout()`/`fileno()`,
 `socket.getdefaulttimeout()`, `sys.path.insert()`, `os.path.join()`, `io.text_encoding()`, an
 event's `is_set()`, an asyncio transport's `get_extra_info()`/`get_pipe_transport()`/
 `get_pid()`/`get_returncode()`, a response's `getheader()`/`getheaders()`,
-`time.sleep(<number>)`; and
+`time.sleep(<number>)`, a socket's `setsockopt()`/`set_inheritable()`,
+`os.set_inheritable()`/`os.set_blocking()`, a selector's `register()`/`select()`,
+`io.open(fd, closefd=False)` and the `io.Buffered*` wrappers in front of it, a mapping's
+`items()`/`keys()`/`values()`, a read of a subscript this function just stored
+(`d["k"] = {}; d["k"][x] = []`), a loop over a name or attribute that holds no resource
+here (a list, not a file being read); and
 `f.write(<ASCII or bytes literal shorter than 8 KiB>)` on a file this function opened with
 a buffer (`open()`, `tempfile.*File()`, not `buffering=0`): the data is copied into the
 buffer and no system call happens. Any other call, subscript, `await` or `import` can raise.
+The table is `NON_RAISING_FUNCTIONS`/`NON_RAISING_METHODS` in `leaklint/analysis/ownership.py`;
+`strict = true` under `[tool.leaklint]` turns it off and reports every exception path.
 
 ## Why is this bad?
 Exceptions are exactly when resources pile up: a parser error in one file of a batch,

@@ -46,11 +46,21 @@ and the message names the chain. So are classes that store a resource on `self` 
 release it in a public method (`close`, `shutdown`, ...): `db = Database(url)` must be
 closed, or used in `with` when the class has `__exit__`.
 
+A value the function itself releases is a resource whatever made it (`conn =
+bind.connect()` ... `conn.close()`: the code's own `close`, `release`, `shutdown`,
+`disconnect`, `terminate`, `dispose`, `quit` or `aclose` is the evidence); a parameter or an
+attribute read is not. A local list built with resources (`socks = [make(h) for h in hosts]`)
+owes them; a loop that releases each element releases them all. A message that says "is
+never closed" means no path out of the function releases it or hands it on.
+
 Ownership moves, and then nothing is reported, when the resource is returned or yielded
 (the caller owns it), stored on an object or in a container (`self.f = f`,
 `files.append(f)`), handed to `contextlib.closing`, `ExitStack.enter_context`,
 `atexit.register(f.close)` or `weakref.finalize`, passed to a class constructor whose
-result is kept (`conn = Connection(sock)`), or captured by a nested function. A resource
+result is kept (`conn = Connection(sock)`; not on the path where that constructor raised,
+nor when the class is the project's own and never releases what it keeps), or captured by
+a nested function that reads it (a lambda only borrows it, unless it releases it; a nested
+scope that binds the same name has its own). A resource
 held at module level lives as long as the program and is not reported. One exception to
 `self.f = f`: a method that stores a resource on `self` and releases it itself, where no
 other method of the class (or of its bases) and no code outside it releases or takes that

@@ -1,0 +1,35 @@
+"""``strict = true``: every call is an exit a leak can be blamed on, also those that fail
+only on their caller's error (``ownership.NON_RAISING_METHODS``), which the default skips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_cli import check, codes, write
+
+SOURCE = '''\
+import socket
+
+
+def configured(settings):
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    settings["sock"] = sock
+'''
+
+
+def test_strict_reports_calls_that_practically_never_raise(tmp_path: Path) -> None:
+    write(tmp_path, "mod.py", SOURCE)
+    assert codes(check("--no-cache", "mod.py", cwd=tmp_path)) == []
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nstrict = true\n")
+    proc = check("--no-cache", "mod.py", cwd=tmp_path)
+    assert codes(proc) == [("mod.py", 5, "LL101")]
+    assert "line 6 raises" in proc.stdout
+
+
+def test_strict_must_be_a_boolean(tmp_path: Path) -> None:
+    write(tmp_path, "mod.py", SOURCE)
+    write(tmp_path, "pyproject.toml", '[tool.leaklint]\nstrict = "yes"\n')
+    proc = check("mod.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "'strict' must be true or false" in proc.stderr
