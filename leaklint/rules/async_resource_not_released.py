@@ -49,6 +49,9 @@ each cancelled request exhausts sockets and connection limits. aiohttp warns
 
 {examples}
 ## Fix safety
-No automatic fix yet.
+A fix puts the release at the end of the block that acquires it: `async with` where the
+object is an async context manager that only closes, else `try/finally` with
+`await x.aclose()`. Safe when nothing outside the block uses the name and nothing made from
+it leaves the block; otherwise offered as unsafe, with the reason in `--show-fixes`.
 ''',
 )

@@ -68,6 +68,8 @@ directory stays changed.
 
 {examples}
 ## Fix safety
-No automatic fix yet; wrapping the `yield` and what follows in `try/finally` is safe.
+A fix wraps the bare `yield` in `try: yield ... finally:` around the clean-up that followed
+it. Safe: on the normal path the same statements run in the same order. Not offered when
+the clean-up holds a `return`, `break` or `continue`.
 ''',
 )

@@ -54,7 +54,8 @@ far from the bug and only after an unrelated error.
 
 {examples}
 ## Fix safety
-No automatic fix yet. Rewriting `acquire()`/`release()` in one block to `with lock:` is safe
-when the release is the last use in the block.
+A fix rewrites `acquire()` ... `release()` in one block to `with lock:` (`async with` for
+`await lock.acquire()`). Safe when the release is the last use of the lock in the block;
+unsafe when a path leaves the block (a `return`) while holding the lock on purpose.
 ''',
 )

@@ -69,6 +69,9 @@ then checks that its users call `close()` or use it in `with`.
 {examples}Add `__enter__`/`__exit__` calling `close()` so that callers can write `with Client(h) as c:`.
 
 ## Fix safety
-No automatic fix: which method should release the resource is a design decision.
+An unsafe fix (`--unsafe-fixes`) adds a `close()` that releases what the class stores, and
+`__enter__`/`__exit__` calling it when the class has neither; only for a class whose only
+base is `object` and that has no `close()` yet. Unsafe because which method should release
+the resource, and who calls it, is a design decision the fix cannot make.
 ''',
 )

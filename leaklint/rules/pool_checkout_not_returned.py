@@ -71,6 +71,8 @@ good; after enough errors the pool is exhausted and every request blocks or fail
 
 {examples}
 ## Fix safety
-No automatic fix yet.
+A fix returns the checkout in a `finally` at the end of its block (`pool.putconn(conn)`, the
+registry's `return-to`). Safe when nothing outside the block uses the connection and
+nothing made from it (a cursor) leaves the block; otherwise unsafe, with the reason.
 ''',
 )

@@ -47,6 +47,8 @@ closed; under load the pool runs dry and requests hang.
 
 {examples}
 ## Fix safety
-No automatic fix yet.
+A fix closes the response at the end of the block that opens it (`with`, or `try/finally`
+with `close()`). Safe when nothing outside the block uses it; otherwise unsafe, with the
+reason in `--show-fixes`.
 ''',
 )
