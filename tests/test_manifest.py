@@ -51,14 +51,43 @@ def _codes(results: list[FileResult]) -> set[tuple[str, int, str]]:
     return {(Path(f.path).name, f.line, f.code) for r in results for f in r.findings}
 
 
+class _Checked:
+    """The names of the files the analysis ran on, as a list compares: the analysis runs in
+    the pool's forked workers, whose memory the test cannot see, so each call appends its
+    file's name to a log file (O_APPEND: one short write per line, whole) that the test reads."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        log.write_text("")
+
+    def names(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+    def clear(self) -> None:
+        self.log.write_text("")
+
+    def __eq__(self, other: object) -> bool:
+        return self.names() == other
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names()
+
+    def __repr__(self) -> str:
+        return repr(self.names())
+
+
 @pytest.fixture
-def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the files the analysis is run on, in order."""
-    seen: list[str] = []
+def checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> _Checked:
+    """The names of the files the analysis is run on, in whichever process runs it."""
+    seen = _Checked(tmp_path / "checked.log")
     real = core.check_source
 
     def spy(data: bytes, path: str, *args: object, **kwargs: object) -> FileResult:
-        seen.append(Path(path).name)
+        fd = os.open(seen.log, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, (Path(path).name + "\n").encode())
+        finally:
+            os.close(fd)
         return real(data, path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(core, "check_source", spy)
@@ -190,7 +219,7 @@ def test_a_deleted_file_is_seen(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "another user's key"])
 def test_a_damaged_or_foreign_manifest_is_ignored(
-    tmp_path: Path, damage: str, checked: list[str]
+    tmp_path: Path, damage: str, checked: _Checked
 ) -> None:
     targets, config = _project(tmp_path / "p")
     cache = Cache.open(tmp_path / "c")
@@ -302,7 +331,7 @@ def _again(targets: list[Target], config: Config, cache: Cache, through: str) ->
     ],
 )
 def test_an_edit_that_leaves_the_summaries_re_checks_only_that_file(
-    tmp_path: Path, checked: list[str], through: str, edit: str
+    tmp_path: Path, checked: _Checked, through: str, edit: str
 ) -> None:
     root = tmp_path / "p"
     targets, config = _project(root, helper=HELPER)
@@ -324,7 +353,7 @@ def test_an_edit_that_leaves_the_summaries_re_checks_only_that_file(
 
 
 def test_a_helper_that_starts_returning_an_open_file_re_checks_its_callers(
-    tmp_path: Path, checked: list[str], through: str
+    tmp_path: Path, checked: _Checked, through: str
 ) -> None:
     root = tmp_path / "p"
     targets, config = _project(root, helper=HELPER)
@@ -340,7 +369,7 @@ def test_a_helper_that_starts_returning_an_open_file_re_checks_its_callers(
 
 
 def test_a_factory_moved_to_another_line_re_checks_the_messages_that_quote_it(
-    tmp_path: Path, checked: list[str], through: str
+    tmp_path: Path, checked: _Checked, through: str
 ) -> None:
     """The finding in main.py quotes the helper's line (``open() at helpers.py:2``)."""
     root = tmp_path / "p"
@@ -357,7 +386,7 @@ def test_a_factory_moved_to_another_line_re_checks_the_messages_that_quote_it(
 
 
 def test_a_helper_outside_the_run_is_followed_too(
-    tmp_path: Path, checked: list[str], through: str
+    tmp_path: Path, checked: _Checked, through: str
 ) -> None:
     """pre-commit passes the changed files only: main.py alone, its helper read through
     its import; the helper's edit reaches main.py's result."""
