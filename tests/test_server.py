@@ -179,10 +179,9 @@ def test_diagnostics_on_open_then_a_quick_fix_removes_one(tmp_path: Path) -> Non
         assert page.startswith("file://") and page.endswith("/LL100.md")
         assert Path(page[len("file://"):]).read_text("utf-8").startswith(
             "# LL100 resource-not-released\n")
-        assert "the return at line 7 skips it" in leak.message
+        assert "is never closed: no path through the function releases it" in leak.message
         steps = [(r.location.range.start.line + 1, r.message) for r in leak.related_information]
-        assert steps == [(5, "`f` is acquired here"),
-                         (7, "this return leaves the function without releasing it")]
+        assert steps == [(5, "`f` is acquired here"), (8, "`f` is still held when load() ends")]
         assert (leak.range.start.line, leak.range.start.character) == (4, 8)
 
         unbound = next(d for d in found if d.code == "LL102")
