@@ -6,19 +6,18 @@ write, two writers at once and a cache from another leaklint. Behaviour only, no
 
 from __future__ import annotations
 
-import concurrent.futures
 import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from leaklint import runner
+from leaklint import pool, runner
 from leaklint.cache import Cache
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding
@@ -265,16 +264,24 @@ def test_the_prefilter_switch_really_switches(
     """A file naming no factory is not parsed with the filter on, and is without it."""
     import leaklint.core as core
 
-    parsed = []
+    parsed = tmp_path / "parsed.log"  # the analysis runs in a forked worker: it tells a file
     real = core.cst.parse_module
-    monkeypatch.setattr(core.cst, "parse_module", lambda data: parsed.append(1) or real(data))
-    file = tmp_path / "plain.py"
+
+    def parse_module(data: object) -> object:
+        with open(parsed, "a") as log:
+            log.write("parsed\n")
+        return real(data)
+
+    monkeypatch.setattr(core.cst, "parse_module", parse_module)
+    folder = tmp_path / "p"
+    folder.mkdir()
+    file = folder / "plain.py"
     file.write_text("def f(x):\n    return x + 1\n")
-    check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
-    assert parsed == []
+    check_paths([Target(str(file))], Config(root=str(folder)), jobs=1)
+    assert not parsed.exists()
     monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
-    check_paths([Target(str(file))], Config(root=str(tmp_path)), jobs=1)
-    assert parsed == [1]
+    check_paths([Target(str(file))], Config(root=str(folder)), jobs=1)
+    assert parsed.read_text() == "parsed\n"
 
 
 # --------------------------------------------------------------------------- workers
@@ -289,40 +296,76 @@ def test_two_workers_give_what_one_process_gives(
     assert _findings(parallel) == _findings(serial)
 
 
-class _NoProcesses:
-    def __init__(self, *args: object, **kwargs: object) -> None:
+def _no_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """No worker can be started: every fork fails as it does out of processes (EAGAIN)."""
+    asked: list[int] = []
+
+    def start(self: object) -> None:
+        asked.append(1)
         raise OSError("no processes here")
 
-
-class _BrokenPool:
-    """A pool whose workers die: every batch's result raises BrokenProcessPool."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def __enter__(self) -> _BrokenPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def submit(self, *args: object) -> object:
-        class Future:
-            def result(self) -> object:
-                raise BrokenProcessPool("a worker died")
-
-        return Future()
+    monkeypatch.setattr(pool._context().Process, "start", start)
+    return asked
 
 
-@pytest.mark.parametrize("pool", [_NoProcesses, _BrokenPool])
+def _daemonic(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """This process is a daemon (a worker of flake8 -j): it may not start children."""
+    asked: list[int] = []
+    real = multiprocessing.current_process()
+
+    class Daemonic:
+        daemon = True
+
+    def current() -> object:
+        asked.append(1)
+        return Daemonic() if os.getpid() == parent else real
+
+    parent = os.getpid()
+    monkeypatch.setattr(multiprocessing, "current_process", current)
+    return asked
+
+
+def _broken_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Workers start but fail every file (its result does not pickle, or a bug that shows in
+    a worker only): each exits at once and the parent does the file itself."""
+    from leaklint import core
+
+    parent = os.getpid()
+    real = core.check_source
+
+    def check_source(*args: object, **kwargs: object) -> FileResult:
+        if os.getpid() != parent:
+            raise RuntimeError("broken in the worker")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "check_source", check_source)
+    asked: list[int] = []
+    real_run = pool.run
+
+    def counted(*args: object, **kwargs: object) -> list:
+        asked.append(1)
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool, "run", counted)
+    return asked
+
+
+@pytest.fixture(scope="module")
+def fixture_results(fixtures: list[Target]) -> list[FileResult]:
+    return check_paths(fixtures, Config(root=str(ROOT)), jobs=1)
+
+
+@pytest.mark.parametrize("failure", [_no_processes, _daemonic, _broken_workers])
 def test_a_pool_that_fails_falls_back_to_this_process(
-    fixtures: list[Target], monkeypatch: pytest.MonkeyPatch, pool: type
+    fixtures: list[Target],
+    fixture_results: list[FileResult],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[[pytest.MonkeyPatch], list[int]],
 ) -> None:
-    config = Config(root=str(ROOT))
-    expected = check_paths(fixtures, config, jobs=1)
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
-    assert len(fixtures) >= runner._PARALLEL_THRESHOLD  # the pool is really asked
-    assert _findings(check_paths(fixtures, config, jobs=2)) == _findings(expected)
+    asked = failure(monkeypatch)
+    fallen_back = check_paths(fixtures, Config(root=str(ROOT)), jobs=2)
+    assert asked  # the pool was really asked, and failed
+    assert _findings(fallen_back) == _findings(fixture_results)
 
 
 # --------------------------------------------------------------------------- cache
@@ -469,9 +512,10 @@ def test_the_cli_with_an_unusable_cache_folder_runs_without_a_traceback(tmp_path
     unusable = run("--cache-dir", str(tmp_path / "file" / "cache"))
     assert unusable.returncode == plain.returncode == 1
     assert unusable.stdout == plain.stdout and "Traceback" not in unusable.stderr
-    default = run()  # the default folder: .leaklint_cache in the project root
+    default = run()  # the default folder: no configuration file anywhere, so the working folder
     assert default.stdout == plain.stdout
-    assert (tmp_path / "p" / ".leaklint_cache" / ".gitignore").read_text().strip().endswith("*")
+    assert (tmp_path / ".leaklint_cache" / ".gitignore").read_text().strip().endswith("*")
+    assert not (tmp_path / "p" / ".leaklint_cache").exists()  # never in the folder checked
     assert run().stdout == plain.stdout  # warm
 
 
