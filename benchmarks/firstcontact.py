@@ -325,7 +325,8 @@ def run_round(n: int, seed: int, engine_path: str | None, jobs: int, packet: Pat
                              "version": proj.version, "date": today, "engine": commit,
                              "note": "" if archive.endswith((".tar.gz", ".zip")) else f"wheel: {archive}"})
     if packet:
-        write_packet(packet, number, [p for p, _ in projects], chosen, strata, peer_rows)
+        write_packet(packet, number, [p for p, _ in projects], chosen, strata, peer_rows,
+                     engine_path)
 
 
 def rubric() -> str:
@@ -337,7 +338,8 @@ def rubric() -> str:
 
 
 def write_packet(path: Path, number: int, projects: list[Project], chosen: list[dict],
-                 strata: dict[str, list[int]], peer_rows: list[dict]) -> None:
+                 strata: dict[str, list[int]], peer_rows: list[dict],
+                 engine_path: str | None = None) -> None:
     """The judges' brief: the findings to judge, where they are, and the rubric; no verdict."""
     roots = {p.name: p.root for p in projects}
     lines = [
@@ -346,7 +348,8 @@ def write_packet(path: Path, number: int, projects: list[Project], chosen: list[
         "Judge each finding below by the rubric (copied from `benchmarks/realworld/README.md`, "
         "section \"How a finding is judged\"). Read the code at the path given: the whole "
         "function, and the helpers and classes it calls in the same project. A rule's "
-        "documentation: `PYTHONPATH=/work/fc-base python -m leaklint rule LL100` (any code).",
+        "documentation: `" + (f"PYTHONPATH={engine_path} " if engine_path else "")
+        + "python -m leaklint rule LL100` (any code), from the engine that was measured.",
         "",
         "Answer one line per finding, as CSV: `id,verdict,reason`, the verdict one of "
         "`true`, `fp`, `debatable`, the reason one line as the rubric asks.",
