@@ -208,6 +208,8 @@ class _Module:
     self_stores: dict[str, list[tuple[str, cst.Call, Resource, str | None]]] = field(
         default_factory=dict
     )
+    #: classes of this module, at its top level, with no decorator (none makes __init__)
+    plain_classes: frozenset[str] = frozenset()
 
 
 def analyse_module(
@@ -222,6 +224,11 @@ def analyse_module(
     """Every leak in ``module``, in no particular order (the caller sorts by position).
     ``strict``: no call is taken to be one that practically never raises."""
     ctx = _Module(registry, project, module_name, strict)
+    ctx.plain_classes = frozenset(
+        f"{module_name}.{stmt.name.value}" if module_name else stmt.name.value
+        for stmt in module.body
+        if isinstance(stmt, cst.ClassDef) and not stmt.decorators
+    )
     scope = body_scope("module", None, module.body, module_name, is_package)
     _ScopeAnalyser(ctx, scope, "module").run(module.body)
     return ctx.leaks
@@ -274,6 +281,7 @@ class _ScopeAnalyser:
         self.frames: list[_Frame] = []
         self.normal_exits: dict[int, list[cst.CSTNode | None]] = {}
         self.done_at_exit: set[int] = set()  # released or handed on at some normal exit
+        self.never_ended: set[int] = set()  # open where a call that never returns ran
         self.collections: set[int] = set()  # obligations held by a local list of them
         # calls whose value the code itself releases (``_evidence_from_use``), by call id
         self.evidence: dict[int, Resource] = {}
@@ -429,6 +437,11 @@ class _ScopeAnalyser:
                 and not (obligation.resource.code != "LL202" and obligation.names.keys() & entered)
                 and not (self.cleanup_skipped and _is_yield(self.exception_exits[oid]))
             ):
+                if oid in self.never_ended and oid not in self.done_at_exit:
+                    # ``fd = os.open(p)`` ... ``sys.exit(1)``: released by no way out
+                    leaks.append(Leak("not-released", obligation.call, obligation.resource, var,
+                                      NEVER_RELEASED))
+                    continue
                 leaks.append(
                     Leak("exception-path", obligation.call, obligation.resource, var,
                          self.exception_exits[oid])
@@ -562,12 +575,41 @@ class _ScopeAnalyser:
         ends = self.ends_process(stmt)
         if ends == "exit":
             fx.may_raise = False  # os._exit(n) does not return, nor raise
+        never = not ends and self.never_returns(stmt.value)
+        if never:
+            fx.may_raise = True  # its one way out is an exception (``SystemExit`` too)
+            self.never_ended.update(state.open_ids())
         state = self.apply(fx, state, stmt)
-        if ends:
+        if never and self.in_cleanup:
+            self.raise_(state, stmt)  # (``apply`` lets a call in a handler fall through)
+        if ends or never:
             # no clean-up runs after ``os._exit(0)`` or a successful ``os.execv(...)``: the
-            # operating system reclaims every descriptor left (a failing exec raises above)
+            # operating system reclaims every descriptor left (a failing exec raises above);
+            # after ``sys.exit(1)`` or ``module.fail_json(msg=...)`` only the exception
+            # leaves, through the handlers and finally blocks
             return None
         return state
+
+    def never_returns(self, expr: cst.BaseExpression) -> bool:
+        """A call statement (or ``await f()``) whose callee never returns, as the project's
+        summaries say: a project function that always raises or exits, ``sys.exit``,
+        ``pytest.fail``, ``module.fail_json()`` on a local made by a class whose method does
+        (``module = AnsibleModule(...)``)."""
+        project = self.ctx.project
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        if project is None or not isinstance(expr, cst.Call):
+            return False
+        func = expr.func
+        callee = self.callee_name(func)
+        if callee is not None and project.never_returns(callee):
+            return True
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return False
+        made = self.scope.types_of(func.value.value)
+        return bool(made) and all(
+            project.never_returns(f"{made_by}.{func.attr.value}") for made_by in made
+        )
 
     def check_awaited(self, expr: cst.BaseExpression, fx: _Effects, state: _State) -> None:
         """LL203: ``session.close()`` / ``x.aclose()`` / ``cm.__aexit__()`` as a statement,
@@ -867,6 +909,10 @@ class _ScopeAnalyser:
         if handler_frame is not None:
             self.frames.pop()
             caught = handler_frame.exc
+            if caught is None and expects_raise and body_out is not None:
+                # the body meant to fail raised in the model nowhere (``m[:] = b"x"`` on a
+                # read-only map): its handler is still the way on when the else never returns
+                caught = body_out.copy()
             released: set[int] = set()  # open when caught, released by a handler
             for handler in stmt.handlers:
                 if caught is None:
@@ -1569,12 +1615,22 @@ class _ScopeAnalyser:
         if project is None:
             return None
         callee = self.callee_name(call.func)
+        if (
+            self.class_name is not None
+            and isinstance(call.func, cst.Name)
+            and call.func.value == "cls"
+            and self.qualname(call.func) is None
+        ):
+            callee = self.class_name  # ``cls(fileobj)`` in a classmethod: this class's own
         if callee is not None and callee in project.classes:
             # a class of the project, whatever its name's case (``asyncore.dispatcher(sock)``):
-            # what its __init__ keeps, or, without one, a constructor keeps what it is given
-            if f"{callee}.__init__" not in project.functions:
-                return [True] * len(call.args)
-            callee = f"{callee}.__init__"
+            # what the __init__ its lineage gives it keeps
+            init = self.constructor_of(callee)
+            if init is None:
+                return [True] * len(call.args)  # a base outside the project may keep it
+            if init == "":
+                return [False] * len(call.args)  # ``object.__init__``: keeps nothing
+            callee = init
         if callee is None or callee not in project.functions:
             return None
         out = []
@@ -1585,6 +1641,27 @@ class _ScopeAnalyser:
                 continue
             out.append(bool(project.takes_argument(callee, index, keyword)))
         return out
+
+    def constructor_of(self, class_name: str) -> str | None:
+        """The ``__init__`` a project class runs: its own or the first a project base in its
+        lineage defines; "" when there is none and every base is plain ``object`` (and the
+        class, defined in this module, has no decorator that could write one nor a
+        ``__new__``: a dataclass keeps its fields); None when a base outside the project
+        might define it."""
+        project = self.ctx.project
+        assert project is not None
+        for name, facts in project.lineage(class_name):
+            if facts is None:
+                if name not in ("builtins.object", "typing.Generic"):
+                    return None
+                continue
+            if f"{name}.__init__" in project.functions:
+                return f"{name}.__init__"
+            if "__new__" in facts.methods or "__init__" in facts.methods:
+                return None
+            if name not in self.ctx.plain_classes:
+                return None  # decorated, or defined where we cannot see its decorators
+        return ""
 
     def keeps_without_releasing(self, class_name: str) -> bool:
         """A project class (its bases too, all the project's or plain) with no method that
@@ -2066,6 +2143,13 @@ class _ScopeAnalyser:
             # the object owes it (dropped, it leaks; returned, the caller owes it)
             inner = [item for arg in call.args for item in self.value_of(arg.value, fx)]
             return [("contained", inner, True)] if inner else []
+        known = self.registry.get(qualname)
+        if known is not None and known.borrow_when and _borrows(call, known, self.scope):
+            # ``GzipFile(fileobj=f)``, ``open(fd, closefd=False)``: a wrapper that borrows
+            # leaves what it is given to its owner
+            for arg in call.args:
+                self.consume(arg.value, fx)
+            return []
         takes = self.project_takes(call)
         builds = ownership.is_constructor_name(qualname) or (
             project is not None and callee in project.classes
@@ -2147,6 +2231,16 @@ class _ScopeAnalyser:
                 closed = state.copy()
                 closed.discharge(state.names[test.value.value])
                 return closed, state
+        inside = _inner_state_test(test)
+        if inside is not None:
+            # ``finally: if cache.conn: cache.close()``: where what it holds is empty (never
+            # opened, or already released), the owner holds nothing to release
+            name, empty_when_true = inside
+            oids = state.names.get(name)
+            if oids:
+                emptied = state.copy()
+                emptied.discharge(oids)
+                return (emptied, state) if empty_when_true else (state, emptied)
         return state, state
 
 
@@ -2311,6 +2405,27 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
             return test.left.value, True
         if isinstance(target.operator, cst.IsNot):
             return test.left.value, False
+    return None
+
+
+def _inner_state_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """``x.conn`` / ``x.conn is None`` / ``x.conn is not None`` (an attribute of a name) →
+    (x, "is what x holds there empty when true?")."""
+    if isinstance(test, cst.Attribute) and isinstance(test.value, cst.Name):
+        return test.value.value, False
+    if (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Attribute)
+        and isinstance(test.left.value, cst.Name)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
+    ):
+        operator = test.comparisons[0].operator
+        if isinstance(operator, cst.Is):
+            return test.left.value.value, True
+        if isinstance(operator, cst.IsNot):
+            return test.left.value.value, False
     return None
 
 
@@ -2747,8 +2862,12 @@ def _borrows(call: cst.Call, resource: Resource, scope: Scope) -> bool:
     ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value; a class that
     derives from it counts as it (``TarFile(fileobj=MyBytesIO(data))``)."""
     for condition in resource.borrow_when:
-        where, _, literal = condition.partition("=")
+        where, given, literal = condition.partition("=")
         text = _argument_text(call, where, scope.types_of)
+        if not given:  # ``fileobj@3``: wrapping a file object given to it, not opening one
+            if text is not None and text not in _ABSENT:
+                return True
+            continue
         if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
             return True
         if text is not None and text.endswith("()") and literal.endswith("()"):
