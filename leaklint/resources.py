@@ -152,10 +152,11 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         )
     borrow_when = entry.get("borrow-when", [])
     if not isinstance(borrow_when, list) or not all(
-        isinstance(b, str) and "=" in b for b in borrow_when
+        isinstance(b, str) and ("=" in b or "@" in b) for b in borrow_when
     ):
         raise RegistryError(
-            f"{origin}: resources.{qualname!r}: 'borrow-when' must be a list of 'keyword=value'"
+            f"{origin}: resources.{qualname!r}: 'borrow-when' must be a list of "
+            "'keyword=value' or 'keyword@N' (that argument given)"
         )
     kind = entry.get("kind", "resource")
     if not isinstance(kind, str):
