@@ -77,6 +77,7 @@ def _settings(resolver: Resolver, path: str) -> str:
         ("max-file-size-mb", str(config.max_file_size_mb)),
         ("analysis-timeout", str(config.analysis_timeout)),
         ("max-memory-mb", str(config.max_memory_mb)),
+        ("strict", "true" if config.strict else "false"),
     ]
     if config.excluded(path):
         rows.append(("excluded", "yes (a walk skips it; named, it is checked unless --force-exclude)"))
@@ -199,6 +200,12 @@ def main() -> None:
     type=click.IntRange(min=0),
     help="Stop analysing a file whose worker grows by more than this: one LL900 line (0: no limit).",
 )
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Report the exception path of every call, also of calls that practically never "
+    "raise (the `strict` key; default: off).",
+)
 @click.option("--debug", is_flag=True, help="Print the traceback of internal errors.")
 def check(
     paths: tuple[str, ...],
@@ -234,6 +241,7 @@ def check(
     runtime_path: Path | None,
     analysis_timeout: float | None,
     max_memory_mb: int | None,
+    strict: bool | None,
     debug: bool,
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for resource leaks.
@@ -266,6 +274,7 @@ def check(
                 extend_exclude=_tuple(_patterns(extend_exclude)) or (),
                 analysis_timeout=analysis_timeout,
                 max_memory_mb=max_memory_mb,
+                strict=strict,
             ),
         )
         if show_settings is not None:

@@ -395,6 +395,7 @@ class Overrides:
     extend_exclude: tuple[str, ...] = ()
     analysis_timeout: float | None = None
     max_memory_mb: int | None = None
+    strict: bool | None = None  # --strict / --no-strict
     #: ``--config 'key = value'`` settings, as one [tool.leaklint] table
     table: tuple[tuple[str, Any], ...] = ()
 
@@ -416,6 +417,8 @@ class Overrides:
             changes["analysis_timeout"] = self.analysis_timeout
         if self.max_memory_mb is not None:
             changes["max_memory_mb"] = self.max_memory_mb
+        if self.strict is not None:
+            changes["strict"] = self.strict
         return replace(config, **changes) if changes else config
 
 

@@ -33,3 +33,15 @@ def test_strict_must_be_a_boolean(tmp_path: Path) -> None:
     proc = check("mod.py", cwd=tmp_path)
     assert proc.returncode == 2
     assert "'strict' must be true or false" in proc.stderr
+
+
+def test_the_command_line_sets_strict_either_way(tmp_path: Path) -> None:
+    """``--strict`` on a project without the key, ``--no-strict`` over ``strict = true``."""
+    write(tmp_path, "mod.py", SOURCE)
+    assert codes(check("--no-cache", "--strict", "mod.py", cwd=tmp_path)) == [
+        ("mod.py", 5, "LL101")
+    ]
+    write(tmp_path, "pyproject.toml", "[tool.leaklint]\nstrict = true\n")
+    assert codes(check("--no-cache", "--no-strict", "mod.py", cwd=tmp_path)) == []
+    shown = check("--strict", "--show-settings", "mod.py", cwd=tmp_path)
+    assert "strict" in shown.stdout and "true" in shown.stdout.split("strict", 1)[1].split("\n")[0]
