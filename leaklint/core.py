@@ -672,12 +672,21 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
     functions_in: dict[int, list[tuple[CodeRange, str]]] = {}  # per positions mapping
     findings = []
     failed: dict[str, tuple[Rule, int, int, Exception]] = {}  # the first failure of each rule
+    #: (code, variable, line) already reported: ``ftp = FTP_TLS(h) if tls else FTP(h)`` is
+    #: one leak of ``ftp`` whichever branch made it, reported once (at the first factory)
+    bound: set[tuple[str, str, int]] = set()
     for leak in leaks:
         rule = rule_for(leak.kind, leak.resource.code)
         if not config.enabled_for(rule.code, path) or rule.code in failed:
             continue
         try:
-            findings.append(_finding(leak, rule, path, located, functions_in))
+            finding = _finding(leak, rule, path, located, functions_in)
+            if leak.var is not None:
+                once = (rule.code, leak.var, finding.line)
+                if once in bound:
+                    continue
+                bound.add(once)
+            findings.append(finding)
         except (RecursionError, MemoryError):
             raise
         except Exception as err:  # noqa: BLE001 - one rule's bug must not cost the others
