@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from leaklint.analysis.names import SameScopeVisitor
+from leaklint.analysis.names import SameScopeVisitor, dotted_name
 from leaklint.analysis.obligations import Leak
 from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, why_no_with
 
@@ -157,11 +157,11 @@ def _imported_modules(module: cst.Module) -> Iterator[str]:
         found: list[str] = []
 
         def visit_Import(self, node: cst.Import) -> None:
-            self.found.extend(_dotted(alias.name) or "" for alias in node.names)
+            self.found.extend(dotted_name(alias.name) or "" for alias in node.names)
 
         def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
             if node.module is not None and not node.relative:
-                self.found.append(_dotted(node.module) or "")
+                self.found.append(dotted_name(node.module) or "")
 
     imports = Imports()
     imports.found = []
@@ -436,7 +436,7 @@ def _is_data(node: cst.CSTNode) -> bool:
         return False
     if isinstance(node.func, cst.Attribute):
         return node.func.attr.value in EAGER_METHODS | DATA_METHODS
-    return _dotted(node.func) in EAGER_READERS | {"len", "bool", "str", "int", "float", "print"}
+    return dotted_name(node.func) in EAGER_READERS | {"len", "bool", "str", "int", "float", "print"}
 
 
 class _Mentions(_Identifiers):
@@ -655,15 +655,6 @@ EAGER_READERS = frozenset(
 )
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = _dotted(node.value)
-        return f"{head}.{node.attr.value}" if head else None
-    return None
-
-
 def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
     """``node`` is the receiver of an eager method (``open(p).read()``) or the first argument
     of an eager reader (``json.load(open(p))``): nothing of it outlives the statement."""
@@ -678,7 +669,7 @@ def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
         return (
             isinstance(call, cst.Call)
             and call.args[0] is parent
-            and _dotted(call.func) in EAGER_READERS
+            and dotted_name(call.func) in EAGER_READERS
         )
     return False
 
