@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from leaklint import __version__
-from leaklint.baseline import Baseline, write_baseline
-from leaklint.cache import Cache
-from leaklint.config import Config, ConfigError, Overrides, Resolver, inline_setting
-from leaklint.report import (
-    FORMATS,
-    SourceLines,
-    render,
-    rule_table,
-    shown_path,
-    source_text,
-)
-from leaklint.report import statistics as render_statistics
-from leaklint.rules import ALL_RULES, RULES_BY_CODE
-from leaklint.runner import by_config, cache_folder, check_groups, discover, summarise
-from leaklint.runtime import RuntimeReportError, join, read_report
+
+# Only click is imported at start-up: `leaklint --version` and `--help` need nothing else, and
+# each command imports what it uses where it uses it (issue 25 item 7: the configuration,
+# the runner and the report cost more than Python's own start here; the analysis, libcst, a
+# quarter of a second, is imported by the runner only for a file the cache does not answer).
+if TYPE_CHECKING:
+    from leaklint.baseline import Baseline
+    from leaklint.config import Config, Overrides, Resolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -47,6 +38,10 @@ def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
 
 def _resolver(config_args: tuple[str, ...], isolated: bool, overrides: Overrides) -> Resolver:
     """``--config`` is a file (at most one) or ``key = value`` settings, as in ruff."""
+    from dataclasses import replace
+
+    from leaklint.config import ConfigError, Resolver, inline_setting
+
     files = [arg for arg in config_args if Path(arg).is_file() or "=" not in arg]
     if len(files) > 1:
         raise ConfigError("--config: give one configuration file at most")
@@ -85,6 +80,24 @@ def _settings(resolver: Resolver, path: str) -> str:
     return "".join(f"{name:<{width}}  {value}\n" for name, value in rows)
 
 
+class _FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """``--format``'s choice of ``leaklint.report.FORMATS``, read when an option is parsed or
+    help is shown, not when this module is imported (the report imports every rule)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from leaklint.report import FORMATS
+
+        return FORMATS
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click's ``__init__`` sets the choices; they are the report's."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="leaklint")
 def main() -> None:
@@ -120,7 +133,7 @@ def main() -> None:
     help="Print the configuration that applies to this file, and exit.",
 )
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked, and exit.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=_FormatChoice(), default="text", show_default=True)
 @click.option(
     "--output-file",
     "-o",
@@ -247,6 +260,12 @@ def check(
     """Check PATHS (files or folders; default: the current folder) for resource leaks.
 
     `-` reads one file from standard input."""
+    from leaklint.config import ConfigError, Overrides
+    from leaklint.report import SourceLines, render, shown_path, source_text
+    from leaklint.report import statistics as render_statistics
+    from leaklint.runner import by_config, cache_folder, check_groups, discover
+    from leaklint.runtime import RuntimeReportError, join, read_report
+
     started = time.monotonic()
     _exit_cleanly_on_signals()
     reading_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
@@ -289,7 +308,11 @@ def check(
                 click.echo("".join(f"{shown_path(t.path)}\n" for t in targets), nl=False)
                 sys.exit(EXIT_CLEAN)
             groups = by_config(targets, resolver)
-        known = Baseline.read(baseline_path) if baseline_path is not None else None
+        known = None
+        if baseline_path is not None:
+            from leaklint.baseline import Baseline
+
+            known = Baseline.read(baseline_path)
         runtime = read_report(runtime_path) if runtime_path is not None else None
     except (ConfigError, RuntimeReportError) as err:
         _fail(str(err))
@@ -308,7 +331,12 @@ def check(
             results = [check_source(data, name, config)]
     else:
         configs = [config for config, _ in groups]
-        cache = None if no_cache else Cache.open(cache_dir or cache_folder(resolver, configs))
+        if no_cache:
+            cache = None
+        else:
+            from leaklint.cache import Cache
+
+            cache = Cache.open(cache_dir or cache_folder(resolver, configs))
         if _is_tty(sys.stderr) and len(targets) >= _PROGRESS_FROM and summary is not False:
             with click.progressbar(length=len(targets), label="leaklint", file=sys.stderr) as bar:
                 results = check_groups(groups, jobs, progress=bar.update, cache=cache)
@@ -331,6 +359,8 @@ def check(
         _add_noqa(results)
         sys.exit(EXIT_CLEAN)
     if write_baseline_path is not None:
+        from leaklint.baseline import write_baseline
+
         write_baseline(write_baseline_path, findings, source)
         click.echo(
             f"leaklint: wrote {_count(len(findings), 'finding')} to {write_baseline_path}", err=True
@@ -409,9 +439,13 @@ def _fixes(
     a finding the baseline holds is not fixed. Returns the results to report (the remaining
     findings of each fixed file), how many findings were fixed by code, and how many files
     changed (or would)."""
+    from dataclasses import replace
+
     from leaklint import (
         fixes,  # imports libcst, which a run answered from the cache never needs
     )
+    from leaklint.report import shown_path
+    from leaklint.runner import summarise
 
     jobs = jobs or os.cpu_count() or 1
     project = summarise(targets, config, jobs)
@@ -460,6 +494,7 @@ def _add_noqa(results: list) -> None:
     changed since they were read are left alone, each said on stderr)."""
     from leaklint import fixes, suppressions
     from leaklint.files import NotReadable
+    from leaklint.report import shown_path
 
     added = files = 0
     for result in results:
@@ -485,6 +520,7 @@ def _exit_cleanly_on_signals() -> None:
     """SIGINT and SIGTERM end the run as an exception would: the worker processes are
     killed and temporary files removed on the way out (``finally`` blocks), then the exit
     code is 128 + the signal's number, as a shell reports it (130, 143)."""
+    import signal
 
     def stop(number: int, frame: object) -> None:
         name = "interrupted" if number == signal.SIGINT else "terminated"
@@ -552,6 +588,9 @@ def _fail(message: str) -> NoReturn:
 )
 def rules(fmt: str) -> None:
     """List every rule: code, name and what it reports."""
+    from leaklint.report import rule_table
+    from leaklint.rules import ALL_RULES
+
     if fmt == "markdown":
         click.echo(rule_table(), nl=False)
         return
@@ -579,6 +618,8 @@ def server() -> None:
 @click.argument("code")
 def rule(code: str) -> None:
     """Show the documentation of one rule (by code or name)."""
+    from leaklint.rules import ALL_RULES, RULES_BY_CODE
+
     wanted = code.strip()
     found = RULES_BY_CODE.get(wanted.upper()) or next(
         (r for r in ALL_RULES if r.name == wanted.lower()), None

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from test_cli import LEAK, write
 
 HEAVY = ("libcst", "leaklint.analysis", "leaklint.core")
@@ -30,6 +31,13 @@ def _heavy(modules: set[str]) -> set[str]:
 
 def test_version_imports_no_analysis(tmp_path: Path) -> None:
     assert _heavy(_imported(["--version"], tmp_path)) == set()
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_only_the_command_line(tmp_path: Path, args: list[str]) -> None:
+    """Not the configuration, the runner, the report nor the rules: click and the CLI alone."""
+    ours = {m for m in _imported(args, tmp_path) if m.split(".")[0] == "leaklint"}
+    assert ours == {"leaklint", "leaklint.cli"}
 
 
 def test_a_run_the_cache_answers_imports_no_analysis(tmp_path: Path) -> None:
