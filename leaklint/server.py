@@ -24,24 +24,27 @@ beside it must not see; the event loop stays free to read the client's messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 
 from leaklint import __version__
 from leaklint.config import Config, ConfigError, load_config
 from leaklint.files import NotReadable, read_file
+from leaklint.notebook import NOTEBOOK_SUFFIX, cell_position
 from leaklint.results import FileResult, Finding
 from leaklint.rules import RULES_BY_CODE
+
 
 def rule_page(code: str, docs_url: str | None = None) -> str | None:
     """The link a diagnostic of rule ``code`` carries. A client may name where the rules are
@@ -77,18 +80,34 @@ FIX_ALL_KIND = f"{lsp.CodeActionKind.SourceFixAll.value}.leaklint"
 #: How many rounds of imports the summaries follow from a document (as the CLI does).
 _IMPORT_DEPTH = 8
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+#: Where a (1-based line, 0-based column) of a checked text is shown: (URI, line there, range).
+_Place = Callable[[int, int], "tuple[str, int, lsp.Range]"]
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+#: The notebooks the server checks (LSP 3.17 notebook document sync): Jupyter notebooks'
+#: Python cells.
+NOTEBOOK_SYNC = lsp.NotebookDocumentSyncOptions(
+    notebook_selector=[lsp.NotebookDocumentFilterWithCells(
+        cells=[lsp.NotebookCellLanguage("python")], notebook="jupyter-notebook",
+    )],
+    save=True,
+)
 
 
 @dataclass
 class _Checked:
-    """The last check of a document: the text it was of, and what it found."""
+    """The last check of a document: the text it was of, and what it found. A notebook's
+    text is the notebook (JSON) its cells make, and ``cells`` the URI of each of its cells,
+    in order: a finding in cell N is shown in ``cells[N - 1]``."""
 
     version: int | None
     text: str
     result: FileResult
     path: str
     config: Config
+    cells: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,7 +131,7 @@ class State:
 
 class LeaklintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("leaklint", __version__)
+        super().__init__("leaklint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
         self.state = State()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaklint")
 
@@ -225,7 +244,10 @@ class LeaklintServer(LanguageServer):
 
     async def check_document(self, uri: str) -> _Checked | None:
         """Check the document as the editor holds it now (the last check when the text is
-        the same)."""
+        the same); for a notebook or one of its cells, the notebook."""
+        notebook = self.notebook_of(uri)
+        if notebook is not None:
+            return await self.check_notebook(notebook)
         document = self.workspace.get_text_document(uri)
         if not _is_python(document):
             return None
@@ -240,20 +262,113 @@ class LeaklintServer(LanguageServer):
             self.state.checked[uri] = checked
         return checked
 
+    def notebook_of(self, uri: str) -> lsp.NotebookDocument | None:
+        """The open notebook ``uri`` is, or holds as a cell."""
+        workspace = self.workspace
+        return (workspace.get_notebook_document(notebook_uri=uri)
+                or workspace.get_notebook_document(cell_uri=uri))
+
+    def notebook_text(self, notebook: lsp.NotebookDocument) -> tuple[str, tuple[str, ...]]:
+        """The notebook (JSON, as a ``.ipynb`` file holds it) the editor's cells make, and
+        the URI of each cell. A code cell in another language than Python is a raw cell."""
+        cells = []
+        for cell in notebook.cells:
+            document = self.workspace.get_text_document(cell.document)
+            python = cell.kind == lsp.NotebookCellKind.Code and document.language_id in (None, "python")
+            kind = "code" if python else "markdown" if cell.kind == lsp.NotebookCellKind.Markup else "raw"
+            cells.append({"cell_type": kind, "metadata": {}, "source": document.source})
+        metadata = notebook.metadata if isinstance(notebook.metadata, dict) else {}
+        text = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5})
+        return text, tuple(cell.document for cell in notebook.cells)
+
+    async def check_notebook(self, notebook: lsp.NotebookDocument) -> _Checked:
+        """Check a notebook as its cells are now: its code cells as one module, as the CLI
+        checks a ``.ipynb`` file."""
+        uri = notebook.uri
+        text, cells = self.notebook_text(notebook)
+        known = self.state.checked.get(uri)
+        if known is not None and known.text == text:
+            return known
+        path = _path_of(uri)
+        result, config = await self.run(self.check_text, uri, path, text)
+        checked = _Checked(notebook.version, text, result, path, config, cells)
+        now = self.workspace.get_notebook_document(notebook_uri=uri)
+        if now is not None and self.notebook_text(now)[0] == text:
+            self.state.checked[uri] = checked
+        return checked
+
     def publish(self, uri: str, checked: _Checked) -> None:
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(
-                uri=uri, version=checked.version, diagnostics=self.diagnostics(uri, checked)
+        for shown, diagnostics in self.diagnostics_by_uri(uri, checked).items():
+            version = checked.version
+            if checked.cells:
+                version = self.workspace.get_text_document(shown).version
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=shown, version=version, diagnostics=diagnostics)
             )
-        )
+
+    def diagnostics_by_uri(self, uri: str, checked: _Checked) -> dict[str, list[lsp.Diagnostic]]:
+        """The diagnostics of each document the check covers: the document, or each cell of
+        the notebook (an empty list for a cell with none)."""
+        out: dict[str, list[lsp.Diagnostic]] = {cell: [] for cell in checked.cells} or {uri: []}
+        for _, diagnostic in self.placed(uri, checked):
+            out.setdefault(diagnostic.data["uri"], []).append(diagnostic)
+        return out
 
     def diagnostics(self, uri: str, checked: _Checked) -> list[lsp.Diagnostic]:
-        lines = checked.text.splitlines()
+        """The diagnostics shown in ``uri`` (a document, or a notebook's cell)."""
+        return [diagnostic for _, diagnostic in self.placed(uri, checked, only=uri)]
+
+    def placed(
+        self, uri: str, checked: _Checked, only: str | None = None
+    ) -> list[tuple[Finding, lsp.Diagnostic]]:
+        """Each finding (its line made the line in the document it is shown in: a cell's,
+        in a notebook) with its diagnostic; those shown in ``only`` when given."""
+        place = self.place_in_cells(checked) if checked.cells else self.place_in(uri, checked.text)
+        out = []
+        for finding in checked.result.findings:
+            diagnostic = _diagnostic(finding, place, self.state.docs_url)
+            shown = diagnostic.data["uri"]
+            if only is None or shown == only:
+                line = diagnostic.data["line"]
+                out.append((replace(finding, line=line, cells=()), diagnostic))
+        return out
+
+    def place_in(self, uri: str, text: str) -> _Place:
+        lines = text.splitlines()
         document = self.workspace.get_text_document(uri)
-        return [
-            _diagnostic(finding, uri, lines, document, self.state.docs_url)
-            for finding in checked.result.findings
-        ]
+        return lambda line, col: (uri, line, _range(lines, document, line, col))
+
+    def place_in_cells(self, checked: _Checked) -> _Place:
+        """Where a line of a notebook's virtual module is: its cell's URI and line."""
+        from leaklint.notebook import read
+
+        starts = read(checked.text.encode("utf-8")).index
+
+        def place(line: int, col: int) -> tuple[str, int, lsp.Range]:
+            number, at = cell_position(starts, line) if starts else (1, line)
+            uri = checked.cells[min(number, len(checked.cells)) - 1]
+            document = self.workspace.get_text_document(uri)
+            return uri, at, _range(document.source.splitlines(), document, at, col)
+
+        return place
+
+    def edited(self, uri: str) -> None:
+        """A document (or notebook) changed: check it after the debounce, and every other
+        open document whose project holds it."""
+        self.schedule(uri, self.state.debounce)
+        self.recheck_dependents(_path_of(uri))
+
+    def recheck_dependents(self, path: str) -> None:
+        for other in self.dependents(path):
+            self.state.checked.pop(other, None)
+            self.schedule(other, self.state.debounce)
+
+    def clear(self, uris: Sequence[str]) -> None:
+        """Take the diagnostics pushed to ``uris`` away (a client that pulls asks again)."""
+        if self.state.pull:
+            return
+        for uri in uris:
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def dependents(self, path: str) -> list[str]:
         """The open documents (but ``path``'s own) whose project holds ``path``."""
@@ -270,16 +385,16 @@ class LeaklintServer(LanguageServer):
         from leaklint.fixes.transforms import FIXABLE_CODES
 
         out: list[lsp.CodeAction] = []
-        lines = checked.text.splitlines(keepends=True)
         document = self.workspace.get_text_document(uri)
+        lines = document.source.splitlines(keepends=True) if checked.cells else (
+            checked.text.splitlines(keepends=True))
+        version = document.version if checked.cells else checked.version
         here = [
-            f for f in checked.result.findings
-            if wanted.start.line <= f.line - 1 <= wanted.end.line
+            (finding, diagnostic) for finding, diagnostic in self.placed(uri, checked, only=uri)
+            if wanted.start.line <= finding.line - 1 <= wanted.end.line
         ]
-        for finding in here:
-            diagnostic = _diagnostic(finding, uri, checked.text.splitlines(), document,
-                                     self.state.docs_url)
-            if finding.code in FIXABLE_CODES:
+        for finding, diagnostic in here:
+            if finding.code in FIXABLE_CODES and not checked.cells:
                 for unsafe in (False, True):
                     fixed = self.fixed(checked, unsafe, finding)
                     if fixed is None:
@@ -302,7 +417,7 @@ class LeaklintServer(LanguageServer):
                     diagnostics=[diagnostic],
                     edit=lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
                         text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-                            uri=uri, version=checked.version),
+                            uri=uri, version=version),
                         edits=[suppress],
                     )]),
                 ))
@@ -337,8 +452,8 @@ class LeaklintServer(LanguageServer):
             return None
         return outcome.fixed.decode("utf-8"), outcome.applied
 
-    def hover(self, checked: _Checked, line: int) -> lsp.Hover | None:
-        codes = sorted({f.code for f in checked.result.findings if f.line - 1 == line})
+    def hover(self, uri: str, checked: _Checked, line: int) -> lsp.Hover | None:
+        codes = sorted({f.code for f, _ in self.placed(uri, checked, only=uri) if f.line - 1 == line})
         if not codes:
             return None
         parts = []
@@ -372,7 +487,7 @@ def _path_of(uri: str) -> str:
     if path:
         return path
     name = re.sub(r"[^\w.-]", "_", uri.rsplit("/", 1)[-1]) or "untitled"
-    return name if name.endswith(".py") else name + ".py"
+    return name if name.endswith((".py", NOTEBOOK_SUFFIX)) else name + ".py"
 
 
 def _is_python(document: Any) -> bool:
@@ -398,25 +513,24 @@ def _range(lines: Sequence[str], document: Any, line: int, col: int) -> lsp.Rang
     )
 
 
-def _diagnostic(
-    finding: Finding, uri: str, lines: Sequence[str], document: Any, docs_url: str | None
-) -> lsp.Diagnostic:
+def _diagnostic(finding: Finding, place: _Place, docs_url: str | None) -> lsp.Diagnostic:
+    """The diagnostic of ``finding``, in the document ``place`` puts its line in (its URI
+    and line there in ``data``); its trace steps wherever theirs are."""
     page = rule_page(finding.code, docs_url)
-    related = [
-        lsp.DiagnosticRelatedInformation(
-            location=lsp.Location(uri, _range(lines, document, line, col)), message=label
-        )
-        for line, col, label in finding.related
-    ]
+    related = []
+    for line, col, label in finding.related:
+        uri, _, where = place(line, col)
+        related.append(lsp.DiagnosticRelatedInformation(location=lsp.Location(uri, where), message=label))
+    uri, line, where = place(finding.line, finding.col)
     return lsp.Diagnostic(
-        range=_range(lines, document, finding.line, finding.col),
+        range=where,
         message=finding.message,
         severity=lsp.DiagnosticSeverity.Warning if finding.code == "LL900" else lsp.DiagnosticSeverity.Error,
         code=finding.code,
         code_description=lsp.CodeDescription(href=page) if page else None,
         source="leaklint",
         related_information=related or None,
-        data={"line": finding.line, "col": finding.col, "code": finding.code},
+        data={"line": line, "col": finding.col, "code": finding.code, "uri": uri},
     )
 
 
@@ -499,11 +613,7 @@ def make_server() -> LeaklintServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     async def did_change(ls: LeaklintServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        ls.schedule(uri, state.debounce)
-        for other in ls.dependents(_path_of(uri)):
-            state.checked.pop(other, None)
-            ls.schedule(other, state.debounce)
+        ls.edited(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: LeaklintServer, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -516,14 +626,29 @@ def make_server() -> LeaklintServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LeaklintServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
-        pending = state.pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
-        state.checked.pop(uri, None)
-        state.depends.pop(uri, None)
-        state.buffers.pop(_path_of(uri), None)
-        if not state.pull:
-            ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        forget(ls, uri)
+        ls.clear([uri])
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
+    async def notebook_open(ls: LeaklintServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, 0)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    async def notebook_change(ls: LeaklintServer, params: lsp.DidChangeNotebookDocumentParams) -> None:
+        cells = params.change.cells
+        structure = cells.structure if cells is not None else None
+        if structure is not None:  # a deleted cell's diagnostics go with it
+            ls.clear([gone.uri for gone in structure.did_close or []])
+        ls.edited(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
+    async def notebook_save(ls: LeaklintServer, params: lsp.DidSaveNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, 0)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_close(ls: LeaklintServer, params: lsp.DidCloseNotebookDocumentParams) -> None:
+        forget(ls, params.notebook_document.uri)
+        ls.clear([cell.uri for cell in params.cell_text_documents])
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched(ls: LeaklintServer, params: lsp.DidChangeWatchedFilesParams) -> None:
@@ -533,9 +658,7 @@ def make_server() -> LeaklintServer:
                 _configuration_changed(ls)
                 return
             state.disk.pop(path, None)
-            for other in ls.dependents(path):
-                state.checked.pop(other, None)
-                ls.schedule(other, state.debounce)
+            ls.recheck_dependents(path)
 
     @server.feature(
         lsp.TEXT_DOCUMENT_DIAGNOSTIC,
@@ -568,9 +691,20 @@ def make_server() -> LeaklintServer:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: LeaklintServer, params: lsp.HoverParams) -> lsp.Hover | None:
         checked = await ls.check_document(params.text_document.uri)
-        return None if checked is None else ls.hover(checked, params.position.line)
+        uri = params.text_document.uri
+        return None if checked is None else ls.hover(uri, checked, params.position.line)
 
     return server
+
+
+def forget(ls: LeaklintServer, uri: str) -> None:
+    """A document (or notebook) closed: what the server kept of it goes."""
+    pending = ls.state.pending.pop(uri, None)
+    if pending is not None:
+        pending.cancel()
+    ls.state.checked.pop(uri, None)
+    ls.state.depends.pop(uri, None)
+    ls.state.buffers.pop(_path_of(uri), None)
 
 
 def _configuration_changed(ls: LeaklintServer) -> None:

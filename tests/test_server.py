@@ -15,11 +15,12 @@ import pytest
 
 pytest.importorskip("pygls")
 
-from lsprotocol import types as lsp  # noqa: E402
-from pygls.lsp.client import LanguageClient  # noqa: E402
-from pygls.uris import from_fs_path  # noqa: E402
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 
 LEAK = """\
 import json
@@ -48,6 +49,7 @@ class Session:
         self.client = client
         self.pushed: dict[str, list[list[lsp.Diagnostic]]] = {}
         self.changed = asyncio.Event()
+        self.capabilities: lsp.ServerCapabilities | None = None
 
     def mark(self, uri: str) -> int:
         """How many publications ``uri`` has had so far (``diagnostics(since=...)``)."""
@@ -108,13 +110,17 @@ def run_session(
                 diagnostics=lsp.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
                 if pull else None,
             ),
+            notebook_document=lsp.NotebookDocumentClientCapabilities(
+                synchronization=lsp.NotebookDocumentSyncClientCapabilities()
+            ),
         )
-        await client.initialize_async(lsp.InitializeParams(
+        initialized = await client.initialize_async(lsp.InitializeParams(
             capabilities=capabilities,
             root_uri=from_fs_path(str(root)),
             workspace_folders=[lsp.WorkspaceFolder(from_fs_path(str(root)), "root")],
             initialization_options=options or {},
         ))
+        session.capabilities = initialized.capabilities
         client.initialized(lsp.InitializedParams())
         try:
             await body(session)
@@ -305,6 +311,143 @@ def test_a_changed_factory_rechecks_its_callers(tmp_path: Path) -> None:
     run_session(body, tmp_path)
 
 
+def open_notebook(client: LanguageClient, path: Path, version: int = 1) -> tuple[str, list[str]]:
+    """Open the notebook at ``path`` as an editor does (LSP 3.17 notebook sync: the notebook
+    and a text document per cell, with VS Code's cell URIs); its URI and its cells'."""
+    cells = json.loads(path.read_text("utf-8"))["cells"]
+    uri = from_fs_path(str(path))
+    cell_uris = [f"vscode-notebook-cell:{path}#C{index}" for index in range(len(cells))]
+    client.notebook_document_did_open(lsp.DidOpenNotebookDocumentParams(
+        notebook_document=lsp.NotebookDocument(
+            uri=uri, notebook_type="jupyter-notebook", version=version,
+            cells=[
+                lsp.NotebookCell(
+                    kind=lsp.NotebookCellKind.Code if cell["cell_type"] == "code"
+                    else lsp.NotebookCellKind.Markup,
+                    document=cell_uri,
+                )
+                for cell, cell_uri in zip(cells, cell_uris)
+            ],
+        ),
+        cell_text_documents=[
+            lsp.TextDocumentItem(
+                uri=cell_uri, version=1, text="".join(cell["source"]),
+                language_id="python" if cell["cell_type"] == "code" else "markdown",
+            )
+            for cell, cell_uri in zip(cells, cell_uris)
+        ],
+    ))
+    return uri, cell_uris
+
+
+def change_cell(client: LanguageClient, notebook: str, version: int, cell: str, text: str) -> None:
+    client.notebook_document_did_change(lsp.DidChangeNotebookDocumentParams(
+        notebook_document=lsp.VersionedNotebookDocumentIdentifier(version=version, uri=notebook),
+        change=lsp.NotebookDocumentChangeEvent(cells=lsp.NotebookDocumentCellChanges(
+            text_content=[lsp.NotebookDocumentCellContentChanges(
+                document=lsp.VersionedTextDocumentIdentifier(uri=cell, version=version),
+                changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+            )],
+        )),
+    ))
+
+
+def test_notebook_cells_get_their_diagnostics(tmp_path: Path) -> None:
+    """A notebook through LSP notebook sync: each finding in its cell's document at the
+    cell's line (the fixtures the CLI reports at cell 3:2:9 and cell 3:1:6), the trace in
+    the cell, following edits, a new cell above, suppression and hover in a cell, and the
+    diagnostics gone when the notebook closes."""
+    for name in ("leak_in_function", "sqlite_with_in_cell"):
+        (tmp_path / f"{name}.ipynb").write_text((NOTEBOOKS / f"{name}.ipynb").read_text("utf-8"))
+
+    async def body(session: Session) -> None:
+        assert session.capabilities is not None
+        sync = session.capabilities.notebook_document_sync
+        assert sync is not None and sync.save
+        client = session.client
+        notebook, cells = open_notebook(client, tmp_path / "leak_in_function.ipynb")
+        (leak,) = await session.diagnostics(cells[2], lambda d: len(d) == 1)
+        assert (leak.code, leak.range.start.line, leak.range.start.character) == ("LL100", 1, 8)
+        assert "the return at line 4 skips it" in leak.message
+        steps = [(r.location.uri, r.location.range.start.line) for r in leak.related_information]
+        assert steps == [(cells[2], 1), (cells[2], 3)]
+        for other in (cells[0], cells[1], cells[3]):
+            assert list(session.pushed[other][-1]) == []
+
+        # a cell added above: the finding stays in its cell, at the cell's line
+        mark = session.mark(cells[2])
+        new_cell = f"vscode-notebook-cell:{tmp_path / 'leak_in_function.ipynb'}#new"
+        client.notebook_document_did_change(lsp.DidChangeNotebookDocumentParams(
+            notebook_document=lsp.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
+            change=lsp.NotebookDocumentChangeEvent(cells=lsp.NotebookDocumentCellChanges(
+                structure=lsp.NotebookDocumentCellChangeStructure(
+                    array=lsp.NotebookCellArrayChange(start=1, delete_count=0, cells=[
+                        lsp.NotebookCell(kind=lsp.NotebookCellKind.Code, document=new_cell)]),
+                    did_open=[lsp.TextDocumentItem(
+                        uri=new_cell, language_id="python", version=1,
+                        text="import os\n\nDEBUG = os.environ.get('DEBUG')\n")],
+                ),
+            )),
+        ))
+        (moved,) = await session.diagnostics(cells[2], lambda d: len(d) == 1, mark)
+        assert (moved.range.start.line, moved.range.start.character) == (1, 8)
+        assert list(session.pushed[new_cell][-1]) == []
+
+        # the cell's leak fixed in the editor: its diagnostic goes
+        mark = session.mark(cells[2])
+        fixed = ("def load(path):\n    with open(path) as f:\n        if not path.endswith('.json'):\n"
+                 "            return None\n        return json.load(f)")
+        change_cell(client, notebook, 3, cells[2], fixed)
+        assert await session.diagnostics(cells[2], lambda d: True, mark) == []
+
+        other, other_cells = open_notebook(client, tmp_path / "sqlite_with_in_cell.ipynb")
+        (found,) = await session.diagnostics(other_cells[2], lambda d: len(d) == 1)
+        assert (found.code, found.range.start.line, found.range.start.character) == ("LL110", 0, 5)
+        hover = await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(other_cells[2]), position=lsp.Position(0, 6)))
+        assert hover is not None and "LL110 context-manager-does-not-close" in hover.contents.value
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(other_cells[2]), range=found.range,
+            context=lsp.CodeActionContext(diagnostics=[found]),
+        ))
+        suppress = next(a for a in actions if a.title == "leaklint: suppress LL110 on this line")
+        (edit,) = suppress.edit.document_changes
+        assert edit.text_document.uri == other_cells[2]
+        cell_text = "".join(json.loads(
+            (tmp_path / "sqlite_with_in_cell.ipynb").read_text("utf-8"))["cells"][2]["source"])
+        quiet = apply(cell_text, suppress.edit)
+        assert quiet.splitlines()[0].endswith("as conn:  # noqa: LL110")
+        mark = session.mark(other_cells[2])
+        change_cell(client, other, 2, other_cells[2], quiet)
+        assert await session.diagnostics(other_cells[2], lambda d: True, mark) == []
+
+        mark = session.mark(cells[2])
+        client.notebook_document_did_close(lsp.DidCloseNotebookDocumentParams(
+            notebook_document=lsp.NotebookDocumentIdentifier(notebook),
+            cell_text_documents=[lsp.TextDocumentIdentifier(uri) for uri in [*cells, new_cell]],
+        ))
+        assert await session.diagnostics(cells[2], lambda d: True, mark) == []
+
+    run_session(body, tmp_path)
+
+
+def test_notebook_cells_pulled(tmp_path: Path) -> None:
+    """A client that pulls diagnostics asks for each cell's."""
+    (tmp_path / "nb.ipynb").write_text((NOTEBOOKS / "leak_in_function.ipynb").read_text("utf-8"))
+
+    async def body(session: Session) -> None:
+        notebook, cells = open_notebook(session.client, tmp_path / "nb.ipynb")
+        reports = [
+            await session.client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(
+                text_document=lsp.TextDocumentIdentifier(cell)))
+            for cell in cells
+        ]
+        assert [codes(report.items) for report in reports] == [[], [], [(2, "LL100")], []]
+        del notebook
+
+    run_session(body, tmp_path, pull=True)
+
+
 def test_readme_editor_snippets_start_the_server_the_tests_start() -> None:
     """Every editor snippet in the README's editor section runs `leaklint server`, the
     command these tests run (as `python -m leaklint server`)."""
@@ -312,7 +455,7 @@ def test_readme_editor_snippets_start_the_server_the_tests_start() -> None:
     section = text.split("## Editors", 1)[1].split("\n## ", 1)[0]
     for editor in ("VS Code", "Neovim", "Helix", "Emacs"):
         assert editor in section, editor
-    blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.DOTALL)
     assert len(blocks) >= 4
     for language, block in blocks:
         if language in ("json", "jsonc"):
