@@ -212,3 +212,28 @@ def test_the_virtual_module_lines_up_with_the_cells() -> None:
     parsed = read(data)
     assert parsed.index == ((1, 2), (3, 3), (10, 4))
     assert parsed.closing == "del config\n"
+
+
+def test_the_pre_commit_hook_reports_the_notebooks_at_their_cell_and_line(tmp_path: Path) -> None:
+    """The real pre-commit (``try-repo``, as tests/test_precommit.py runs it) on the three
+    fixture notebooks: the hook's ``types_or: [python, jupyter]`` hands it the notebooks,
+    and it reports the two leaks at their cell and line, nothing in the clean one."""
+    pytest.importorskip("pre_commit")
+    if shutil.which("git") is None or not (FIXTURES.parents[1] / ".git").exists():
+        pytest.skip("pre-commit needs git and this checkout to be a repository")
+    from tests.test_precommit import _git, _try_repo
+
+    _git("init", "-q", cwd=tmp_path)
+    names = [f"{name}.ipynb" for name in ("leak_in_function", "sqlite_with_in_cell", "clean")]
+    for name in names:
+        shutil.copy(FIXTURES / name, tmp_path)
+    _git("add", *names, cwd=tmp_path)
+    proc = _try_repo(tmp_path, names[0], "leaklint", more=names[1:])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Failed" in proc.stdout
+    reported = [line for line in proc.stdout.splitlines() if ".ipynb:" in line]
+    assert [line.split(": ", 1)[0] for line in reported] == [
+        "leak_in_function.ipynb:cell 3:2:9",
+        "sqlite_with_in_cell.ipynb:cell 3:1:6",
+    ]
+    assert "LL100" in reported[0] and "LL110" in reported[1]

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _try_repo(project: Path, file: str, hook: str = "leaklint") -> subprocess.CompletedProcess[str]:
+def _try_repo(
+    project: Path, file: str, hook: str = "leaklint", more: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         # a cache of its own: no state shared with the user's pre-commit, none left behind
@@ -49,7 +52,7 @@ def _try_repo(project: Path, file: str, hook: str = "leaklint") -> subprocess.Co
     }
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--files", file],
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--files", file, *more],
         cwd=project,
         capture_output=True,
         text=True,
