@@ -158,6 +158,11 @@ def main() -> None:
     "env LEAKLINT_CACHE_DIR).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="With --fix: exit 1 if any file was fixed, even when no finding remains.",
+)
 @click.option("--statistics", is_flag=True, help="Print how many findings of each code instead.")
 @click.option(
     "--baseline",
@@ -240,6 +245,7 @@ def check(
     no_cache: bool,
     cache_dir: Path | None,
     exit_zero: bool,
+    exit_non_zero_on_fix: bool,
     statistics: bool,
     baseline_path: Path | None,
     write_baseline_path: Path | None,
@@ -271,6 +277,8 @@ def check(
     reading_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not reading_stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
+    if exit_zero and exit_non_zero_on_fix:
+        _fail("--exit-zero and --exit-non-zero-on-fix cannot be combined")
     if statistics and fmt not in ("text", "concise", "full", "json"):
         _fail("--statistics prints text or json, not --format " + fmt)
     if statistics and runtime_path is not None:
@@ -317,6 +325,7 @@ def check(
     except (ConfigError, RuntimeReportError) as err:
         _fail(str(err))
     source = SourceLines()
+    fixed, changed = Counter(), 0  # findings fixed by code, files changed (or that would be)
     if reading_stdin:
         name = stdin_filename or "-"
         data = sys.stdin.buffer.read()
@@ -343,7 +352,6 @@ def check(
         else:
             results = check_groups(groups, jobs, cache=cache)
         if fixing:
-            fixed, changed = Counter(), 0
             by_path = {result.path: result for result in results}
             results = []
             for config, group in groups:
@@ -421,7 +429,11 @@ def check(
         sys.exit(EXIT_ERROR)
     if write_baseline_path is not None:
         sys.exit(EXIT_CLEAN)
-    sys.exit(EXIT_FINDINGS if reported and not exit_zero else EXIT_CLEAN)
+    fixed_files = fix and not diff and changed > 0  # as ruff: a run that changed files fails CI
+    sys.exit(
+        EXIT_FINDINGS if (reported and not exit_zero) or (exit_non_zero_on_fix and fixed_files)
+        else EXIT_CLEAN
+    )
 
 
 def _fixes(
