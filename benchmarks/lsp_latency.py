@@ -1,12 +1,15 @@
 """How long `leaklint server` takes to publish diagnostics for a 1,000-line file after a
 change (issue 26's target: 150 ms after warm-up, the server's 50 ms debounce included).
 
-    python benchmarks/lsp_latency.py [--lines 1000] [--changes 20]
+    python benchmarks/lsp_latency.py [--lines 1000] [--changes 20] [--edit end|function]
 
 A real client (pygls's) starts `python -m leaklint server` over stdio, opens a generated
 module of N lines (functions that open files, sockets and connections, some leaking),
-warms up with a few edits, then makes one edit at a time (a line added at the end) and
-measures from sending `didChange` to receiving the `publishDiagnostics` of that version.
+warms up with a few edits, then makes one edit at a time and measures from sending
+`didChange` to receiving the `publishDiagnostics` of that version. The edit: a line of
+module-level code added at the end (``end``), or a line added inside a function in the
+middle of the module, which moves every line below it (``function``). The server is the
+``leaklint`` Python imports (``PYTHONPATH=<checkout>`` measures another checkout).
 Not a test: prints the numbers."""
 
 from __future__ import annotations
@@ -58,7 +61,15 @@ def module(lines: int) -> str:
     return "".join(out)
 
 
-async def measure(lines: int, changes: int, warm: int) -> list[float]:
+def edited(text: str, version: int, edit: str) -> str:
+    """``text`` after edit number ``version`` (see the module's docstring)."""
+    if edit == "end":
+        return text + f"X_{version} = {version}\n"
+    at = text.find("    data = f.read()\n", len(text) // 2)
+    return text[:at] + f"    n_{version} = len(path)\n" + text[at:]
+
+
+async def measure(lines: int, changes: int, warm: int, edit: str = "end") -> list[float]:
     client = LanguageClient("latency", "1")
     arrived: dict[int, float] = {}
     event = asyncio.Event()
@@ -83,7 +94,7 @@ async def measure(lines: int, changes: int, warm: int) -> list[float]:
     times = []
     try:
         for version in range(2, 2 + warm + changes):
-            text += f"X_{version} = {version}\n"
+            text = edited(text, version, edit)
             sent = time.perf_counter()
             client.text_document_did_change(lsp.DidChangeTextDocumentParams(
                 text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -107,11 +118,12 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--warm", type=int, default=3)
+    parser.add_argument("--edit", choices=("end", "function"), default="end")
     args = parser.parse_args()
-    times = asyncio.run(measure(args.lines, args.changes, args.warm))
+    times = asyncio.run(measure(args.lines, args.changes, args.warm, args.edit))
     ms = sorted(t * 1000 for t in times)
     print(
-        f"{args.lines} lines, {len(ms)} changes after {args.warm} to warm up: "
+        f"{args.lines} lines, edit {args.edit}, {len(ms)} changes after {args.warm} to warm up: "
         f"median {statistics.median(ms):.0f} ms, p90 {ms[int(len(ms) * 0.9) - 1]:.0f} ms, "
         f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms (debounce 50 ms included)"
     )

@@ -24,6 +24,7 @@ beside it must not see; the event loop stays free to read the client's messages.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -41,17 +42,20 @@ from pygls.uris import to_fs_path
 from leaklint import __version__
 from leaklint.config import Config, ConfigError, load_config
 from leaklint.files import NotReadable, read_file
+from leaklint.incremental import Reuse
 from leaklint.notebook import NOTEBOOK_SUFFIX, cell_position
 from leaklint.results import FileResult, Finding
 from leaklint.rules import RULES_BY_CODE
 
 
+@functools.lru_cache(maxsize=256)
 def rule_page(code: str, docs_url: str | None = None) -> str | None:
     """The link a diagnostic of rule ``code`` carries. A client may name where the rules are
     documented (``initializationOptions``: ``{"docsUrl": "..."}``: ``<docsUrl>#ll100``);
     otherwise the rule's own documentation (``leaklint rule LL100``) is written once as a
     Markdown page in leaklint's user cache folder and linked as a ``file:`` URI, which works
-    offline and opens in the editor. None when there is no such rule or nowhere to write."""
+    offline and opens in the editor. None when there is no such rule or nowhere to write.
+    Written once per server: a diagnostic of every check asks for it."""
     rule = RULES_BY_CODE.get(code)
     if rule is None:
         return None
@@ -133,6 +137,7 @@ class LeaklintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("leaklint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
         self.state = State()
+        self.reuse = Reuse()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaklint")
 
     # ---- running the analysis
@@ -155,12 +160,16 @@ class LeaklintServer(LanguageServer):
         return config
 
     def check_text(self, uri: str, path: str, text: str) -> tuple[FileResult, Config]:
-        """Check ``text`` (the buffer of ``uri``) with the summaries of its project."""
-        from leaklint.notebook import check_bytes
+        """Check ``text`` (the buffer of ``uri``) with the summaries of its project; a
+        Python document's definitions that did not change since its last check are not
+        analysed again (``leaklint.incremental``)."""
+        from leaklint.notebook import check_bytes, kind_of
 
         config = self.config_for(path)
         data = text.encode("utf-8")
         project = self.project_for(uri, path, data, config)
+        if kind_of(path, data) == "python":
+            return self.reuse.check(uri, data, path, config, project), config
         return check_bytes(data, path, config, project=project), config
 
     def project_for(self, uri: str | None, path: str, data: bytes, config: Config) -> Any:
@@ -705,6 +714,7 @@ def forget(ls: LeaklintServer, uri: str) -> None:
     ls.state.checked.pop(uri, None)
     ls.state.depends.pop(uri, None)
     ls.state.buffers.pop(_path_of(uri), None)
+    ls.reuse.forget(uri)
 
 
 def _configuration_changed(ls: LeaklintServer) -> None:

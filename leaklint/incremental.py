@@ -1,0 +1,288 @@
+"""Checking a document again after an edit, re-analysing only the module-level definitions
+that changed (``leaklint server``; the CLI checks whole files).
+
+An edit in an editor changes one function, or one line of module-level code; the analysis of
+a 1,000-line module costs hundreds of milliseconds, most of it in the functions the edit did
+not touch. ``Reuse`` keeps, per document, the raw findings (before suppression comments) of
+each module-level ``def``, ``async def`` and ``class`` of its last check, by the
+definition's text. At the next check, a definition whose text is unchanged has its body
+replaced by ``pass`` and blank lines (its header, decorators and defaults stay: they run at
+module level), so libcst parses and the analysis walks only the rest, and its findings are
+the kept ones moved to where the definition now starts. Suppression comments are applied
+to the whole text afterwards, as ``check_source`` does.
+
+A definition's findings depend on more than its text; they are reused only when all of
+that is unchanged, and otherwise the definition is analysed again:
+
+- the configuration (the same object: the server reads it again when it changes) and the
+  module's imports (their text, wherever they are in module-level code);
+- the project's summaries (this module's and the modules it imports), their line numbers
+  aside: a function that becomes a factory changes what its callers hold;
+- module-level names: a definition that names anything module-level code binds (other than
+  by import or definition), or a name some function declares ``global``, is always analysed
+  again (a function that closes a module-level connection decides whether the module leaks
+  it);
+- a class body runs at module level: a class is reused only when module-level code cannot
+  acquire anything (nothing it holds can leak through a class body that raises).
+
+A definition whose findings point outside it (a trace step or a ``line N`` of the message
+beyond its lines, a factory's origin ``file.py:N``, a suggested fix) is not kept: it is
+analysed at every check. Anything unexpected (a file CPython's parser rejects, an LL900
+line or an internal error from the reduced module) falls back to checking the whole text.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from leaklint.results import FileResult, Finding
+
+if TYPE_CHECKING:
+    from leaklint.analysis.summaries import Project
+    from leaklint.config import Config
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_LINE_REF = re.compile(r"\bline (\d+)\b")
+_ORIGIN = re.compile(r"\.(?:py|pyi|pyw|ipynb):(?:cell )?\d")
+
+
+@dataclass
+class _Kept:
+    """One document's last check, by definition."""
+
+    context: tuple[Any, ...]
+    #: a definition's text -> its raw findings, lines counted from its first line (1)
+    found: dict[bytes, tuple[Finding, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class Reuse:
+    """What the server keeps between checks of its documents (by URI)."""
+
+    kept: dict[str, _Kept] = field(default_factory=dict)
+    #: a definition's text -> (the names it mentions, the names it declares ``global``)
+    names: dict[bytes, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    #: definitions re-analysed and reused by the last check (for tests and benchmarks)
+    last: tuple[int, int] = (0, 0)
+
+    def forget(self, uri: str) -> None:
+        self.kept.pop(uri, None)
+
+    def check(self, uri: str, data: bytes, path: str, config: Config, project: Project) -> FileResult:
+        """``check_source(data, path, config, project=project)``, re-analysing only what
+        changed since the last check of ``uri``."""
+        from leaklint import suppressions
+        from leaklint.core import check_source
+
+        split = _split(data)
+        if split is None:
+            self.kept.pop(uri, None)
+            self.last = (0, 0)
+            return check_source(data, path, config, project=project)
+        tree, spans = split
+        context = _context(tree, data, config, project)
+        before = self.kept.get(uri)
+        reusable = before.found if before is not None and _same(before.context, context) else {}
+        counts = Counter(text for _, _, _, text in spans)
+        lines = data.splitlines(keepends=True)
+        reduced = list(lines)
+        reused: list[Finding] = []
+        stubbed: list[tuple[int, int]] = []
+        if reusable:
+            names = {text: self.names_of(node, text) for node, _, _, text in spans}
+            bound = _module_bound_names(tree).union(*(declared for _, declared in names.values()))
+            classes_too = not _module_code_acquires(tree, path, config, project)
+            for node, first, last, text in spans:
+                known = reusable.get(text)
+                if known is None or counts[text] > 1 or names[text][0] & bound:
+                    continue
+                if isinstance(node, ast.ClassDef) and not classes_too:
+                    continue
+                if _stub_body(node, lines, reduced):
+                    reused.extend(_moved(finding, first - 1) for finding in known)
+                    stubbed.append((first, last))
+        fresh = check_source(
+            b"".join(reduced) if stubbed else data, path, config, project=project, honour_noqa=False
+        )
+        if stubbed and (fresh.internal_error or any(f.code == "LL900" for f in fresh.findings)):
+            fresh = check_source(data, path, config, project=project, honour_noqa=False)
+            reused, stubbed = [], []
+        findings = [
+            f for f in fresh.findings if not any(first <= f.line <= last for first, last in stubbed)
+        ]
+        raw = replace(fresh, findings=tuple(sorted({*findings, *reused})))
+        self.last = (len(spans) - len(stubbed), len(stubbed))
+        if raw.internal_error is None:
+            self.kept[uri] = _Kept(context, _by_definition(raw.findings, spans, counts))
+        else:
+            self.kept.pop(uri, None)
+        return suppressions.apply(raw, data, config)
+
+    def names_of(self, node: ast.stmt, text: bytes) -> tuple[frozenset[str], frozenset[str]]:
+        """The names definition ``node`` mentions and those it declares ``global`` (kept by
+        its text: an unchanged definition is not walked again)."""
+        known = self.names.get(text)
+        if known is None:
+            declared = {name for inner in ast.walk(node) if isinstance(inner, ast.Global)
+                        for name in inner.names}
+            if len(self.names) > 20_000:
+                self.names.clear()
+            known = self.names[text] = (frozenset(_names(node)), frozenset(declared))
+        return known
+
+
+def _split(data: bytes) -> tuple[ast.Module, list[tuple[ast.stmt, int, int, bytes]]] | None:
+    """CPython's tree of ``data`` and its module-level definitions: (node, first line with
+    its decorators, last line, text); None when it does not parse (the whole text is
+    checked, and reported as it is), or when a lone CR ends a line (CPython's lines and
+    ``bytes.splitlines``'s differ)."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = data.splitlines(keepends=True)
+    spans = []
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS) and node.end_lineno is not None:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans.append((node, first, node.end_lineno, b"".join(lines[first - 1 : node.end_lineno])))
+    return tree, spans
+
+
+def _context(tree: ast.Module, data: bytes, config: Config, project: Project) -> tuple[Any, ...]:
+    """What every definition's findings depend on besides its own text."""
+    imports = tuple(
+        ast.dump(node)
+        for statement in _module_code(tree)
+        for node in ast.walk(statement)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    )
+    functions = {name: replace(facts, line=0, returns=dict.fromkeys(facts.returns, 0))
+                 for name, facts in project.functions.items()}
+    classes = {name: replace(facts, line=0) for name, facts in project.classes.items()}
+    return (
+        config, imports, functions, classes, dict(project.context_managers),
+        project.released_outside, dict(project.file_triggers), project.never_returning,
+        dict(project.attrs_released), dict(project.syntax_errors),
+    )
+
+
+def _same(before: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    return before[0] is now[0] and before[1:] == now[1:]
+
+
+def _module_code(tree: ast.Module) -> Iterator[ast.stmt]:
+    return (node for node in tree.body if not isinstance(node, _DEFINITIONS))
+
+
+def _module_bound_names(tree: ast.Module) -> frozenset[str]:
+    """Names module-level code binds other than by import or definition (assignments, loop
+    and ``with`` targets, ...; a ``global`` in a function is the caller's to add)."""
+    names = set()
+    for statement in _module_code(tree):
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                names.add(node.id)
+            elif isinstance(node, _DEFINITIONS):
+                names.add(node.name)  # a definition inside an if or a try
+            elif isinstance(node, ast.Global):
+                names.update(node.names)
+    return frozenset(names)
+
+
+def _names(node: ast.AST) -> set[str]:
+    """The names and attribute names ``node`` mentions."""
+    found = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            found.add(inner.id)
+        elif isinstance(inner, ast.Attribute):
+            found.add(inner.attr)
+    return found
+
+
+def _module_code_acquires(tree: ast.Module, path: str, config: Config, project: Project) -> bool:
+    """Can module-level code (decorators and bases of definitions included) acquire
+    anything? The pre-filter's test (``core.might_acquire``), on the names it mentions."""
+    import os
+
+    from leaklint.core import context_manager_names, might_acquire
+
+    names = set()
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            for part in [*node.decorator_list, *getattr(node, "bases", ()), *getattr(node, "keywords", ())]:
+                names |= _names(part)
+        elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= _names(node)
+    extra = project.file_triggers.get(os.path.normpath(path), frozenset()) | context_manager_names(project)
+    return might_acquire("\n".join(sorted(names)).encode(), config.registry, extra)
+
+
+def _stub_body(node: ast.stmt, lines: list[bytes], reduced: list[bytes]) -> bool:
+    """Replace the body of definition ``node`` in ``reduced`` by ``pass`` on its first line
+    and line ends after; False (nothing replaced) when the body starts on the header's line."""
+    head = node.body[0]  # type: ignore[attr-defined]
+    decorators = getattr(head, "decorator_list", ())
+    start = min([head.lineno, *(d.lineno for d in decorators)])
+    first = lines[start - 1]
+    indent = first[: len(first) - len(first.lstrip(b" \t\f"))]
+    column = min(d.col_offset - 1 for d in decorators) if decorators else head.col_offset
+    if start <= node.lineno or len(indent) != column or node.end_lineno is None:
+        return False  # the body starts on a line of the header (a reduced module that
+        # does not parse would be checked whole anyway)
+    reduced[start - 1] = indent + b"pass" + _line_end(first)
+    for index in range(start, node.end_lineno):
+        reduced[index] = _line_end(lines[index])
+    return True
+
+
+def _line_end(line: bytes) -> bytes:
+    return line[len(line.rstrip(b"\r\n")):]
+
+
+def _moved(finding: Finding, by: int) -> Finding:
+    """``finding`` ``by`` lines further down, its trace and the lines its message names too."""
+    if by == 0:
+        return finding
+    return replace(
+        finding,
+        line=finding.line + by,
+        related=tuple((line + by, col, label) for line, col, label in finding.related),
+        message=_LINE_REF.sub(lambda m: f"line {int(m.group(1)) + by}", finding.message),
+    )
+
+
+def _by_definition(
+    findings: tuple[Finding, ...],
+    spans: list[tuple[ast.stmt, int, int, bytes]],
+    counts: Counter[bytes],
+) -> dict[bytes, tuple[Finding, ...]]:
+    """The findings of each definition that can be kept (see the module's docstring), their
+    lines counted from the definition's first line."""
+    out = {}
+    for _, first, last, text in spans:
+        if counts[text] > 1:
+            continue
+        mine = [f for f in findings if first <= f.line <= last]
+        if all(_stays_inside(f, first, last) for f in mine):
+            out[text] = tuple(_moved(f, 1 - first) for f in mine)
+    return out
+
+
+def _stays_inside(finding: Finding, first: int, last: int) -> bool:
+    lines = [line for line, _, _ in finding.related]
+    lines += [int(number) for number in _LINE_REF.findall(finding.message)]
+    return (
+        all(first <= line <= last for line in lines)
+        and _ORIGIN.search(finding.message) is None
+        and getattr(finding, "fix", None) is None
+        and not finding.cells
+    )

@@ -1,0 +1,74 @@
+"""The server's re-check after an edit (``leaklint.incremental``) finds exactly what a check
+of the whole text finds: on fixture files, after edits that move every line, add
+module-level code, or change one definition, the findings (messages, traces, lines) and
+the unused suppressions are those of ``check_source`` on the edited text, while the
+definitions the edit left alone are not analysed again."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leaklint.config import Config
+from leaklint.core import check_source, single_file_project
+from leaklint.incremental import Reuse
+
+ROOT = Path(__file__).resolve().parents[1]
+#: every 12th fixture file (all of them: about 3 minutes of CPU; this sample, about 10 s)
+SAMPLE = sorted(ROOT.glob("fixtures/LL*/*.py"))[::12]
+
+
+def edits(data: bytes) -> Iterator[tuple[str, bytes]]:
+    yield "every line moves", b"\n" + data
+    yield "module-level code added", data + b"\nZZ_1 = open('x')\n"
+    tree = ast.parse(data)
+    lines = data.splitlines(keepends=True)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = node.body[0]
+            if first.lineno > node.lineno:
+                indent = lines[first.lineno - 1][: first.col_offset]
+                at = first.lineno - 1
+                yield f"line added in {node.name}", b"".join(
+                    [*lines[:at], indent + b"n = len('x')\n", *lines[at:]])
+
+
+@pytest.mark.parametrize("path", SAMPLE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_recheck_finds_what_a_whole_check_finds(path: Path) -> None:
+    config = Config()
+    data = path.read_bytes()
+    name = str(path)
+    for what, edited in edits(data):
+        reuse = Reuse()
+        first = reuse.check("doc", data, name, config, single_file_project(data, name, config))
+        assert first == check_source(data, name, config)
+        again = reuse.check("doc", edited, name, config, single_file_project(edited, name, config))
+        assert again == check_source(edited, name, config), what
+        definitions = sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                          for n in ast.parse(data).body)
+        if what == "every line moves" and definitions:
+            assert reuse.last[1] > 0, "nothing was reused"
+
+
+def test_what_is_not_reused() -> None:
+    """A function that names a module-level binding is analysed again (it may release what
+    module code holds), and so is every definition when the imports change."""
+    source = (
+        b"import socket\n\nconn = socket.create_connection(('h', 1))\n\n\n"
+        b"def close():\n    conn.close()\n\n\n"
+        b"def fetch(p):\n    f = open(p)\n    return f.read()\n"
+    )
+    config = Config()
+    reuse = Reuse()
+    reuse.check("doc", source, "m.py", config, single_file_project(source, "m.py", config))
+    moved = b"\n" + source
+    result = reuse.check("doc", moved, "m.py", config, single_file_project(moved, "m.py", config))
+    assert reuse.last == (1, 1)  # close() again, fetch() reused
+    assert result == check_source(moved, "m.py", config)
+    assert [(f.line, f.code) for f in result.findings] == [(12, "LL100")]
+    imports = moved.replace(b"import socket\n", b"import socket\nimport io\n")
+    reuse.check("doc", imports, "m.py", config, single_file_project(imports, "m.py", config))
+    assert reuse.last == (2, 0)
