@@ -408,7 +408,8 @@ _SESSION_END = " is not {verb} by any cell: the kernel keeps it open until it re
 
 def placed(result: FileResult, notebook: Notebook) -> FileResult:
     """``result`` (of the virtual module) with each finding given the notebook's cell
-    index, the session's end named as such, and trace steps past the last cell dropped."""
+    index, the session's end named as such, and trace steps past the last cell dropped;
+    each unused suppression comment placed in its cell."""
     last = notebook.last_line
     index = notebook.index
     ending = re.compile(rf" is not (\w+) before (?:`[^`]*`|it) is deleted at line {last + 1}$")
@@ -419,7 +420,12 @@ def placed(result: FileResult, notebook: Notebook) -> FileResult:
         related = tuple(step for step in finding.related if step[0] <= last)
         line = min(finding.line, max(last, 1))
         findings.append(replace(finding, line=line, message=message, related=related, cells=index))
-    return replace(result, findings=tuple(sorted(findings)))
+    unused = tuple(  # shown as path:cell N:line:col by --warn-unused-noqa, as --show-fixes does
+        replace(comment, path=f"{comment.path}:cell {cell}", line=at)
+        for comment in result.unused_suppressions
+        for cell, at in [cell_position(index, comment.line)]
+    ) if index else result.unused_suppressions
+    return replace(result, findings=tuple(sorted(findings)), unused_suppressions=unused)
 
 
 def _lines_in_cells(message: str, index: tuple[tuple[int, int], ...], line: int, name: str) -> str:

@@ -214,6 +214,23 @@ def test_the_virtual_module_lines_up_with_the_cells() -> None:
     assert parsed.closing == "del config\n"
 
 
+def test_an_unused_suppression_is_shown_in_its_cell(tmp_path: Path) -> None:
+    """--warn-unused-noqa places a comment that silenced nothing as findings are placed,
+    from the analysis and from the cache alike."""
+    write(tmp_path, "n.ipynb", notebook(
+        "# md\nnotes", "import os\nx = 1  # noqa: LL100\n",
+        "def f(p):\n    return open(p).read()  # noqa: LL102\n",
+    ))
+    for _ in range(2):  # the second run is answered by the cache
+        proc = check("--warn-unused-noqa", "n.ipynb", cwd=tmp_path)
+        assert (proc.returncode, proc.stdout) == (0, ""), proc.stderr
+        warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
+        assert warnings == [
+            "n.ipynb:cell 2:2:8: warning: unused suppression (LL100): nothing to suppress here"
+        ]
+
+
+@pytest.mark.slow
 def test_the_pre_commit_hook_reports_the_notebooks_at_their_cell_and_line(tmp_path: Path) -> None:
     """The real pre-commit (``try-repo``, as tests/test_precommit.py runs it) on the three
     fixture notebooks: the hook's ``types_or: [python, jupyter]`` hands it the notebooks,
