@@ -285,9 +285,12 @@ class LeaklintServer(LanguageServer):
             document = self.workspace.get_text_document(cell.document)
             python = cell.kind == lsp.NotebookCellKind.Code and document.language_id in (None, "python")
             kind = "code" if python else "markdown" if cell.kind == lsp.NotebookCellKind.Markup else "raw"
-            cells.append({"cell_type": kind, "metadata": {}, "source": document.source})
+            item: dict[str, Any] = {"cell_type": kind, "metadata": {}, "source": document.source}
+            if kind == "code":  # as nbformat 4.4 has it: the fixes validate what they write
+                item.update(execution_count=None, outputs=[])
+            cells.append(item)
         metadata = notebook.metadata if isinstance(notebook.metadata, dict) else {}
-        text = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5})
+        text = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4})
         return text, tuple(cell.document for cell in notebook.cells)
 
     async def check_notebook(self, notebook: lsp.NotebookDocument) -> _Checked:
@@ -403,19 +406,20 @@ class LeaklintServer(LanguageServer):
             if wanted.start.line <= finding.line - 1 <= wanted.end.line
         ]
         for finding, diagnostic in here:
-            if finding.code in FIXABLE_CODES and not checked.cells:
+            if finding.code in FIXABLE_CODES:
                 for unsafe in (False, True):
-                    fixed = self.fixed(checked, unsafe, finding)
+                    key = (diagnostic.data["at"], finding.col, finding.code)
+                    fixed = self.fixed(uri, checked, unsafe, key)
                     if fixed is None:
                         continue
-                    text, applied = fixed
+                    edit, applied = fixed
                     title = applied[0].title if applied else "Fix"
                     out.append(lsp.CodeAction(
                         title=f"leaklint: {title}" + (" (unsafe)" if unsafe else ""),
                         kind=lsp.CodeActionKind.QuickFix,
                         diagnostics=[diagnostic],
                         is_preferred=not unsafe,
-                        edit=_edit(uri, checked.version, checked.text, text),
+                        edit=edit,
                     ))
                     break
             suppress = _suppression(lines, finding)
@@ -431,35 +435,46 @@ class LeaklintServer(LanguageServer):
                     )]),
                 ))
         if any(f.code in FIXABLE_CODES for f in checked.result.findings):
-            fixed = self.fixed(checked, False, None)
+            fixed = self.fixed(uri, checked, False, None)
             if fixed is not None:
+                where = "notebook" if checked.cells else "file"
                 out.append(lsp.CodeAction(
-                    title="leaklint: fix all safe leaklint fixes in this file",
+                    title=f"leaklint: fix all safe leaklint fixes in this {where}",
                     kind=FIX_ALL_KIND,
-                    edit=_edit(uri, checked.version, checked.text, fixed[0]),
+                    edit=fixed[0],
                 ))
         return out
 
-    def fixed(self, checked: _Checked, unsafe: bool, only: Finding | None) -> tuple[str, list[Any]] | None:
-        """The document's text with its fixes applied (only ``only``'s, when given)."""
+    def fixed(
+        self, uri: str, checked: _Checked, unsafe: bool, only: tuple[int, int, str] | None
+    ) -> tuple[lsp.WorkspaceEdit, list[Any]] | None:
+        """The edit that applies the document's fixes (only that of the finding at
+        ``only``, (line, column, code) as checked, when given): of the document, or of each
+        cell of a notebook the fixes change (``notebook.fix_notebook``)."""
         from leaklint.fixes.apply import fix_source
+        from leaklint.notebook import fix_notebook, read
 
-        if checked.path.lower().endswith(".ipynb"):
-            return None
         data = checked.text.encode("utf-8")
         project = self.project_for(None, checked.path, data, checked.config)
         reported = None
         if only is not None:
-            key = (only.line, only.col, only.code)
 
             def reported(findings: Sequence[Finding], path: str, data: bytes) -> list[Finding]:
-                return [f for f in findings if (f.line, f.col, f.code) == key]
+                return [f for f in findings if (f.line, f.col, f.code) == only]
 
-        outcome = fix_source(data, checked.path, checked.config, project=project,
-                             unsafe=unsafe, reported=reported)
+        fix = fix_notebook if checked.cells else fix_source
+        outcome = fix(data, checked.path, checked.config, project=project, unsafe=unsafe,
+                      reported=reported)
         if outcome.fixed is None or outcome.internal_error:
             return None
-        return outcome.fixed.decode("utf-8"), outcome.applied
+        if not checked.cells:
+            return _edit(uri, checked.version, checked.text, outcome.fixed.decode("utf-8")), outcome.applied
+        changes = []
+        for cell in read(outcome.fixed).cells:
+            document = self.workspace.get_text_document(checked.cells[cell.index])
+            if cell.text != document.source:
+                changes += _edit(document.uri, document.version, document.source, cell.text).document_changes
+        return (lsp.WorkspaceEdit(document_changes=changes), outcome.applied) if changes else None
 
     def hover(self, uri: str, checked: _Checked, line: int) -> lsp.Hover | None:
         codes = sorted({f.code for f, _ in self.placed(uri, checked, only=uri) if f.line - 1 == line})
@@ -539,7 +554,7 @@ def _diagnostic(finding: Finding, place: _Place, docs_url: str | None) -> lsp.Di
         code_description=lsp.CodeDescription(href=page) if page else None,
         source="leaklint",
         related_information=related or None,
-        data={"line": line, "col": finding.col, "code": finding.code, "uri": uri},
+        data={"line": line, "col": finding.col, "code": finding.code, "uri": uri, "at": finding.line},
     )
 
 

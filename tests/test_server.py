@@ -431,6 +431,55 @@ def test_notebook_cells_get_their_diagnostics(tmp_path: Path) -> None:
     run_session(body, tmp_path)
 
 
+def test_notebook_fixes_edit_the_cells(tmp_path: Path) -> None:
+    """A quick fix in a cell edits that cell; fix-all edits every cell it fixes, and the
+    diagnostics go."""
+    cells = [
+        "import json\n",
+        "def head(path):\n    return open(path).readline()\n",
+        "# md\nnotes",
+        "def first(path):\n    return open(path).read(1)\n",
+    ]
+    (tmp_path / "fix.ipynb").write_text(json.dumps({
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": text[5:]} if text.startswith("# md")
+            else {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
+                  "execution_count": None}
+            for text in cells
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }))
+
+    async def body(session: Session) -> None:
+        client = session.client
+        notebook, uris = open_notebook(client, tmp_path / "fix.ipynb")
+        (found,) = await session.diagnostics(uris[3], lambda d: len(d) == 1)
+        await session.diagnostics(uris[1], lambda d: len(d) == 1)
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uris[3]), range=found.range,
+            context=lsp.CodeActionContext(diagnostics=[found]),
+        ))
+        quick = next(a for a in actions if a.is_preferred)
+        ((edit,),) = [quick.edit.document_changes]
+        assert edit.text_document.uri == uris[3]
+        assert "with open(path) as" in apply(cells[3], quick.edit)
+        (fix_all,) = [a for a in actions if a.kind == "source.fixAll.leaklint"]
+        assert fix_all.title == "leaklint: fix all safe leaklint fixes in this notebook"
+        edited = {change.text_document.uri for change in fix_all.edit.document_changes}
+        assert edited == {uris[1], uris[3]}
+        marks = {uri: session.mark(uri) for uri in (uris[1], uris[3])}
+        for version, index in enumerate((1, 3), 2):
+            change = next(c for c in fix_all.edit.document_changes
+                          if c.text_document.uri == uris[index])
+            fixed = apply(cells[index], lsp.WorkspaceEdit(document_changes=[change]))
+            assert "with open(path) as" in fixed
+            change_cell(client, notebook, version, uris[index], fixed)
+        for uri in (uris[1], uris[3]):
+            assert await session.diagnostics(uri, lambda d: not d, marks[uri]) == []
+
+    run_session(body, tmp_path)
+
+
 def test_notebook_cells_pulled(tmp_path: Path) -> None:
     """A client that pulls diagnostics asks for each cell's."""
     (tmp_path / "nb.ipynb").write_text((NOTEBOOKS / "leak_in_function.ipynb").read_text("utf-8"))
