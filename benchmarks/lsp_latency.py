@@ -10,12 +10,15 @@ warms up with a few edits, then makes one edit at a time and measures from sendi
 module-level code added at the end (``end``), or a line added inside a function in the
 middle of the module, which moves every line below it (``function``). The server is the
 ``leaklint`` Python imports (``PYTHONPATH=<checkout>`` measures another checkout).
+Besides the wall clock, the server process's CPU time (user + system, from /proc) between
+sending a change and receiving its diagnostics: what the machine's load does not inflate.
 Not a test: prints the numbers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -69,7 +72,19 @@ def edited(text: str, version: int, edit: str) -> str:
     return text[:at] + f"    n_{version} = len(path)\n" + text[at:]
 
 
-async def measure(lines: int, changes: int, warm: int, edit: str = "end") -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    lines: int, changes: int, warm: int, edit: str = "end"
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and server CPU seconds from each change to its diagnostics."""
     client = LanguageClient("latency", "1")
     arrived: dict[int, float] = {}
     event = asyncio.Event()
@@ -92,10 +107,13 @@ async def measure(lines: int, changes: int, warm: int, edit: str = "end") -> lis
         lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
     ))
     times = []
+    cpu = []
+    pid = client._server.pid if client._server is not None else 0
     try:
         for version in range(2, 2 + warm + changes):
             text = edited(text, version, edit)
             sent = time.perf_counter()
+            used = cpu_seconds(pid)
             client.text_document_did_change(lsp.DidChangeTextDocumentParams(
                 text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
                 content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
@@ -105,12 +123,13 @@ async def measure(lines: int, changes: int, warm: int, edit: str = "end") -> lis
                 await asyncio.wait_for(event.wait(), 60)
             if version >= 2 + warm:
                 times.append(arrived[version] - sent)
+                cpu.append(cpu_seconds(pid) - used)
             await asyncio.sleep(0.2)  # the next edit comes after this one's diagnostics
     finally:
         await client.shutdown_async(None)
         client.exit(None)
         await client.stop()
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -120,12 +139,14 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--edit", choices=("end", "function"), default="end")
     args = parser.parse_args()
-    times = asyncio.run(measure(args.lines, args.changes, args.warm, args.edit))
+    times, cpu = asyncio.run(measure(args.lines, args.changes, args.warm, args.edit))
     ms = sorted(t * 1000 for t in times)
     print(
         f"{args.lines} lines, edit {args.edit}, {len(ms)} changes after {args.warm} to warm up: "
         f"median {statistics.median(ms):.0f} ms, p90 {ms[int(len(ms) * 0.9) - 1]:.0f} ms, "
-        f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms (debounce 50 ms included)"
+        f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms (debounce 50 ms included); "
+        f"server CPU median {statistics.median(cpu) * 1000:.0f} ms; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -65,8 +65,9 @@ class Reuse:
     """What the server keeps between checks of its documents (by URI)."""
 
     kept: dict[str, _Kept] = field(default_factory=dict)
-    #: a definition's text -> (the names it mentions, the names it declares ``global``)
-    names: dict[bytes, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    #: a definition's text -> (the names it mentions, the names it declares ``global``,
+    #: whether it imports anything)
+    names: dict[bytes, tuple[frozenset[str], frozenset[str], bool]] = field(default_factory=dict)
     #: definitions re-analysed and reused by the last check (for tests and benchmarks)
     last: tuple[int, int] = (0, 0)
 
@@ -95,7 +96,7 @@ class Reuse:
         stubbed: list[tuple[int, int]] = []
         if reusable:
             names = {text: self.names_of(node, text) for node, _, _, text in spans}
-            bound = _module_bound_names(tree).union(*(declared for _, declared in names.values()))
+            bound = _module_bound_names(tree).union(*(declared for _, declared, _ in names.values()))
             classes_too = not _module_code_acquires(tree, path, config, project)
             for node, first, last, text in spans:
                 known = reusable.get(text)
@@ -123,16 +124,17 @@ class Reuse:
             self.kept.pop(uri, None)
         return suppressions.apply(raw, data, config)
 
-    def names_of(self, node: ast.stmt, text: bytes) -> tuple[frozenset[str], frozenset[str]]:
-        """The names definition ``node`` mentions and those it declares ``global`` (kept by
-        its text: an unchanged definition is not walked again)."""
+    def names_of(self, node: ast.stmt, text: bytes) -> tuple[frozenset[str], frozenset[str], bool]:
+        """The names definition ``node`` mentions, those it declares ``global`` and whether
+        it has an import (kept by its text: an unchanged definition is not walked again)."""
         known = self.names.get(text)
         if known is None:
-            declared = {name for inner in ast.walk(node) if isinstance(inner, ast.Global)
-                        for name in inner.names}
+            inner = list(ast.walk(node))
+            declared = {name for n in inner if isinstance(n, ast.Global) for name in n.names}
+            imports = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in inner)
             if len(self.names) > 20_000:
                 self.names.clear()
-            known = self.names[text] = (frozenset(_names(node)), frozenset(declared))
+            known = self.names[text] = (frozenset(_names(node)), frozenset(declared), imports)
         return known
 
 
@@ -285,4 +287,140 @@ def _stays_inside(finding: Finding, first: int, last: int) -> bool:
         and _ORIGIN.search(finding.message) is None
         and getattr(finding, "fix", None) is None
         and not finding.cells
+    )
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    """What ``summaries.module_facts`` reads from one module-level definition, its lines
+    counted from the definition's first line (1)."""
+
+    functions: tuple[Any, ...]  # FunctionFacts: the function's, or the class's methods'
+    classes: tuple[Any, ...]  # ClassFacts: the class's
+    context_managers: tuple[tuple[str, str], ...]
+    released_outside: frozenset[str]
+    closed_types: frozenset[str]
+
+
+@dataclass
+class Summaries:
+    """The summary of an open document (``facts_of_source``), re-read only for the
+    module-level definitions that changed.
+
+    ``module_facts`` reads each module-level definition on its own, given the module's
+    import table (built from module-level statements in order: imports, assignments, the
+    definitions' names); what a definition adds to the module-wide sets (``imports``,
+    ``released_outside``, ``closed_types``) is its own. So a definition is read in a module
+    of the module-level code, itself, and a bare stand-in (``def name(): pass``) for each
+    other definition it names, which gives it the names it resolves as the whole module
+    does; its summary is kept by its text and moved to where it starts at the next change.
+    A definition that names anything module-level code assigns, declares a ``global`` or
+    imports inside is read again at every change, and every definition is when the
+    module's imports change; two definitions of one name: the whole module is read."""
+
+    #: (a definition's text, the imports, the definitions' names it mentions) -> its summary
+    kept: dict[tuple[bytes, tuple[str, ...], frozenset[str]], _Summary] = field(default_factory=dict)
+    names: Reuse = field(default_factory=Reuse)  # only its ``names_of`` cache
+    last: tuple[int, int] = (0, 0)  # definitions read again, reused
+
+    def facts(self, data: bytes, path: str) -> tuple[Any, Any]:
+        """``facts_of_source(data, path)``."""
+        from leaklint.analysis.summaries import (
+            _chain_too_long,
+            facts_of_source,
+            module_facts,
+        )
+
+        split = _split(data)
+        if split is None:
+            return facts_of_source(data, path)
+        tree, spans = split
+        names = [node.name for node, _, _, _ in spans]  # type: ignore[attr-defined]
+        if len(set(names)) != len(names) or _chain_too_long(data, tree):
+            return facts_of_source(data, path)
+        imports = tuple(
+            ast.dump(node) for statement in _module_code(tree) for node in ast.walk(statement)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+        )
+        assigned = _module_bound_names(tree)
+        defined = frozenset(names)
+        base = module_facts(ast.Module(body=list(_module_code(tree)), type_ignores=[]), path)
+        imported = set(base.imports)
+        pieces = []
+        read_again = 0
+        for node, first, _, text in spans:
+            mentioned, declared, imports_inside = self.names.names_of(node, text)
+            # its imports join the module's: read it again at every change
+            volatile = mentioned & assigned or declared or imports_inside
+            key = None if volatile else (text, imports, mentioned & defined)
+            summary = self.kept.get(key) if key is not None else None
+            if summary is None:
+                read = module_facts(_alone(tree, node, mentioned), path)
+                imported.update(read.imports)
+                summary = _moved_summary(_own(read, node), 1 - first)
+                if key is not None:
+                    if len(self.kept) > 20_000:
+                        self.kept.clear()
+                    self.kept[key] = summary
+                read_again += 1
+            pieces.append(_moved_summary(summary, first - 1))
+        self.last = (read_again, len(spans) - read_again)
+        return replace(
+            base,
+            functions=tuple(f for piece in pieces for f in piece.functions),
+            classes=tuple(c for piece in pieces for c in piece.classes),
+            imports=tuple(sorted(imported)),
+            context_managers=tuple(c for piece in pieces for c in piece.context_managers),
+            released_outside=frozenset().union(*(p.released_outside for p in pieces)),
+            closed_types=frozenset().union(*(p.closed_types for p in pieces)),
+        ), None
+
+
+def _alone(tree: ast.Module, node: ast.stmt, mentioned: frozenset[str]) -> ast.Module:
+    """The module-level code of ``tree`` in order, with ``node`` and a bare stand-in for each
+    other definition whose name it mentions."""
+    body: list[ast.stmt] = []
+    for statement in tree.body:
+        if statement is node or not isinstance(statement, _DEFINITIONS):
+            body.append(statement)
+        elif statement.name in mentioned:
+            stand_in = _STAND_INS[type(statement)].format(statement.name)
+            body.append(ast.copy_location(ast.parse(stand_in).body[0], statement))
+    return ast.Module(body=body, type_ignores=[])
+
+
+_STAND_INS = {
+    ast.FunctionDef: "def {}(): pass",
+    ast.AsyncFunctionDef: "async def {}(): pass",
+    ast.ClassDef: "class {}: pass",
+}
+
+
+def _own(facts: Any, node: ast.stmt) -> _Summary:
+    """Definition ``node``'s part of ``facts``, the summary of a module where it is the
+    only definition read (``_alone``)."""
+    qualname = f"{facts.module}.{node.name}"  # type: ignore[attr-defined]
+    return _Summary(
+        functions=tuple(f for f in facts.functions
+                        if f.qualname == qualname or f.qualname.startswith(qualname + ".")),
+        classes=tuple(c for c in facts.classes if c.qualname == qualname),
+        context_managers=tuple(c for c in facts.context_managers if c[0] == qualname),
+        released_outside=facts.released_outside,
+        closed_types=facts.closed_types,
+    )
+
+
+def _moved_summary(summary: _Summary, by: int) -> _Summary:
+    if by == 0:
+        return summary
+    return replace(
+        summary,
+        functions=tuple(
+            replace(f, line=f.line + by, returns={k: v + by for k, v in f.returns.items()})
+            for f in summary.functions
+        ),
+        classes=tuple(replace(c, line=c.line + by) for c in summary.classes),
     )

@@ -1,8 +1,9 @@
 """The server's re-check after an edit (``leaklint.incremental``) finds exactly what a check
 of the whole text finds: on fixture files, after edits that move every line, add
 module-level code, or change one definition, the findings (messages, traces, lines) and
-the unused suppressions are those of ``check_source`` on the edited text, while the
-definitions the edit left alone are not analysed again."""
+the unused suppressions are those of ``check_source`` on the edited text, and the summary
+is ``facts_of_source``'s, while the definitions the edit left alone are not analysed or
+read again."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from leaklint.analysis.summaries import facts_of_source
 from leaklint.config import Config
 from leaklint.core import check_source, single_file_project
-from leaklint.incremental import Reuse
+from leaklint.incremental import Reuse, Summaries
 
 ROOT = Path(__file__).resolve().parents[1]
 #: every 12th fixture file (all of them: about 3 minutes of CPU; this sample, about 10 s)
@@ -51,6 +53,11 @@ def test_a_recheck_finds_what_a_whole_check_finds(path: Path) -> None:
                           for n in ast.parse(data).body)
         if what == "every line moves" and definitions:
             assert reuse.last[1] > 0, "nothing was reused"
+        summaries = Summaries()
+        assert summaries.facts(data, name) == facts_of_source(data, name)
+        assert summaries.facts(edited, name) == facts_of_source(edited, name), what
+        if what == "every line moves" and definitions:
+            assert summaries.last[1] > 0, "no summary was reused"
 
 
 def test_what_is_not_reused() -> None:
@@ -72,3 +79,20 @@ def test_what_is_not_reused() -> None:
     imports = moved.replace(b"import socket\n", b"import socket\nimport io\n")
     reuse.check("doc", imports, "m.py", config, single_file_project(imports, "m.py", config))
     assert reuse.last == (2, 0)
+
+
+def test_a_summary_follows_what_changed() -> None:
+    """A factory edited into a plain function, an import inside a function: the summary
+    read again where it must be, and equal to the whole module's."""
+    source = (
+        b"import socket\n\n\ndef connect(host):\n    return socket.create_connection((host, 1))\n"
+        b"\n\ndef use(host):\n    import io\n    return io.BytesIO(connect(host).recv(1))\n"
+        b"\n\nclass Client:\n    def __init__(self, host):\n        self.sock = connect(host)\n"
+    )
+    summaries = Summaries()
+    assert summaries.facts(source, "m.py") == facts_of_source(source, "m.py")
+    plain = source.replace(b"return socket.create_connection((host, 1))", b"return host")
+    assert summaries.facts(plain, "m.py") == facts_of_source(plain, "m.py")
+    assert summaries.last == (2, 1)  # connect() changed, use() imports: Client kept
+    functions = {f.qualname: f for f in summaries.facts(plain, "m.py")[0].functions}
+    assert functions["m.connect"].returns == {}
