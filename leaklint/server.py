@@ -42,7 +42,7 @@ from pygls.uris import to_fs_path
 from leaklint import __version__
 from leaklint.config import Config, ConfigError, load_config
 from leaklint.files import NotReadable, read_file
-from leaklint.incremental import Reuse
+from leaklint.incremental import Reuse, Summaries
 from leaklint.notebook import NOTEBOOK_SUFFIX, cell_position
 from leaklint.results import FileResult, Finding
 from leaklint.rules import RULES_BY_CODE
@@ -138,6 +138,7 @@ class LeaklintServer(LanguageServer):
         super().__init__("leaklint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
         self.state = State()
         self.reuse = Reuse()
+        self.summaries = Summaries()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaklint")
 
     # ---- running the analysis
@@ -204,7 +205,7 @@ class LeaklintServer(LanguageServer):
         known = self.state.buffers.get(path)
         if known is not None and known[0] == text:
             return known[1], known[2]
-        facts, error = _summarise(path, data)
+        facts, error = _summarise(path, data, self.summaries.facts)
         self.state.buffers[path] = (text, facts, error)
         return facts, error
 
@@ -488,7 +489,11 @@ class LeaklintServer(LanguageServer):
         return lsp.Hover(contents=lsp.MarkupContent(lsp.MarkupKind.Markdown, "\n\n---\n\n".join(parts)))
 
 
-def _summarise(path: str, data: bytes) -> tuple[Any, Any]:
+def _summarise(
+    path: str, data: bytes, read: Callable[[bytes, str], tuple[Any, Any]] | None = None
+) -> tuple[Any, Any]:
+    """The summary of a project file (``facts_of_source``, or ``read``: an open buffer's
+    ``Summaries.facts``)."""
     from leaklint.analysis.summaries import facts_of_source
     from leaklint.core import collector_paused, users_warnings_ignored
     from leaklint.notebook import kind_of, python_source
@@ -500,7 +505,7 @@ def _summarise(path: str, data: bytes) -> tuple[Any, Any]:
         data = source
     try:
         with users_warnings_ignored(), collector_paused():
-            return facts_of_source(data, path)
+            return (read or facts_of_source)(data, path)
     except (RecursionError, MemoryError):
         return None, (1, 0, "too deeply nested to analyse")
 
