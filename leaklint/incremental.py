@@ -70,6 +70,8 @@ class Reuse:
     names: dict[bytes, tuple[frozenset[str], frozenset[str], bool]] = field(default_factory=dict)
     #: definitions re-analysed and reused by the last check (for tests and benchmarks)
     last: tuple[int, int] = (0, 0)
+    #: the last text split (``split``): the summary and the check of one change share it
+    split_of: tuple[bytes, Any] = (b"", None)
 
     def forget(self, uri: str) -> None:
         self.kept.pop(uri, None)
@@ -80,7 +82,7 @@ class Reuse:
         from leaklint import suppressions
         from leaklint.core import check_source
 
-        split = _split(data)
+        split = self.split(data)
         if split is None:
             self.kept.pop(uri, None)
             self.last = (0, 0)
@@ -123,6 +125,12 @@ class Reuse:
         else:
             self.kept.pop(uri, None)
         return suppressions.apply(raw, data, config)
+
+    def split(self, data: bytes) -> tuple[ast.Module, list[tuple[ast.stmt, int, int, bytes]]] | None:
+        """``_split(data)``, once for the same text."""
+        if self.split_of[0] is not data and self.split_of[0] != data:
+            self.split_of = (data, _split(data))
+        return self.split_of[1]  # type: ignore[no-any-return]
 
     def names_of(self, node: ast.stmt, text: bytes) -> tuple[frozenset[str], frozenset[str], bool]:
         """The names definition ``node`` mentions, those it declares ``global`` and whether
@@ -323,7 +331,9 @@ class Summaries:
 
     #: (a definition's text, the imports, the definitions' names it mentions) -> its summary
     kept: dict[tuple[bytes, tuple[str, ...], frozenset[str]], _Summary] = field(default_factory=dict)
-    names: Reuse = field(default_factory=Reuse)  # only its ``names_of`` cache
+    #: whose ``names_of`` and ``split`` caches it shares (the server's: one text is split
+    #: once for its summary and its check)
+    names: Reuse = field(default_factory=Reuse)
     last: tuple[int, int] = (0, 0)  # definitions read again, reused
 
     def facts(self, data: bytes, path: str) -> tuple[Any, Any]:
@@ -334,7 +344,7 @@ class Summaries:
             module_facts,
         )
 
-        split = _split(data)
+        split = self.names.split(data)
         if split is None:
             return facts_of_source(data, path)
         tree, spans = split

@@ -138,7 +138,7 @@ class LeaklintServer(LanguageServer):
         super().__init__("leaklint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
         self.state = State()
         self.reuse = Reuse()
-        self.summaries = Summaries()
+        self.summaries = Summaries(names=self.reuse)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaklint")
 
     # ---- running the analysis
