@@ -3,7 +3,31 @@ reporting a cached run imports neither libcst nor the analysis."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Replace the text from (``line``, ``col``) up to (``end_line``, ``end_col``) with
+    ``content``; lines 1-based, columns 1-based in code points, the end exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedFix:
+    """The fix a finding has (``leaklint.fixes.suggest``), as edits of the file's text:
+    ``applicability`` "safe" or "unsafe" (``reason`` says why it is unsafe, or when the
+    safe one applies), ``message`` its title."""
+
+    applicability: str
+    message: str
+    reason: str
+    edits: tuple[TextEdit, ...]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -20,11 +44,14 @@ class Finding:
     #: in a notebook: (first line, 1-based cell number) of each code cell, for the lines
     #: above, which are the notebook's code cells as one module (``leaklint.notebook``)
     cells: tuple[tuple[int, int], ...] = ()
+    #: the fix on offer, if any (not part of the finding's identity)
+    fix: SuggestedFix | None = field(default=None, compare=False)
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return (
             Finding,
-            (self.path, self.line, self.col, self.code, self.message, self.related, self.cells),
+            (self.path, self.line, self.col, self.code, self.message, self.related, self.cells,
+             self.fix),
         )
 
 

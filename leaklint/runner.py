@@ -491,9 +491,23 @@ def check_file(target: Target, config: Config, project: Project | None = None) -
         data = read_file(path, config.max_file_bytes)
     except NotReadable as err:
         return _unreadable(path, str(err), config)
+    return _checked(data, path, config, project)
+
+
+def _checked(data: bytes, path: str, config: Config, project: Project | None) -> FileResult:
+    """The findings of ``data``, each with the fix it has on offer (``Finding.fix``). The
+    offers cost about what the check did: a file whose check took more than a quarter of
+    its time budget goes without them, and offers stop at half of it, rather than the file
+    run out of time (an LL900)."""
+    from leaklint.fixes.suggest import with_fixes
     from leaklint.notebook import check_bytes
 
-    return check_bytes(data, path, config, project=project)
+    started = time.monotonic()
+    result = check_bytes(data, path, config, project=project)
+    budget = config.analysis_timeout or float("inf")
+    if (time.monotonic() - started) * 4 > budget:
+        return result
+    return with_fixes(result, data, config, project, deadline=started + budget / 2)
 
 
 def _unreadable(path: str, why: str, config: Config, what: str = "file ") -> FileResult:
@@ -555,15 +569,13 @@ def _check_batch_keyed(
     targets: list[Target], config: Config, project: Project
 ) -> list[tuple[FileResult, str | None]]:
     """Each target's result, and the digest of the bytes it was checked in."""
-    from leaklint.notebook import check_bytes
-
     out: list[tuple[FileResult, str | None]] = []
     for target in targets:
         data = _read(target.path, config.max_file_bytes)
         if data is None:
             out.append((check_file(target, config, project), None))
         else:
-            out.append((check_bytes(data, target.path, config, project=project), digest(data)))
+            out.append((_checked(data, target.path, config, project), digest(data)))
     return out
 
 

@@ -226,7 +226,7 @@ def test_json_has_the_documented_fields_and_the_trace(tmp_path: Path) -> None:
     write(tmp_path, "a.py", PATHS)
     rows = json.loads(invoke(tmp_path, "check", "--format", "json", "a.py").stdout)
     assert [set(row) for row in rows] == [
-        {"path", "line", "column", "code", "name", "message", "related"}
+        {"path", "line", "column", "code", "name", "message", "related", "fix"}
     ] * 2
     assert rows[0]["related"] == [
         {"line": 5, "column": 12, "message": "`conn` is acquired here"},

@@ -195,7 +195,7 @@ def test_a_named_file_leaklint_does_not_handle_is_one_clear_line(tmp_path: Path)
     assert lines(proc) == [
         "notes.txt:1:1: LL900 not checked: leaklint checks Python files (.py, .pyi, .pyw, a "
         "script with a python #! line) and Jupyter notebooks (.ipynb)",
-        "tool:3:12: LL102 file from open() is used without being bound and is never closed: "
+        "tool:3:12: LL102 [*] file from open() is used without being bound and is never closed: "
         "use a with block",
     ]
 

@@ -94,7 +94,7 @@ def fix_source(
         if not wanted or result.internal_error:
             break
         try:
-            step = _one_round(current, path, config, project, wanted, unsafe)
+            step = _one_round(current, path, planned(current, path, config, project, wanted, unsafe))
         except _NotReproduced:
             outcome.error = "libcst cannot give this file back byte for byte; not fixed"
             step = None
@@ -158,15 +158,36 @@ def _compile_error(source: bytes, path: str) -> Exception | None:
 
 
 def _one_round(
+    data: bytes, path: str, plans: tuple[cst.Module, bytes, list[Edit]]
+) -> tuple[bytes, list[AppliedFix]] | None:
+    """One round: of the edits ``planned`` for the reported, fixable leaks of ``data``,
+    apply those that do not overlap, and return the new source (None: nothing to apply)."""
+    module, tail, edits = plans
+    chosen: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: e.span):
+        if all(edit.span[1] <= other.span[0] or other.span[1] <= edit.span[0] for other in chosen):
+            if all(target not in {t for o in chosen for t, _ in o.targets} for target, _ in edit.targets):
+                chosen.append(edit)
+    if not chosen:
+        return None
+    applied = [
+        AppliedFix(path, e.line, e.col, e.code, e.fix.title, _safety(e.fix)) for e in chosen
+    ]
+    new = applied_edits(module, chosen) + tail
+    return (new, applied) if new != data else None
+
+
+def planned(
     data: bytes,
     path: str,
     config: Config,
     project: Project,
     wanted: set[tuple[int, int, str]],
     unsafe: bool,
-) -> tuple[bytes, list[AppliedFix]] | None:
-    """One round: plan an edit for each reported, fixable leak, apply those that do not
-    overlap, and return the new source (None: nothing to apply)."""
+) -> tuple[cst.Module, bytes, list[Edit]]:
+    """The module parsed from ``data``, the bytes libcst drops at its end, and an edit for
+    each fixable leak standing at one of ``wanted`` (line, 0-based column, code), each planned
+    alone (two of them may overlap)."""
     module = cst.parse_module(data)
     # libcst drops a last lone "\r" (a CR-only file's last line end): keep what it drops at
     # the end; anything else it would not reproduce means no fix at all
@@ -196,25 +217,19 @@ def _one_round(
             raise _FixRaised(code) from err
         if edit is not None:
             edits.append(edit)
-    chosen: list[Edit] = []
-    for edit in sorted(edits, key=lambda e: e.span):
-        if all(edit.span[1] <= other.span[0] or other.span[1] <= edit.span[0] for other in chosen):
-            if all(target not in {t for o in chosen for t, _ in o.targets} for target, _ in edit.targets):
-                chosen.append(edit)
-    if not chosen:
-        return None
-    fixed = module.visit(_Apply(chosen))
-    imports = sorted({module for edit in chosen for module in edit.imports})
+    return module, tail, edits
+
+
+def applied_edits(module: cst.Module, edits: Sequence[Edit]) -> bytes:
+    """``module`` with ``edits`` (which do not overlap) made and their imports added."""
+    fixed = module.visit(_Apply(list(edits)))
+    imports = sorted({module for edit in edits for module in edit.imports})
     if imports:
         context = CodemodContext()
         for wanted_module in imports:
             AddImportsVisitor.add_needed_import(context, wanted_module)
         fixed = AddImportsVisitor(context).transform_module(fixed)
-    applied = [
-        AppliedFix(path, e.line, e.col, e.code, e.fix.title, _safety(e.fix)) for e in chosen
-    ]
-    new = fixed.bytes + tail
-    return (new, applied) if new != data else None
+    return fixed.bytes
 
 
 def _safety(fix: Fix) -> str:

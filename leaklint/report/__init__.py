@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from leaklint.results import Finding
+from leaklint.results import Finding, SuggestedFix
 from leaklint.files import NotReadable, read_file
 from leaklint.notebook import located, shown_line
 from leaklint.rules import ALL_RULES, RULES_BY_CODE
@@ -159,7 +159,7 @@ def render_text(
     for f in findings:
         out.append(
             f"{style(shown_path(f.path), bold=True)}:{shown_line(f)}:{f.col + 1}: "
-            f"{style(f.code, fg='red', bold=True)} {_message(f, runtime)}\n"
+            f"{style(f.code, fg='red', bold=True)} {_marker(f)}{_message(f, runtime)}\n"
         )
         if source is not None:
             text = source.line(f.path, f.line).rstrip()
@@ -170,7 +170,25 @@ def render_text(
                 indent = len(text[: f.col].expandtabs(4))
                 out.append(f"  {gutter} | {' ' * indent}{style('^', fg='red', bold=True)}\n")
     out += [f"{leak.describe()} [{MISSED_NOTE}]\n" for leak in runtime.missed]
-    return "".join(out)
+    # the note is for a person (a terminal, or --format full): piped lines stay findings only
+    return "".join(out) + (fixes_note(findings) if source is not None else "")
+
+
+def _marker(f: Finding) -> str:
+    """``[*] `` before the message of a finding ``--fix`` fixes (a safe fix), as ruff marks it."""
+    return "[*] " if f.fix is not None and f.fix.applicability == "safe" else ""
+
+
+def fixes_note(findings: Sequence[Finding]) -> str:
+    """The line after the findings that says how many ``--fix`` fixes, and how many more
+    ``--unsafe-fixes`` adds (nothing when no finding has a fix)."""
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
+    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability != "safe")
+    if not safe and not unsafe:
+        return ""
+    head = f"[*] {safe} fixable with `--fix`" if safe else "No safe fixes available"
+    more = f" ({unsafe} more with `--fix --unsafe-fixes`)" if unsafe else ""
+    return f"{head}{more}.\n"
 
 
 def render_json(findings: Sequence[Finding], runtime: RuntimeJoin = RuntimeJoin()) -> str:
@@ -211,12 +229,34 @@ def _json_row(f: Finding) -> dict[str, object]:
         "related": [
             {"line": line, "column": col + 1, "message": label} for line, col, label in f.related
         ],
+        "fix": _json_fix(f.fix),
     }
     if f.cells:
         row["cell"], row["line"] = located(f)
         for step, (line, _, _) in zip(row["related"], f.related):  # type: ignore[call-overload]
             step["cell"], step["line"] = located(f, line)
     return row
+
+
+def _json_fix(fix: SuggestedFix | None) -> dict[str, object] | None:
+    """A finding's fix as ruff's JSON has it: applicability, message, and the edits, each
+    the text from ``location`` up to ``end_location`` (1-based, the end exclusive) replaced
+    with ``content``; ``reason`` says when the fix is right (unsafe: what it may change)."""
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability,
+        "message": fix.message,
+        "reason": fix.reason,
+        "edits": [
+            {
+                "content": edit.content,
+                "location": {"line": edit.line, "column": edit.col},
+                "end_location": {"line": edit.end_line, "column": edit.end_col},
+            }
+            for edit in fix.edits
+        ],
+    }
 
 
 def _escape_data(text: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from leaklint import __version__
-from leaklint.results import Finding
+from leaklint.results import Finding, SuggestedFix
 from leaklint.notebook import located
 from leaklint.report import SourceLines, fingerprints
 from leaklint.rules import ALL_RULES, FILE_NOT_ANALYSED, Rule
@@ -81,6 +81,32 @@ def _missed(leak: RuntimeLeak, index: dict[str, int]) -> dict[str, object]:
     return result
 
 
+def _fix(path: str, fix: SuggestedFix) -> dict[str, object]:
+    """A ``fix`` (SARIF 3.55): its title, the file's replacements (an empty deleted region is
+    an insertion), and in ``properties`` its applicability (``safe``/``unsafe``) and why."""
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _uri(path)},
+                "replacements": [
+                    {
+                        "deletedRegion": {
+                            "startLine": edit.line,
+                            "startColumn": edit.col,
+                            "endLine": edit.end_line,
+                            "endColumn": edit.end_col,
+                        },
+                        "insertedContent": {"text": edit.content},
+                    }
+                    for edit in fix.edits
+                ],
+            }
+        ],
+        "properties": {"applicability": fix.applicability, "reason": fix.reason},
+    }
+
+
 def render_sarif(
     findings: Sequence[Finding], source: SourceLines, runtime: RuntimeJoin = RuntimeJoin()
 ) -> str:
@@ -114,6 +140,8 @@ def render_sarif(
                     ]
                 }
             ]
+        if finding.fix is not None and not finding.cells:
+            result["fixes"] = [_fix(finding.path, finding.fix)]
         leak = runtime.confirmed.get(finding)
         if leak is not None:
             result["properties"] = {"confirmedAtRuntime": True, "runtime": leak.to_json()}
