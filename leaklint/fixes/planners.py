@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes import generators, locks, owners, transforms
+from leaklint.fixes import descriptors, generators, locks, owners, transforms
 from leaklint.fixes.base import UNSAFE, Edit, Fix
 from leaklint.fixes.transforms import Tree
 
@@ -27,16 +27,30 @@ ALL_FIXES: tuple[Fix, ...] = (
     *locks.FIXES,
     *generators.FIXES,
     *owners.FIXES,
+    *descriptors.FIXES,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
+
+def _first(*planners: Planner) -> Planner:
+    """The edit of the first of ``planners`` that has one."""
+
+    def planner(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+        for each in planners:
+            edit = each(leak, tree, code, line, col)
+            if edit is not None:
+                return edit
+        return None
+
+    return planner
+
 
 _PLANNERS: dict[str, Planner] = {
     "LL203": transforms.add_await,
     "LL201": transforms.async_with,
     "LL110": transforms.closing_with,
     "LL102": transforms.with_for_unbound,
-    "LL100": transforms.with_for_bound,
-    "LL101": transforms.with_for_bound,
+    "LL100": _first(transforms.with_for_bound, descriptors.close_fd_in_finally),
+    "LL101": _first(transforms.with_for_bound, descriptors.close_fd_in_finally),
     "LL150": transforms.with_for_bound,
     "LL200": transforms.with_for_bound,
     "LL130": transforms.with_for_bound,

@@ -965,7 +965,12 @@ def _try_finally(
     fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY if found.release is not None else TRY_TO_BLOCK_END
     if not unsafe and _used_after_a_caught_error(found, tree):
         fix = TRY_FINALLY_ERROR_PATH
-    last = found.last
+    return try_edit(found, fix, code, line, col, tree)
+
+
+def try_edit(found: _Bound, fix: Fix, code: str, line: int, col: int, tree: Tree) -> Edit:
+    """The edit that puts ``found.middle`` in a ``try`` whose ``finally`` is the release."""
+    middle, head, last = found.middle, found.middle[0], found.last
 
     def build_try(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.Try(

@@ -146,8 +146,20 @@ def _namespace(world: World, patched: bool) -> dict[str, Any]:
             raise ValueError("not JSON")
         return {"json": text}
 
+    def close_fd(fd: Fake) -> None:
+        if fd.closed:  # as os.close on a descriptor already closed
+            raise OSError(9, "Bad file descriptor")
+        fd.close()
+
+    def write_fd(fd: Fake, data: object) -> int:
+        if fd.closed:
+            raise OSError(9, "Bad file descriptor")
+        return fd.write(data)
+
     modules = {
         "json": types.SimpleNamespace(load=load),
+        "os": types.SimpleNamespace(close=close_fd, write=write_fd),
+        "tempfile": types.SimpleNamespace(mkstemp=lambda *a: (Fake(world), "tmp")),
         "socket": types.SimpleNamespace(socket=lambda *a: kind(world)),
         "sqlite3": types.SimpleNamespace(connect=lambda *a: Connection(world)),
         "contextlib": contextlib,
@@ -181,6 +193,11 @@ SHAPES = (
     # an early return that leaked: the finally releases on it too
     ("{v} = open(p)", "if p == 'raw':", "    return {v}.read()", "data = {v}.read()", "{v}.close()"),
     ("{v} = open(p)", "data = {v}.read()", "if data:", "    return data", "{v}.close()"),
+    # a descriptor from mkstemp: os.close(fd) into a finally (or added at the block's end)
+    ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "os.close({v})", "data = path"),
+    ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "data = path"),
+    ("{v}, path = tempfile.mkstemp()", "if p == 'raw':", "    return path", "os.write({v}, data)",
+     "os.close({v})"),
 )
 #: What an ``except`` around a shape does: some read the resource again (issue 24's F1).
 HANDLERS = ("pass", "data = 'caught'", "{v}.seek(0)", "data = {v}.read()")
@@ -192,7 +209,8 @@ def runnable_module(rng: random.Random) -> str:
     """A module of a few functions, each one shape in a random context."""
     patched = rng.random() < 0.3
     lines = ["from unittest import mock", ""] if patched else []
-    lines += ["import contextlib", "import json", "import socket", "import sqlite3", ""]
+    lines += ["import contextlib", "import json", "import os", "import socket", "import sqlite3",
+              "import tempfile", ""]
     for number in range(rng.randint(1, 3)):
         v = rng.choice(("f", "g", "sock"))
         shape = [line.format(v=v) for line in rng.choice(SHAPES)]

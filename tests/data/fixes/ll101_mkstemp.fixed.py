@@ -1,0 +1,41 @@
+"""A descriptor from tempfile.mkstemp(): os.close(fd) moves into a finally (or is added at
+the end of the block when nothing closed it); kept when something else may own it."""
+import os
+import tempfile
+
+
+def write_temp(data):
+    fd, path = tempfile.mkstemp()
+    try:
+        os.write(fd, data)  # can raise: fd leaked
+    finally:
+        os.close(fd)
+    return path
+
+
+def never_closed(data):
+    fd, path = tempfile.mkstemp(suffix=".txt")
+    try:
+        os.write(fd, data)
+        return path
+    finally:
+        os.close(fd)
+
+
+def early_return(data):
+    fd, path = tempfile.mkstemp()
+    try:
+        if not data:
+            return path
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return path
+
+
+def handed_to_fdopen(data):
+    # ok: os.fdopen owns it now, and the with closes it
+    fd, path = tempfile.mkstemp()
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
