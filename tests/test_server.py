@@ -420,6 +420,10 @@ def test_notebook_cells_get_their_diagnostics(tmp_path: Path) -> None:
         mark = session.mark(other_cells[2])
         change_cell(client, other, 2, other_cells[2], quiet)
         assert await session.diagnostics(other_cells[2], lambda d: True, mark) == []
+        mark = session.mark(other_cells[2])  # a save checks (and publishes) at once
+        client.notebook_document_did_save(lsp.DidSaveNotebookDocumentParams(
+            notebook_document=lsp.NotebookDocumentIdentifier(other)))
+        assert await session.diagnostics(other_cells[2], lambda d: True, mark) == []
 
         mark = session.mark(cells[2])
         client.notebook_document_did_close(lsp.DidCloseNotebookDocumentParams(
