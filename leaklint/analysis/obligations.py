@@ -326,6 +326,7 @@ class _ScopeAnalyser:
         self.born: dict[int, int] = {}
         self.awaited: set[int] = set()  # calls under ``await``
         self.statement_calls: set[int] = set()  # calls that are a whole statement or test
+        self.unrolled: set[int] = set()  # ``[f(p) for p in (a, b)]`` statements run as a loop
         self.unawaited: set[str] = set()  # names whose clean-up coroutine was dropped (LL203)
         self.tests: set[int] = set()  # calls that are the whole test of an ``if``
         self.given: set[int] = set()  # lazy objects given what they would open (conn.sock = x)
@@ -564,14 +565,24 @@ class _ScopeAnalyser:
     # small statements
 
     def stmt_Expr(self, stmt: cst.Expr, state: _State) -> _MaybeState:
+        loop = _comprehension_as_loop(stmt)
+        if loop is not None and id(stmt) not in self.unrolled:
+            # ``[_cleanup(p) for p in [p1, p2]]`` does what ``for p in [p1, p2]:
+            # _cleanup(p)`` does: the loop, whose body is this statement's element
+            self.unrolled.add(id(stmt))
+            try:
+                return self.stmt_For(loop, state)
+            finally:
+                self.unrolled.discard(id(stmt))
+        value = stmt.value.elt if loop is not None else stmt.value  # type: ignore[attr-defined]
         fx = _Effects()
-        items = self.value_of(stmt.value, fx)
+        items = self.value_of(value, fx)
         if not self.expecting_raise:
             # under ``assertRaises`` the call is expected to fail before it acquires anything
             self.consume_items(items, fx)
-        if self.is_release_call(stmt.value, state) or _is_manual_enter(stmt.value):
+        if self.is_release_call(value, state) or _is_manual_enter(value):
             fx.may_raise = False  # ``a.close(); b.close()``: a failing close is not a leak
-        self.check_awaited(stmt.value, fx, state)
+        self.check_awaited(value, fx, state)
         ends = self.ends_process(stmt)
         if ends == "exit":
             fx.may_raise = False  # os._exit(n) does not return, nor raise
@@ -898,7 +909,9 @@ class _ScopeAnalyser:
         # ``try: FileInput(bad); self.fail(...) except ValueError: pass``: the body is meant
         # to fail, as under ``assertRaises``
         expects_raise = bool(stmt.handlers) and (
-            _fails_at_once(stmt.orelse) or _ends_in_fail(stmt.body)
+            _fails_at_once(stmt.orelse)
+            or _ends_in_fail(stmt.body)
+            or _tries_for_the_error(stmt)
         )
         self.expecting_raise += expects_raise
         try:
@@ -1964,14 +1977,28 @@ class _ScopeAnalyser:
         if qualname in ownership.BORROWING_OPENS and _passes(call, ("closefd=False",)):
             return True  # ``io.open(fd, closefd=False)``: wraps a descriptor it is lent
         func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            makers = ownership.NON_RAISING_BY_MAKER.get(func.attr.value)
-            made = set(self.scope.types_of(func.value.value))
-            if makers and made and made <= makers:
+        makers = ownership.NON_RAISING_BY_MAKER.get(func.attr.value) if isinstance(
+            func, cst.Attribute
+        ) else None
+        if makers:
+            made = self.makers_of(func.value)
+            if made and made <= makers:
                 return True  # ``sel.register(sock, EVENT_READ)`` on ``sel = DefaultSelector()``
         return ownership.cannot_raise(qualname, call.func, one_number) or self.fills_a_buffer(
             call
         )
+
+    def makers_of(self, node: cst.BaseExpression) -> set[str]:
+        """Every call a name or a ``self`` attribute may have been made by (``sel =
+        DefaultSelector()``; ``self.thread = threading.Thread(...)`` in any method)."""
+        if isinstance(node, cst.Name):
+            return set(self.scope.types_of(node.value))
+        attr = self.self_attribute(node)
+        project = self.ctx.project
+        if attr is None or project is None or self.class_name is None:
+            return set()
+        facts = project.classes.get(self.class_name)
+        return set(facts.stores.get(attr, ())) if facts else set()
 
     def fills_a_buffer(self, call: cst.Call) -> bool:
         """``f.write(b"spam")``, ``f.write("a" * 22)`` on ``f = open(...)`` of this scope: a
@@ -2088,6 +2115,10 @@ class _ScopeAnalyser:
         if resource is not None:
             self.factory_args(call, resource, fx)
             return [("new", call, resource, None)]
+        drained = _drained_argument(call, self.qualname(func))
+        if drained is not None:
+            # ``json.load(resp)``: reads it to the end, as ``resp.read()`` does
+            fx.method_uses.append((drained, "read()"))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.value_of(func.value, fx)
@@ -2461,6 +2492,34 @@ _MANUAL_ENTER = {
 }
 
 _PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
+
+
+def _drained_argument(call: cst.Call, qualname: str | None) -> str | None:
+    """The name ``call`` reads to its end (``ownership.READS_TO_THE_END``): ``json.load(resp)``,
+    ``shutil.copyfileobj(resp, f)``."""
+    position = ownership.READS_TO_THE_END.get(qualname or "")
+    if position is None or len(call.args) <= position:
+        return None
+    arg = call.args[position]
+    if arg.keyword is not None or arg.star or not isinstance(arg.value, cst.Name):
+        return None
+    return arg.value.value
+
+
+def _comprehension_as_loop(stmt: cst.Expr) -> cst.For | None:
+    """``[f(p) for p in (a, b)]`` as a statement, over a display of names: the loop it stands
+    for, whose body is ``stmt`` itself (its nodes keep their positions; the loop's head over a
+    display cannot raise, so it is never blamed). A generator expression runs nothing."""
+    comp = stmt.value
+    if not isinstance(comp, (cst.ListComp, cst.SetComp)):
+        return None
+    clause = comp.for_in
+    if clause.inner_for_in is not None or clause.ifs or clause.asynchronous is not None:
+        return None
+    if not _iterated_names(clause.iter):
+        return None
+    line = cst.SimpleStatementLine(body=[stmt])
+    return cst.For(target=clause.target, iter=clause.iter, body=cst.IndentedBlock(body=[line]))
 
 
 def _iterated_names(expr: cst.BaseExpression) -> list[str]:
@@ -3017,6 +3076,37 @@ def _ends_in_fail(body: cst.BaseSuite) -> bool:
     ``raise``, which its own handler may be there to catch)."""
     last = body.body[-1] if body.body else None
     return isinstance(last, cst.SimpleStatementLine) and _is_fail_call(last.body[-1])
+
+
+def _tries_for_the_error(stmt: cst.Try | cst.TryStar) -> bool:
+    """``try: open(missing) except OSError as e: expected = e``: a body of one call whose value
+    is dropped, and a handler that keeps the error (assigns or returns it) to check it; the call
+    is there to fail, as under ``assertRaises`` (first contact round 2, aiofiles)."""
+    body = stmt.body.body
+    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine):
+        return False
+    only = body[0].body
+    if len(only) != 1 or not isinstance(only[0], cst.Expr):
+        return False
+    value = only[0].value
+    if not isinstance(value.expression if isinstance(value, cst.Await) else value, cst.Call):
+        return False
+    return any(_keeps_the_error(handler) for handler in stmt.handlers)
+
+
+def _keeps_the_error(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """``except OSError as e: expected = e`` (or ``return e``)."""
+    if handler.name is None or not isinstance(handler.name.name, cst.Name):
+        return False
+    name = handler.name.name.value
+    for line in handler.body.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for small in line.body:
+            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Return)) else None
+            if isinstance(value, cst.Name) and value.value == name:
+                return True
+    return False
 
 
 def _is_fail_call(small: cst.BaseSmallStatement) -> bool:

@@ -209,6 +209,11 @@ NON_RAISING_FUNCTIONS = frozenset(
         "threading.RLock",
         "threading.Event",
         "threading.Condition",
+        "threading.Thread",  # checks its arguments; starts nothing
+        "threading.Timer",
+        # gives the descriptor back even when it fails (EINTR is ignored; EIO from a network
+        # file system reports an earlier write): no descriptor is left to leak
+        "os.close",
         "threading.get_ident",
         "collections.deque",
         "builtins.dict",
@@ -251,6 +256,14 @@ NON_RAISING_BY_MAKER = {
                           "selectors.DevpollSelector", "selectors.KqueueSelector"}),
 }
 NON_RAISING_BY_MAKER["select"] = NON_RAISING_BY_MAKER["modify"] = NON_RAISING_BY_MAKER["register"]
+#: A thread's ``start()`` fails only when started twice (the caller's error) or when no thread
+#: can be made (resource exhaustion, like MemoryError). A child's ``kill``/``terminate``/
+#: ``send_signal`` poll first and swallow ProcessLookupError (CPython 3.9+), and ``poll`` reaps
+#: without raising: none is an exit between ``Popen`` and its ``wait()`` (first contact round 2:
+#: websockets, jupyter-server).
+NON_RAISING_BY_MAKER["start"] = frozenset({"threading.Thread", "threading.Timer"})
+NON_RAISING_BY_MAKER["kill"] = NON_RAISING_BY_MAKER["terminate"] = frozenset({"subprocess.Popen"})
+NON_RAISING_BY_MAKER["send_signal"] = NON_RAISING_BY_MAKER["poll"] = NON_RAISING_BY_MAKER["kill"]
 
 #: ``io.open(fd, closefd=False)``: wrapping a descriptor it is lent opens nothing (no path
 #: lookup); it fails only on a bad descriptor or mode, the caller's error.
@@ -294,6 +307,11 @@ NON_RAISING_METHODS = frozenset(
         "get_returncode",
     }
 )
+
+#: Functions that read the argument at this position to its end (a registry ``"read()"``
+#: release: an HTTP response closes its connection at EOF): ``json.load`` calls ``read()``,
+#: ``shutil.copyfileobj`` reads until ``read(n)`` gives nothing.
+READS_TO_THE_END = {"json.load": 0, "shutil.copyfileobj": 0}
 
 #: Functions that read from (or write to) what they are given and keep nothing: a resource
 #: passed to them is still the caller's, even in ``return json.load(open(p))``.
