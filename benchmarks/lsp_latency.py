@@ -1,14 +1,15 @@
 """How long `leaklint server` takes to publish diagnostics for a 1,000-line file after a
 change (issue 26's target: 150 ms after warm-up, the server's 50 ms debounce included).
 
-    python benchmarks/lsp_latency.py [--lines 1000] [--changes 20] [--edit end|function]
+    python benchmarks/lsp_latency.py [--lines 1000] [--changes 20] [--edit end|function|def]
 
 A real client (pygls's) starts `python -m leaklint server` over stdio, opens a generated
 module of N lines (functions that open files, sockets and connections, some leaking),
 warms up with a few edits, then makes one edit at a time and measures from sending
 `didChange` to receiving the `publishDiagnostics` of that version. The edit: a line of
-module-level code added at the end (``end``), or a line added inside a function in the
-middle of the module, which moves every line below it (``function``). The server is the
+module-level code added at the end (``end``), a line added inside a function in the
+middle of the module, which moves every line below it (``function``), or a new function
+at the end, which changes the module's summary (``def``). The server is the
 ``leaklint`` Python imports (``PYTHONPATH=<checkout>`` measures another checkout).
 Besides the wall clock, the server process's CPU time (user + system, from /proc) between
 sending a change and receiving its diagnostics: what the machine's load does not inflate.
@@ -68,6 +69,8 @@ def edited(text: str, version: int, edit: str) -> str:
     """``text`` after edit number ``version`` (see the module's docstring)."""
     if edit == "end":
         return text + f"X_{version} = {version}\n"
+    if edit == "def":
+        return text + f"\n\ndef added_{version}(path):\n    with open(path) as f:\n        return f.read()\n"
     at = text.find("    data = f.read()\n", len(text) // 2)
     return text[:at] + f"    n_{version} = len(path)\n" + text[at:]
 
@@ -137,7 +140,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--warm", type=int, default=3)
-    parser.add_argument("--edit", choices=("end", "function"), default="end")
+    parser.add_argument("--edit", choices=("end", "function", "def"), default="end")
     args = parser.parse_args()
     times, cpu = asyncio.run(measure(args.lines, args.changes, args.warm, args.edit))
     ms = sorted(t * 1000 for t in times)

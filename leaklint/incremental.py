@@ -18,12 +18,13 @@ that is unchanged, and otherwise the definition is analysed again:
   module's imports (their text, wherever they are in module-level code);
 - the project's summaries (this module's and the modules it imports), their line numbers
   aside: a function that becomes a factory changes what its callers hold;
-- module-level names: a definition that names anything module-level code binds (other than
-  by import or definition), or a name some function declares ``global``, is always analysed
-  again (a function that closes a module-level connection decides whether the module leaks
-  it);
+- module-level names: a definition is analysed again when a name it mentions is bound by
+  other module-level statements than before; and always when it names what module-level
+  code that can acquire binds, or a name some function declares ``global`` (a function that
+  closes a module-level connection decides whether the module leaks it);
 - a class body runs at module level: a class is reused only when module-level code cannot
-  acquire anything (nothing it holds can leak through a class body that raises).
+  acquire anything, or when its body only defines (no call, no statement that can raise
+  as it runs): nothing module code holds can leak through a class body that raises.
 
 A definition whose findings point outside it (a trace step or a ``line N`` of the message
 beyond its lines, a factory's origin ``file.py:N``, a suggested fix) is not kept: it is
@@ -90,7 +91,8 @@ class Reuse:
         tree, spans = split
         context = _context(tree, data, config, project)
         before = self.kept.get(uri)
-        reusable = before.found if before is not None and _same(before.context, context) else {}
+        changed = _changed(before.context, context) if before is not None else None
+        reusable = before.found if before is not None and changed is not None else {}
         counts = Counter(text for _, _, _, text in spans)
         lines = data.splitlines(keepends=True)
         reduced = list(lines)
@@ -98,13 +100,15 @@ class Reuse:
         stubbed: list[tuple[int, int]] = []
         if reusable:
             names = {text: self.names_of(node, text) for node, _, _, text in spans}
-            bound = _module_bound_names(tree).union(*(declared for _, declared, _ in names.values()))
+            bound = _acquiring_names(tree, path, config, project).union(
+                *(declared for _, declared, _ in names.values()))
+            bound |= changed or frozenset()
             classes_too = not _module_code_acquires(tree, path, config, project)
             for node, first, last, text in spans:
                 known = reusable.get(text)
-                if known is None or counts[text] > 1 or names[text][0] & bound:
+                if known is None or counts[text] > 1 or (names[text][0] | {node.name}) & bound:  # type: ignore[attr-defined]
                     continue
-                if isinstance(node, ast.ClassDef) and not classes_too:
+                if isinstance(node, ast.ClassDef) and not (classes_too or _inert_body(node)):
                     continue
                 if _stub_body(node, lines, reduced):
                     reused.extend(_moved(finding, first - 1) for finding in known)
@@ -180,37 +184,128 @@ def _context(tree: ast.Module, data: bytes, config: Config, project: Project) ->
     return (
         config, imports, functions, classes, dict(project.context_managers),
         project.released_outside, dict(project.file_triggers), project.never_returning,
-        dict(project.attrs_released), dict(project.syntax_errors),
+        dict(project.attrs_released), dict(project.syntax_errors), _bindings(tree),
     )
 
 
-def _same(before: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
-    return before[0] is now[0] and before[1:] == now[1:]
+def _changed(before: tuple[Any, ...], now: tuple[Any, ...]) -> frozenset[str] | None:
+    """The names whose project facts differ between two contexts (``_context``): each part
+    of the qualified names of the functions and classes whose facts changed (added and
+    removed ones too), closed over the facts that name those, the attribute and factory
+    names of the module-wide sets that changed, and the names module-level code binds
+    otherwise than before; a definition that mentions none of them is analysed as before. None: nothing can be reused (another configuration, other imports,
+    other syntax errors)."""
+    if before[0] is not now[0] or before[1] != now[1] or before[9] != now[9]:
+        return None
+    changed: set[str] = set()
+    for b, n in zip(before[2:], now[2:9]):
+        if b == n:
+            continue
+        if isinstance(b, dict):
+            changed.update(k for k in b.keys() | n.keys() if b.get(k) != n.get(k))
+        else:
+            changed.update(b ^ n)
+    rebound = {name for name in before[10].keys() | now[10].keys()
+               if before[10].get(name) != now[10].get(name)}
+    if not changed:
+        return frozenset(rebound)
+    if before[6] != now[6]:  # file_triggers: path -> names of the factories it reaches
+        for path in before[6].keys() | now[6].keys():
+            changed.update(before[6].get(path, frozenset()) ^ now[6].get(path, frozenset()))
+    facts = {**now[2], **now[3], **before[2], **before[3]}
+    said = {name: repr(value) for name, value in facts.items()}
+    affected = {name for name in changed if isinstance(name, str)}
+    grew = True
+    while grew:  # a function whose facts name a changed one (returns it, stores it ...)
+        more = {name for name, text in said.items()
+                if name not in affected and any(other in text for other in affected)}
+        affected |= more
+        grew = bool(more)
+    return frozenset(part for name in affected for part in name.split(".")) | rebound
 
 
 def _module_code(tree: ast.Module) -> Iterator[ast.stmt]:
     return (node for node in tree.body if not isinstance(node, _DEFINITIONS))
 
 
-def _module_bound_names(tree: ast.Module) -> frozenset[str]:
-    """Names module-level code binds other than by import or definition (assignments, loop
-    and ``with`` targets, ...; a ``global`` in a function is the caller's to add)."""
+def _at_module_level(statement: ast.stmt) -> Iterator[ast.AST]:
+    """The nodes of a module-level statement that run at module level: not the bodies of
+    the functions and classes it defines (their decorators, bases and defaults do run)."""
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend([*node.decorator_list, *node.args.defaults,
+                          *(d for d in node.args.kw_defaults if d is not None)])
+        elif isinstance(node, ast.ClassDef):
+            stack.extend([*node.decorator_list, *node.bases, *node.keywords])
+        elif isinstance(node, ast.Lambda):
+            stack.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)])
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _bound_at_module_level(statement: ast.stmt) -> set[str]:
     names = set()
+    for node in _at_module_level(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, _DEFINITIONS):
+            names.add(node.name)  # a definition inside an if or a try
+    return names
+
+
+def _bindings(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """Each name module-level code binds other than by import or (module-level)
+    definition, with the statements that bind it (``ast.dump``: their text, lines aside)."""
+    out: dict[str, list[str]] = {}
     for statement in _module_code(tree):
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                names.add(node.id)
-            elif isinstance(node, _DEFINITIONS):
-                names.add(node.name)  # a definition inside an if or a try
-            elif isinstance(node, ast.Global):
-                names.update(node.names)
-    return frozenset(names)
+        names = _bound_at_module_level(statement)
+        if names:
+            said = ast.dump(statement)
+            for name in names:
+                out.setdefault(name, []).append(said)
+    return {name: tuple(said) for name, said in out.items()}
+
+
+def _acquiring_names(tree: ast.Module, path: str, config: Config, project: Project) -> frozenset[str]:
+    """The names bound by module-level statements that can acquire (name a factory, or a
+    name bound by one), to a fixed point: what a definition that mentions one may release
+    decides what the module itself leaks, so it is analysed with the module code."""
+    import os
+
+    from leaklint.core import context_manager_names, might_acquire
+
+    extra = project.file_triggers.get(os.path.normpath(path), frozenset()) | context_manager_names(project)
+    statements = []
+    for statement in _module_code(tree):
+        bound = _bound_at_module_level(statement)
+        if bound:
+            statements.append((bound, _names_in(_at_module_level(statement))))
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for bound, mentioned in statements:
+            if bound <= found:
+                continue
+            if mentioned & found or might_acquire(
+                "\n".join(sorted(mentioned)).encode(), config.registry, extra
+            ):
+                found |= bound
+                grew = True
+    return frozenset(found)
 
 
 def _names(node: ast.AST) -> set[str]:
     """The names and attribute names ``node`` mentions."""
+    return _names_in(ast.walk(node))
+
+
+def _names_in(nodes: Iterator[ast.AST]) -> set[str]:
     found = set()
-    for inner in ast.walk(node):
+    for inner in nodes:
         if isinstance(inner, ast.Name):
             found.add(inner.id)
         elif isinstance(inner, ast.Attribute):
@@ -231,9 +326,25 @@ def _module_code_acquires(tree: ast.Module, path: str, config: Config, project: 
             for part in [*node.decorator_list, *getattr(node, "bases", ()), *getattr(node, "keywords", ())]:
                 names |= _names(part)
         elif not isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= _names(node)
+            names |= _names_in(_at_module_level(node))
     extra = project.file_triggers.get(os.path.normpath(path), frozenset()) | context_manager_names(project)
     return might_acquire("\n".join(sorted(names)).encode(), config.registry, extra)
+
+
+#: What can raise, or run other code, in a class body as it runs (methods' bodies aside).
+_ACTIVE = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.Raise, ast.Assert, ast.With,
+           ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Delete, ast.Import,
+           ast.ImportFrom, ast.Subscript, ast.BinOp)
+
+
+def _inert_body(node: ast.ClassDef) -> bool:
+    """Does the body of class ``node`` only define (methods, constants, names), so that
+    running it cannot raise while module-level code holds something?"""
+    return not any(
+        isinstance(inner, _ACTIVE)
+        for statement in node.body
+        for inner in _at_module_level(statement)
+    )
 
 
 def _stub_body(node: ast.stmt, lines: list[bytes], reduced: list[bytes]) -> bool:
@@ -324,13 +435,15 @@ class Summaries:
     ``released_outside``, ``closed_types``) is its own. So a definition is read in a module
     of the module-level code, itself, and a bare stand-in (``def name(): pass``) for each
     other definition it names, which gives it the names it resolves as the whole module
-    does; its summary is kept by its text and moved to where it starts at the next change.
-    A definition that names anything module-level code assigns, declares a ``global`` or
-    imports inside is read again at every change, and every definition is when the
-    module's imports change; two definitions of one name: the whole module is read."""
+    does; its summary is kept by its text (and the module-level statements that bind the
+    names it mentions) and moved to where it starts at the next change. A definition that
+    declares a ``global`` or imports inside is read again at every change, and every
+    definition is when the module's imports change; two definitions of one name: the whole
+    module is read."""
 
-    #: (a definition's text, the imports, the definitions' names it mentions) -> its summary
-    kept: dict[tuple[bytes, tuple[str, ...], frozenset[str]], _Summary] = field(default_factory=dict)
+    #: (a definition's text, the imports, the definitions' names it mentions, how
+    #: module-level code binds the other names it mentions) -> its summary
+    kept: dict[tuple[Any, ...], _Summary] = field(default_factory=dict)
     #: whose ``names_of`` and ``split`` caches it shares (the server's: one text is split
     #: once for its summary and its check)
     names: Reuse = field(default_factory=Reuse)
@@ -355,7 +468,7 @@ class Summaries:
             ast.dump(node) for statement in _module_code(tree) for node in ast.walk(statement)
             if isinstance(node, (ast.Import, ast.ImportFrom))
         )
-        assigned = _module_bound_names(tree)
+        bindings = _bindings(tree)
         defined = frozenset(names)
         base = module_facts(ast.Module(body=list(_module_code(tree)), type_ignores=[]), path)
         imported = set(base.imports)
@@ -364,8 +477,9 @@ class Summaries:
         for node, first, _, text in spans:
             mentioned, declared, imports_inside = self.names.names_of(node, text)
             # its imports join the module's: read it again at every change
-            volatile = mentioned & assigned or declared or imports_inside
-            key = None if volatile else (text, imports, mentioned & defined)
+            volatile = declared or imports_inside
+            bound = tuple((name, bindings[name]) for name in sorted(mentioned & bindings.keys()))
+            key = None if volatile else (text, imports, mentioned & defined, bound)
             summary = self.kept.get(key) if key is not None else None
             if summary is None:
                 read = module_facts(_alone(tree, node, mentioned), path)

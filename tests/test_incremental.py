@@ -19,13 +19,14 @@ from leaklint.core import check_source, single_file_project
 from leaklint.incremental import Reuse, Summaries
 
 ROOT = Path(__file__).resolve().parents[1]
-#: every 12th fixture file (all of them: about 3 minutes of CPU; this sample, about 10 s)
-SAMPLE = sorted(ROOT.glob("fixtures/LL*/*.py"))[::12]
+#: every 16th fixture file (all of them: a few minutes of CPU; this sample, about 15 s)
+SAMPLE = sorted(ROOT.glob("fixtures/LL*/*.py"))[::16]
 
 
 def edits(data: bytes) -> Iterator[tuple[str, bytes]]:
     yield "every line moves", b"\n" + data
     yield "module-level code added", data + b"\nZZ_1 = open('x')\n"
+    yield "a factory added", data + b"\n\ndef zz_factory(p):\n    return open(p)\n"
     tree = ast.parse(data)
     lines = data.splitlines(keepends=True)
     for node in tree.body:
@@ -34,8 +35,10 @@ def edits(data: bytes) -> Iterator[tuple[str, bytes]]:
             if first.lineno > node.lineno:
                 indent = lines[first.lineno - 1][: first.col_offset]
                 at = first.lineno - 1
-                yield f"line added in {node.name}", b"".join(
-                    [*lines[:at], indent + b"n = len('x')\n", *lines[at:]])
+                for line in (b"n = len('x')\n", b"return open('x')\n"):
+                    # a line that leaves its summary, and one that changes it (a factory)
+                    yield f"{line!r} added in {node.name}", b"".join(
+                        [*lines[:at], indent + line, *lines[at:]])
 
 
 @pytest.mark.parametrize("path", SAMPLE, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -79,6 +82,29 @@ def test_what_is_not_reused() -> None:
     imports = moved.replace(b"import socket\n", b"import socket\nimport io\n")
     reuse.check("doc", imports, "m.py", config, single_file_project(imports, "m.py", config))
     assert reuse.last == (2, 0)
+
+
+def test_module_constants_and_inert_classes_are_reused() -> None:
+    """A function that names a module-level constant is reused until the statement that
+    binds it changes; a class whose body only defines is reused even where module-level
+    code holds a resource."""
+    source = (
+        b"import socket\n\nSIZE = 10\nconn = socket.create_connection(('h', 1))\n\n\n"
+        b"class Error(Exception):\n    \"\"\"A failure.\"\"\"\n\n\n"
+        b"def fetch(p):\n    f = open(p)\n    return f.read(SIZE)\n"
+    )
+    config = Config()
+    reuse = Reuse()
+
+    def check(text: bytes) -> None:
+        result = reuse.check("doc", text, "m.py", config, single_file_project(text, "m.py", config))
+        assert result == check_source(text, "m.py", config)
+
+    check(source)
+    check(b"\n" + source)
+    assert reuse.last == (0, 2)
+    check(b"\n" + source.replace(b"SIZE = 10", b"SIZE = len('abc')"))
+    assert reuse.last == (1, 1)  # fetch() again: SIZE is bound otherwise
 
 
 def test_a_summary_follows_what_changed() -> None:
