@@ -2059,6 +2059,10 @@ class _ScopeAnalyser:
         """A callee of the standard library or the builtins: the registry (built from the
         whole stdlib, tools/stdlib_inventory.py) already says whether it acquires, so a
         ``close()`` on what it gives is no evidence (``StringIO()``, ``FeedParser()``)."""
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            # ``factories[kind](sql)``, ``make()(sql)``: a callable picked from data is no
+            # more telling than ``factory()`` given as a parameter
+            return True
         qualname = self.qualname(func)
         root = qualname.split(".", 1)[0] if qualname else None
         if root is not None and (root == "builtins" or root in sys.stdlib_module_names):
@@ -2747,7 +2751,12 @@ def _lambda_params(expr: cst.Lambda) -> set[str]:
 def _is_getter(func: cst.BaseExpression) -> bool:
     """``d.get(k)``, ``loop.get_pipe_transport(fd)``, ``fut.result()``: hands out a reference
     its owner keeps, not a new object."""
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if isinstance(func, cst.Attribute):
+        name = func.attr.value
+    elif isinstance(func, cst.Name):
+        name = func.value
+    else:
+        return False  # ``handlers[kind](x)``, ``make()(x)``: no name to read
     return name == "result" or name == "get" or name.startswith(("get_", "_get_"))
 
 
