@@ -17,7 +17,9 @@ that is unchanged, and otherwise the definition is analysed again:
 - the configuration (the same object: the server reads it again when it changes) and the
   module's imports (their text, wherever they are in module-level code);
 - the project's summaries (this module's and the modules it imports), their line numbers
-  aside: a function that becomes a factory changes what its callers hold;
+  aside, of what it names: a function that becomes a factory changes what its callers
+  hold, so a definition that names a function or class whose summary changed (or one whose
+  summary names that one, and so on) is analysed again (``_changed``);
 - module-level names: a definition is analysed again when a name it mentions is bound by
   other module-level statements than before; and always when it names what module-level
   code that can acquire binds, or a name some function declares ``global`` (a function that
