@@ -31,6 +31,7 @@ ALL_FIXES: tuple[Fix, ...] = (
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
+
 def _first(*planners: Planner) -> Planner:
     """The edit of the first of ``planners`` that has one."""
 

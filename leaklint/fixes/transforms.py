@@ -110,18 +110,26 @@ class Tree:
         self.parents = parents
         self.positions = positions
         self._patches: bool | None = None
+        self._shared = self  # the tree whose answers this one shares (``at``)
 
     def patches_names(self) -> bool:
         """Whether this module may replace a name with a mock (``mock.patch``, ``unittest.mock``,
         ``monkeypatch``, ``mocker``): then ``X()`` may not be of X's real type, and
         ``with X() as v`` may bind something else than ``X()``."""
-        if self._patches is None:
-            self._patches = bool(names_in(self.module).all & PATCHING_NAMES) or any(
+        shared = self._shared
+        if shared._patches is None:
+            shared._patches = bool(names_in(self.module).all & PATCHING_NAMES) or any(
                 module == patching or module.startswith(patching + ".")
                 for module in _imported_modules(self.module)
                 for patching in PATCHING_MODULES
             )
-        return self._patches
+        return shared._patches
+
+    def at(self, positions: Mapping[cst.CSTNode, CodeRange]) -> Tree:
+        """This tree with other positions (the parents and what was learnt of it shared)."""
+        other = Tree(self.module, self.parents, positions)
+        other._shared = self._shared
+        return other
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         while node in self.parents:
