@@ -17,6 +17,7 @@ ALL_FIXES: tuple[Fix, ...] = (
     transforms.CLOSING_WITH,
     transforms.CLOSING_WITH_ESCAPES,
     transforms.WITH_FOR_UNBOUND,
+    transforms.CLOSING_FOR_UNBOUND,
     transforms.WITH_FOR_UNBOUND_PATCHED,
     transforms.WITH_FOR_UNBOUND_MODULE,
     transforms.WITH_FOR_BOUND,

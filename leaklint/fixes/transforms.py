@@ -35,6 +35,14 @@ WITH_FOR_UNBOUND = Fix(
     "Bind the resource in a `with` around the statement",
     "files, sockets and archives only: never a resource whose __exit__ waits or joins",
 )
+CLOSING_FOR_UNBOUND = Fix(
+    ("LL102",),
+    SAFE,
+    "Bind the resource in `with contextlib.closing(...)` around the statement",
+    "for an object released by close() whose own context manager does more or is not known: "
+    "closing() binds the object itself and calls only close(), after the statement, on a "
+    "resource nothing closed; only when what the statement keeps of it is data",
+)
 WITH_FOR_UNBOUND_PATCHED = Fix(
     ("LL102",),
     UNSAFE,
@@ -355,7 +363,8 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return f"{base}{n}"
 
 
-_BASE_NAMES = {"socket": "sock", "archive": "archive", "response": "resp", "selector": "sel"}
+_BASE_NAMES = {"socket": "sock", "archive": "archive", "response": "resp", "selector": "sel",
+               "connection": "conn"}
 
 
 # --------------------------------------------------------------------------- LL110
@@ -685,7 +694,10 @@ def _used_eagerly(tree: Tree, node: cst.CSTNode) -> bool:
 def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     resource = leak.resource
-    if resource.is_async or not resource.cm_closes or why_no_with(resource.qualname):
+    closing = not resource.cm_closes or why_no_with(resource.qualname) is not None
+    if resource.is_async or closing and (
+        resource.qualname in WAITS_OR_JOINS or "close" not in resource.release or resource.return_to
+    ):
         return None
     stmt = next(
         (a for a in tree.ancestors(call) if isinstance(a, (cst.BaseStatement, cst.BaseSmallStatement))),
@@ -699,13 +711,17 @@ def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> 
     block = tree.parents.get(line_stmt)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
         return None
-    if not _evaluated_first(tree, call, stmt) or not _used_eagerly(tree, call):
+    if not _evaluated_first(tree, call, stmt):
         return None
+    if not (_used_eagerly(tree, call) or closing and _ends_in_data(tree, call)):
+        return None  # ``sqlite3.connect(p).execute(q).fetchall()``: only data is kept
     scope = tree.scope_of(line_stmt)
     if isinstance(scope, (cst.ClassDef, cst.Lambda)):
         return None
     fix = WITH_FOR_UNBOUND if isinstance(scope, cst.FunctionDef) else WITH_FOR_UNBOUND_MODULE
-    if tree.patches_names():
+    if closing and fix is WITH_FOR_UNBOUND:
+        fix = CLOSING_FOR_UNBOUND  # binds the object itself: a patched name changes nothing
+    elif tree.patches_names():
         fix = WITH_FOR_UNBOUND_PATCHED
     names = _body_names(scope)
     name = fresh_name(_BASE_NAMES.get(resource.kind, "f"), names.all | names.declared)
@@ -713,8 +729,9 @@ def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> 
     def build(updated: cst.CSTNode) -> cst.CSTNode:
         inner = line_stmt.deep_replace(call, cst.Name(name))
         assert isinstance(inner, cst.SimpleStatementLine)
+        item = cst.parse_expression("contextlib.closing(x)").with_changes(args=[cst.Arg(call)]) if closing else call
         return cst.With(
-            items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))],
+            items=[cst.WithItem(item=item, asname=cst.AsName(name=cst.Name(name)))],
             body=cst.IndentedBlock(
                 body=[inner.with_changes(leading_lines=())],
                 indent=block.indent if isinstance(block, cst.IndentedBlock) else None,
@@ -722,7 +739,8 @@ def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> 
             leading_lines=line_stmt.leading_lines,
         )
 
-    return Edit(fix, code, line, col, tree.span(line_stmt), ((line_stmt, build),))
+    imports = ("contextlib",) if closing else ()
+    return Edit(fix, code, line, col, tree.span(line_stmt), ((line_stmt, build),), imports)
 
 
 # --------------------------------------------------------------------------- LL100 / LL101

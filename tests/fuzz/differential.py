@@ -193,6 +193,9 @@ SHAPES = (
     # an early return that leaked: the finally releases on it too
     ("{v} = open(p)", "if p == 'raw':", "    return {v}.read()", "data = {v}.read()", "{v}.close()"),
     ("{v} = open(p)", "data = {v}.read()", "if data:", "    return data", "{v}.close()"),
+    # a connection used without being bound: with contextlib.closing(...) around the statement
+    ("data = sqlite3.connect(p).execute('q').fetchall()",),
+    ("data = len(sqlite3.connect(p).execute('q').fetchall())",),
     # a descriptor from mkstemp: os.close(fd) into a finally (or added at the block's end)
     ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "os.close({v})", "data = path"),
     ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "data = path"),
