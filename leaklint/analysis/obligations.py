@@ -334,6 +334,7 @@ class _ScopeAnalyser:
         self.created: list[int] = []  # every obligation, in the order it was created
         self.fresh: list[int] = []  # obligations the last statement created (nested ones too)
         self.previous_fresh: list[int] = []  # ... and the statement before the current one
+        self.broken: dict[int, cst.Break] = {}  # the first break that left a loop with it open
 
     # ---- driver
 
@@ -418,7 +419,8 @@ class _ScopeAnalyser:
                 leaks.append(Leak("with-does-not-close", obligation.call, obligation.resource, var))
             elif self.kind == "function" and oid in self.normal_exits:
                 exits = self.normal_exits[oid]
-                early = None if None in exits else exits[0]
+                # falling off the end: through a loop's break, the message names the break
+                early = self.broken.get(oid) if None in exits else exits[0]
                 if oid not in self.done_at_exit:
                     early = NEVER_RELEASED  # no path out of the function releases it
                 leaks.append(Leak("not-released", obligation.call, obligation.resource, var, early))
@@ -718,6 +720,8 @@ class _ScopeAnalyser:
         return self.apply(fx, state, stmt)
 
     def stmt_Break(self, stmt: cst.Break, state: _State) -> _MaybeState:
+        for oid in state.open_ids():
+            self.broken.setdefault(oid, stmt)
         self.jump(state, "brk")
         return None
 
