@@ -412,7 +412,7 @@ def placed(result: FileResult, notebook: Notebook) -> FileResult:
     each unused suppression comment placed in its cell."""
     last = notebook.last_line
     index = notebook.index
-    ending = re.compile(rf" is not (\w+) before (?:`[^`]*`|it) is deleted at line {last + 1}$")
+    ending = re.compile(rf" is not (\w+) before (?:`[^`]*`|it) is deleted at line {last + 1}(?:: .*)?$")
     findings = []
     for finding in result.findings:
         message = ending.sub(lambda m: _SESSION_END.format(verb=m.group(1)), finding.message)

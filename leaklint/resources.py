@@ -32,6 +32,55 @@ _VERBS = {
     "release": "released",
 }
 
+#: Registry entries whose object has no context manager at all (``with`` on it fails), so a
+#: message never advises a ``with`` block for them: checked against the standard library
+#: (no ``__enter__``/``__aenter__`` on 3.11), and for other packages their documented types.
+_NO_CONTEXT_MANAGER = frozenset(
+    {
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "poplib.POP3",
+        "poplib.POP3_SSL",
+        "mailbox.mbox",
+        "mailbox.MMDF",
+        "mailbox.Babyl",
+        "logging.FileHandler",
+        "logging.handlers.RotatingFileHandler",
+        "logging.handlers.TimedRotatingFileHandler",
+        "logging.handlers.WatchedFileHandler",
+        "logging.handlers.SysLogHandler",
+        "asyncio.new_event_loop",
+        "asyncio.open_connection",  # the StreamWriter it gives
+        "asyncio.open_unix_connection",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "multiprocessing.shared_memory.SharedMemory",
+        "select.kqueue",
+        "select.devpoll",
+        "psycopg2.pool.SimpleConnectionPool",
+        "psycopg2.pool.ThreadedConnectionPool",
+        "redis.ConnectionPool",
+        "sqlalchemy.create_engine",
+        "sqlalchemy.create_engine.raw_connection",
+        "sqlalchemy.Engine.raw_connection",
+        "matplotlib.pyplot.figure",
+        "matplotlib.pyplot.subplots",
+        "httpx.Client.send",  # an httpx.Response
+        "httpx.AsyncClient.send",
+        "asyncpg.connect",
+        "aiohttp.TCPConnector",
+        "motor.motor_asyncio.AsyncIOMotorClient",
+        "kafka.KafkaProducer",
+        "kafka.KafkaConsumer",
+        "confluent_kafka.Consumer",
+        "clickhouse_driver.Client",
+        "nats.connect",
+        "mysql.connector.connect.cursor",
+        "playwright.sync_api.sync_playwright.start",
+        "playwright.sync_api.BrowserType.launch",
+    }
+)
+
 #: Factory names too common to pre-filter on: their package's name is looked for instead.
 _COMMON_WORDS = frozenset(
     {"get", "post", "request", "stream", "connect", "session", "open_file", "from_url"}
@@ -104,6 +153,27 @@ class Resource:
             return frozenset()
         chosen = self.release if self.coroutine_release is None else self.coroutine_release
         return frozenset(chosen)
+
+    @property
+    def with_releases(self) -> bool:
+        """Whether ``with`` (``async with``) on it releases it, so that a message may advise
+        one: not for an object with no context manager (a descriptor, ``HTTPConnection``), one
+        whose ``__exit__`` does something else (``cm-effect``), one that goes back to a pool,
+        nor for a value known only from the release this function calls on it."""
+        made_by = (self.qualname, *self.uses[-1:]) if self.origin else (self.qualname,)
+        return (
+            self.cm_closes
+            and not self.return_to
+            and self.kind != "file descriptor"
+            and not self.origin.endswith("is the evidence")
+            and not any(name in _NO_CONTEXT_MANAGER for name in made_by)
+        )
+
+    @property
+    def release_method(self) -> str:
+        """The method a message tells the user to call: ``close``, ``shutdown``, ``putconn``."""
+        methods = self.return_to or self.release
+        return methods[0].removesuffix("()") if methods else "close"
 
     @property
     def verb(self) -> str:

@@ -49,10 +49,10 @@ def test_the_fixtures_are_reported_at_their_cell_and_line(tmp_path: Path) -> Non
     assert proc.returncode == 1, proc.stderr
     assert lines(proc) == [
         "leak_in_function.ipynb:cell 3:2:9: LL100 `f` from open() is not closed on every "
-        "path: the return at line 4 skips it",
+        "path: the return at line 4 skips it; use `with` or call close() in a finally",
         "sqlite_with_in_cell.ipynb:cell 3:1:6: LL110 `with sqlite3.connect(...)` commits or "
         "rolls back the transaction but does not close `conn`: use "
-        "contextlib.closing(sqlite3.connect(...)) or close it in a finally",
+        "contextlib.closing(sqlite3.connect(...)) or call close() in a finally",
     ]
     clean = check("--no-cache", "clean.ipynb", cwd=tmp_path)
     assert (clean.returncode, clean.stdout) == (0, "")
@@ -106,7 +106,7 @@ def test_magics_are_masked_not_parsed(tmp_path: Path) -> None:
     proc = check("--no-cache", "magic.ipynb", cwd=tmp_path)
     assert lines(proc) == [
         "magic.ipynb:cell 4:3:12: LL102 file from open() is used without being bound and is "
-        "never closed: use a with block",
+        "never closed: use a `with` block",
     ]
 
 
@@ -196,7 +196,7 @@ def test_a_named_file_leaklint_does_not_handle_is_one_clear_line(tmp_path: Path)
         "notes.txt:1:1: LL900 not checked: leaklint checks Python files (.py, .pyi, .pyw, a "
         "script with a python #! line) and Jupyter notebooks (.ipynb)",
         "tool:3:12: LL102 [*] file from open() is used without being bound and is never closed: "
-        "use a with block",
+        "use a `with` block",
     ]
 
 

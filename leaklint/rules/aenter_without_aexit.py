@@ -16,9 +16,9 @@ class AenterWithoutAexit(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         enter = leak.resource.qualname
         leave = leak.resource.release[0]
-        awaiting = "await " if enter == "__aenter__" else ""
+        call = "await" if enter == "__aenter__" else "call"
         return path_message(
-            leak, line_of, f"call {awaiting}{leak.var or 'it'}.{leave}(...) in a finally"
+            leak, line_of, f"{call} {leak.var or 'it'}.{leave}(...) in a finally"
         ).replace(f"from {enter}()", f"entered by {enter}()")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from leaklint.rules.base import PathRule
 
 RULE = PathRule(
-    fix='use async with or await its close in a finally',
     code="LL200",
     name="async-resource-not-released",
     summary="An async resource without async with / an awaited close on every path.",

@@ -50,8 +50,54 @@ def subject(leak: Leak) -> str:
     return f"{resource.kind} from {source}"
 
 
-def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it in a finally") -> str:
-    """The message of a leak along a path, whichever rule reports it (LL100, LL101, LL130...)."""
+def release_advice(leak: Leak, when: str = "in a finally", with_block: bool = True) -> str:
+    """What to do, fitted to the object: "use `with` or call close() in a finally", "await
+    aclose() in a finally", "give it back with putconn() on the pool in a finally", "call
+    os.close() on it in a finally"; ``with_block=False`` leaves the ``with`` out (in
+    ``__init__`` the object keeps it). An imperative phrase, no closing period."""
+    resource = leak.resource
+    method = resource.release_method
+    awaited = resource.is_async and (resource.return_to or method in resource.awaited_release)
+    call = f"await {method}()" if awaited else f"call {method}()"
+    with_ = "`async with`" if resource.is_async else "`with`"
+    if resource.return_to:
+        return f"give it back with {'await ' if awaited else ''}{method}() on the pool {when}"
+    if resource.kind == "lock" and resource.on_receiver:
+        if resource.qualname.startswith("asyncio."):  # release() is plain, the with is async
+            with_ = "`async with`"
+        holder = f"`{with_[1:-1]} {leak.var}:`" if leak.var else with_
+        return f"use {holder} or {call} {when}" if with_block else f"{call} {when}"
+    if method in ("__exit__", "__aexit__"):
+        return f"use {with_}"
+    if resource.kind == "file descriptor":
+        return f"call os.close() {when}" if when.startswith("on ") else f"call os.close() on it {when}"
+    if with_block and resource.with_releases:
+        return f"use {with_} or {call} {when}"
+    if with_block and not resource.cm_closes and resource.cm_effect and method == "close":
+        return f"use contextlib.closing() or {call} {when}"
+    return f"{call} {when}"
+
+
+def _skipped_by(leak: Leak, line_of: LineOf) -> str:
+    """Which way out of the function skips the release: "the return at line 4"."""
+    import libcst as cst  # here, not at import: a cached run reports without libcst
+
+    other = leak.other
+    if other is None:
+        return "falling off the end of the function"
+    if isinstance(other, cst.Break):
+        return f"the loop's break at line {line_of(other)}"
+    if isinstance(other, cst.Raise):
+        return f"the raise at line {line_of(other)}"
+    if isinstance(other, cst.Return):
+        return f"the return at line {line_of(other)}"
+    return f"line {line_of(other)}"
+
+
+def path_message(leak: Leak, line_of: LineOf, advice: str | None = None) -> str:
+    """The message of a leak along a path, whichever rule reports it (LL100, LL101, LL130...):
+    what is not released, which path skips the release, and what to do (``advice``, else
+    ``release_advice``): "<subject> <problem>: [<which path> skips it; ]<advice>"."""
     resource = leak.resource
     verb = resource.verb
     if leak.kind == "overwritten":
@@ -59,24 +105,27 @@ def path_message(leak: Leak, line_of: LineOf, fix: str = "use with or release it
         import libcst as cst  # here, not at import: a cached run reports without libcst
 
         what = "deleted" if isinstance(leak.other, cst.Del) else "reassigned"
-        return f"{subject(leak)} is not {verb} before {name} is {what} at line {line_of(leak.other)}"
+        return (
+            f"{subject(leak)} is not {verb} before {name} is {what} at line "
+            f"{line_of(leak.other)}: {advice or release_advice(leak, 'first')}"
+        )
     if leak.other == "never-released":  # leaks.NEVER_RELEASED (leaks.py imports libcst)
-        return f"{subject(leak)} is never {verb}: no path through the function releases it"
-    where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
+        return (
+            f"{subject(leak)} is never {verb}: no path through the function releases it or "
+            f"hands it on; {advice or release_advice(leak)}"
+        )
     if leak.kind == "init-raises":
-        how = f"{resource.release[0]}()" if resource.release else "release"
+        where = f"line {line_of(leak.other)}" if leak.other is not None else "a statement"
         return (
-            f"{subject(leak)} leaks if {where} raises: __init__ never returns, so nothing can "
-            f"{how} it; release it in an except block"
+            f"{subject(leak)} leaks if {where} raises: __init__ then returns no object, so "
+            f"nothing can {resource.release_method}() it; "
+            f"{release_advice(leak, 'in an except block that re-raises', with_block=False)}"
         )
-    if leak.kind == "exception-path":
-        return f"{subject(leak)} leaks if {where} raises: {fix}"
-    if leak.other is not None:
-        return (
-            f"{subject(leak)} is not {verb} on every path: the return at line "
-            f"{line_of(leak.other)} skips it"
-        )
-    return f"{subject(leak)} is not {verb} on every path"
+    advice = advice or release_advice(leak)
+    skipped_by = _skipped_by(leak, line_of)
+    if leak.kind == "exception-path" and skipped_by.startswith("line "):
+        return f"{subject(leak)} leaks if {skipped_by} raises: {advice}"
+    return f"{subject(leak)} is not {verb} on every path: {skipped_by} skips it; {advice}"
 
 
 #: Leak kinds that a resource's own ``code`` (LL130, LL140, LL150) reports instead of LL100/LL101.
@@ -85,9 +134,8 @@ PATH_KINDS = frozenset({"not-released", "exception-path", "overwritten", "init-r
 
 @dataclass(frozen=True, slots=True)
 class PathRule(Rule):
-    """A rule reporting leaks along a path; ``fix`` ends the message (``{var}``: the name)."""
-
-    fix: str = "use with or release it in a finally"
+    """A rule reporting leaks along a path; the advice that ends the message fits the
+    resource (``release_advice``)."""
 
     def message(self, leak: Leak, line_of: LineOf) -> str:
-        return path_message(leak, line_of, self.fix.format(var=leak.var or "it"))
+        return path_message(leak, line_of)

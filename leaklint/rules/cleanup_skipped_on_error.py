@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
 class CleanupSkippedOnError(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         return (
-            f"the clean-up after this yield in `{leak.var}()` is skipped when the with-block "
+            f"`{leak.var}()` skips the clean-up after this yield when the with-block "
             f"raises: put the yield in try/finally"
         )
 

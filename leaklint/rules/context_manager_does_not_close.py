@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leaklint.rules.base import LineOf, Rule
+from leaklint.rules.base import LineOf, Rule, release_advice
 
 if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
     from leaklint.analysis.leaks import Leak
+
+
+#: Words that may open a ``cm-effect`` verb phrase ("only commits the transaction").
+_ADVERBS = frozenset({"only", "just", "merely", "still", "also"})
+#: A ``cm-effect`` that already says the object stays open.
+_SAYS_OPEN = re.compile(r"\b(?:clos\w*|open)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class ContextManagerDoesNotClose(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         resource = leak.resource
-        effect = resource.cm_effect or "does not close it"
         call = f"{resource.display[:-2]}(...)"
         name = f"`{leak.var}`" if leak.var else f"the {resource.kind}"
-        return (
-            f"`with {call}` {effect} but does not close {name}: "
-            f"use contextlib.closing({call}) or close it in a finally"
-        )
-
+        method = resource.release_method
+        release = "close" if method == "close" else f"call {method}() on"
+        # what the registry or the user's ``cm-effect`` says, as a phrase after the subject
+        effect = " ".join(resource.cm_effect.split()).rstrip(" .;:,!").replace(": ", ", ")
+        if effect and not effect[:2].isupper():  # "Commits" reads "commits"; "SQL" stays
+            effect = effect[0].lower() + effect[1:]
+        effect = effect.removeprefix("it ").removeprefix("__exit__ ")
+        first = effect.split()[0].lower() if effect else ""
+        if not effect:
+            what = f"`with {call}` does not {release} {name}"
+        elif _SAYS_OPEN.search(effect):  # "leaves the connection open": the effect says it
+            what = f"`with {call}` {effect}"
+        elif first in _ADVERBS or (first.endswith("s") and not first.endswith("ss")):
+            what = f"`with {call}` {effect} but does not {release} {name}"  # a verb phrase
+        else:  # a noun phrase or anything else the user wrote: quoted as the exit's effect
+            what = f"`with {call}` does not {release} {name} (its exit does '{effect}' instead)"
+        if method == "close":
+            return f"{what}: use contextlib.closing({call}) or call close() in a finally"
+        return f"{what}: {release_advice(leak, with_block=False)}"
 
 RULE = ContextManagerDoesNotClose(
     code="LL110",

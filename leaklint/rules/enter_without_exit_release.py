@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leaklint.rules.base import LineOf, Rule
+from leaklint.rules.base import LineOf, Rule, release_advice
 
 if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
     from leaklint.analysis.leaks import Leak
@@ -16,13 +16,14 @@ class EnterWithoutExitRelease(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         if leak.kind == "exit-partway":
             return (
-                f"if `{leak.var}` fails to close in the exit, `{leak.other}` is never closed: "
+                f"`{leak.other}` is never closed when closing `{leak.var}` in the exit raises: "
                 f"release them in try/finally or through an ExitStack"
             )
         class_name = getattr(leak.other, "qualname", "the class").rsplit(".", 1)[-1]
         return (
             f"`{leak.var}` from {leak.resource.display} is acquired in `{class_name}.__enter__` "
-            f"but the exit never releases it"
+            f"but the exit never releases it: "
+            f"{release_advice(leak, 'on it in the exit', with_block=False)}"
         )
 
 

@@ -16,10 +16,13 @@ class ExitSwallowsExceptions(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         where = leak.var or "__exit__"
         if where in ("__exit__", "__aexit__"):
-            return f"`{where}` returns true on every path: every exception raised in the with-block disappears"
+            return (
+                f"`{where}` returns true on every path, so every exception raised in the "
+                f"with-block disappears: return a false value for the errors it does not handle"
+            )
         return (
-            f"`{where}()` catches every exception around its yield without re-raising: every "
-            f"error in the with-block disappears"
+            f"`{where}()` catches every exception around its yield without re-raising, so "
+            f"every error in the with-block disappears: re-raise what it does not handle"
         )
 
 

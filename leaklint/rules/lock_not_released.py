@@ -5,7 +5,6 @@ from __future__ import annotations
 from leaklint.rules.base import PathRule
 
 RULE = PathRule(
-    fix='use `with {var}:` or release it in a finally',
     code="LL140",
     name="lock-not-released",
     summary="lock.acquire() without release() on every path (or with).",

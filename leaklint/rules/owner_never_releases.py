@@ -15,10 +15,15 @@ if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
 class OwnerNeverReleases(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         class_name = getattr(leak.other, "qualname", "the class").rsplit(".", 1)[-1]
-        release = leak.resource.release[0]
+        resource = leak.resource
+        release = resource.release_method
+        if resource.is_async and release in resource.awaited_release:
+            calls, add = f"awaits {release}() on it", "add an `async def aclose()` that does"
+        else:
+            calls, add = f"calls {release}() on it", "add a close() that does"
         return (
             f"{subject(leak)} is stored on the object but no method of `{class_name}` "
-            f"calls {release}() on it: add a close() that does"
+            f"{calls}: {add}"
         )
 
 

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from leaklint.rules.base import PathRule
 
-from leaklint.rules.base import LineOf, Rule, path_message
-
-if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
-    from leaklint.analysis.leaks import Leak
-
-
-@dataclass(frozen=True, slots=True)
-class PoolCheckoutNotReturned(Rule):
-    def message(self, leak: Leak, line_of: LineOf) -> str:
-        back = leak.resource.return_to
-        fix = (
-            f"call {back[0]}() on the pool in a finally"
-            if back
-            else "use with or close it in a finally"
-        )
-        return path_message(leak, line_of, fix)
-
-
-RULE = PoolCheckoutNotReturned(
+RULE = PathRule(
     code="LL130",
     name="pool-checkout-not-returned",
     summary="A connection checked out of a pool is not returned (or closed) on every path.",

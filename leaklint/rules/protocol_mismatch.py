@@ -15,14 +15,23 @@ if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
 class ProtocolMismatch(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         name = leak.var
+        is_async = str(name).startswith("__a")
+        pair = {"__enter__": "__exit__", "__exit__": "__enter__", "__aenter__": "__aexit__",
+                "__aexit__": "__aenter__"}.get(str(name), "its pair")
+        with_ = "`async with`" if is_async else "`with`"
         problem = {
-            "plain-def": f"`{name}` is a plain def: `async with` needs it to be `async def`",
-            "async-def": f"`{name}` is an `async def`: plain `with` calls it without awaiting",
-            "arity": f"`{name}` must take (self, exc_type, exc, tb)",
-            "no-exit": f"`{name}` without its exit: the class cannot be used in `with`",
-            "no-enter": f"`{name}` without its enter: the class cannot be used in `with`",
+            "plain-def": f"`{name}` is a plain def, but `async with` awaits it: make it `async def`",
+            "async-def": (
+                f"`{name}` is an `async def`, but plain `with` calls it without awaiting: "
+                f"make it a plain def"
+            ),
+            "arity": f"`{name}` takes the wrong parameters: make it take (self, exc_type, exc, tb)",
+            "no-exit": f"`{name}` has no `{pair}`, so the class cannot be used in {with_}: add one",
+            "no-enter": f"`{name}` has no `{pair}`, so the class cannot be used in {with_}: add one",
         }
-        return problem.get(str(leak.other), f"`{name}` breaks the context manager protocol")
+        return problem.get(
+            str(leak.other), f"`{name}` breaks the context manager protocol: define {with_}'s pair"
+        )
 
 
 RULE = ProtocolMismatch(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from leaklint.rules.base import PathRule
 
 RULE = PathRule(
-    fix='use with or close it in a finally',
     code="LL150",
     name="response-not-closed",
     summary="A streaming HTTP response is not closed on every path.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leaklint.rules.base import LineOf, Rule
+from leaklint.rules.base import LineOf, Rule, release_advice
 
 if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
     from leaklint.analysis.leaks import Leak
@@ -14,9 +14,14 @@ if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
 @dataclass(frozen=True, slots=True)
 class SyncWithOnAsyncResource(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
+        resource = leak.resource
+        if resource.with_releases:
+            advice = "use `async with`"
+        else:  # no async context manager either
+            advice = f"bind it and {release_advice(leak, with_block=False)}"
         return (
-            f"`with {leak.resource.display[:-2]}(...)` on an async {leak.resource.kind}: "
-            f"it fails at run time or never closes; use `async with`"
+            f"`with {resource.display[:-2]}(...)` on an async {resource.kind}: "
+            f"it fails at run time or never closes; {advice}"
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leaklint.rules.base import LineOf, Rule
+from leaklint.rules.base import LineOf, Rule, release_advice
 
 if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
     from leaklint.analysis.leaks import Leak
@@ -15,9 +15,13 @@ if TYPE_CHECKING:  # libcst and the analysis load only when a file is analysed
 class UnboundResource(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         resource = leak.resource
+        if resource.with_releases:
+            advice = f"use {'an `async with`' if resource.is_async else 'a `with`'} block"
+        else:
+            advice = f"bind it and {release_advice(leak, with_block=False)}"
         return (
             f"{resource.kind} from {resource.display} is used without being bound and is "
-            f"never {resource.verb}: use a with block"
+            f"never {resource.verb}: {advice}"
         )
 
 

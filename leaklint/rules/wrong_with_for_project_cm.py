@@ -16,8 +16,14 @@ class WrongWithForProjectCm(Rule):
     def message(self, leak: Leak, line_of: LineOf) -> str:
         short = (leak.var or "it").rsplit(".", 1)[-1]
         if leak.other == "sync":
-            return f"`{short}` only supports `async with`: a plain `with` fails at run time"
-        return f"`{short}` only supports a plain `with`: `async with` fails at run time"
+            return (
+                f"`{short}` only supports `async with`, so a plain `with` fails at run time: "
+                f"use `async with`"
+            )
+        return (
+            f"`{short}` only supports a plain `with`, so `async with` fails at run time: "
+            f"use `with`"
+        )
 
 
 RULE = WrongWithForProjectCm(
