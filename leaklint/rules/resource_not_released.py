@@ -51,7 +51,12 @@ bind.connect()` ... `conn.close()`: the code's own `close`, `release`, `shutdown
 `disconnect`, `terminate`, `dispose`, `quit` or `aclose` is the evidence); a parameter or an
 attribute read is not. A local list built with resources (`socks = [make(h) for h in hosts]`)
 owes them; a loop that releases each element releases them all. A message that says "is
-never closed" means no path out of the function releases it or hands it on.
+never closed" means no path out of the function releases it or hands it on; otherwise it
+names the way out that skips the release: the return, the loop's break or the raise at
+line N, or falling off the end of the function. It ends with what to do, fitted to the
+object: a `with` block only where `with` releases it (not for `http.client.HTTPConnection`
+or a descriptor from `os.open`), `async with` or an awaited close for an async one, the
+pool's give-back method (`putconn()`) for a pooled one.
 
 Ownership moves, and then nothing is reported, when the resource is returned or yielded
 (the caller owns it), stored on an object or in a container (`self.f = f`,
