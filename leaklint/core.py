@@ -948,6 +948,8 @@ def _trace(
             label = "this statement can raise before it is released"
         elif isinstance(leak.other, cst.Return):
             label = "this return leaves the function without releasing it"
+        elif isinstance(leak.other, cst.Break):
+            label = "this break leaves the loop without releasing it"
         elif isinstance(leak.other, cst.Del):
             label = f"{name} is deleted here without being released"
         else:
@@ -965,8 +967,6 @@ def _trace(
         where, fname = max(enclosing, key=lambda f: (f[0].start.line, f[0].start.column))
         # the range ends after the body's last newline: column 0 of the line below
         end = where.end.line - 1 if where.end.column == 0 else where.end.line
-        elif isinstance(leak.other, cst.Break):
-            label = "this break leaves the loop without releasing it"
         steps.append((end, where.start.column, f"{name} is still held when {fname}() ends"))
     return tuple(steps)
 
