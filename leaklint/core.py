@@ -22,6 +22,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from leaklint.analysis.obligations import ENGINE_TRIGGERS, Leak, analyse_module
+from leaklint.analysis import scripts
 from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS
 from leaklint.analysis.summaries import (
     Project,
@@ -692,9 +693,25 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
         except Exception as err:  # noqa: BLE001 - one rule's bug must not cost the others
             where = _start_or_none(located, leak)
             failed[rule.code] = (rule, *(where or (1, 0)), err)
+    if not config.strict:
+        findings = _past_the_scripts_end(findings, data, path, name, project)
     if failed:
         return _internal_errors(path, list(failed.values()), tuple(findings), config)
     return FileResult(path, tuple(sorted(set(findings))))
+
+
+def _past_the_scripts_end(
+    findings: list[Finding], data: bytes, path: str, module: str, project: Project
+) -> list[Finding]:
+    """Without the leaks the end of a throw-away script reclaims (``analysis.scripts``)."""
+    if not any(f.code in scripts.RECLAIMED_AT_EXIT for f in findings):
+        return findings
+    if not scripts.is_script(data, path, module, project.imported):
+        return findings
+    once = scripts.once_per_run(data)
+    if once is None:
+        return findings
+    return [f for f in findings if f.code not in scripts.RECLAIMED_AT_EXIT or not once(f.line)]
 
 
 #: adjacent string literals libcst's parser takes in one expression (it rejects a run of

@@ -46,7 +46,17 @@ def _leaklint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _as_project(folder: Path) -> Path:
+    """The cases stand for modules of a project, not throw-away scripts (a runnable case has a
+    main block: ``leaklint/analysis/scripts.py``): the folder gets a project file."""
+    marker = folder / "pyproject.toml"
+    if not marker.exists():
+        marker.write_text('[project]\nname = "goldens"\n', "utf-8")
+    return folder
+
+
 def _fix(data: bytes, name: str, root: Path) -> bytes:
+    _as_project(root)
     outcome = fix_source(data, str(root / name), Config(root=str(root)),
                          unsafe=name.startswith("unsafe_"))
     assert outcome.error is None
@@ -61,7 +71,7 @@ def _comments(data: bytes) -> Counter[str]:
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cases, copied to a folder of their own."""
-    folder = tmp_path_factory.mktemp("fixes")
+    folder = _as_project(tmp_path_factory.mktemp("fixes"))
     for name in CASES:
         shutil.copy(GOLDENS / name, folder / name)
     return folder
@@ -225,6 +235,7 @@ def test_cli_fix_in_workers_writes_what_one_process_writes(tmp_path: Path) -> No
     for jobs in ("1", "2"):
         folder = tmp_path / f"j{jobs}"
         folder.mkdir()
+        _as_project(folder)
         for index, name in enumerate(names):
             case = SAFE_CASES[index % len(SAFE_CASES)]
             shutil.copy(GOLDENS / case, folder / name)

@@ -959,6 +959,8 @@ class Project:
     #: class -> attributes of self that it, a project base or a subclass releases or hands
     #: on; "*" when a base outside the project might
     attrs_released: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: the module names some summarised module imports (a script is a module none imports)
+    imported: frozenset[str] = frozenset()
 
     def never_returns(self, callee: str) -> bool:
         """Does a call of ``callee`` never return: a project function that always raises or
@@ -1195,6 +1197,7 @@ def build_project(
         released_outside=frozenset().union(*(m.released_outside for m in modules)),
         never_returning=frozenset(never_returning),
         attrs_released=_attrs_released(classes),
+        imported=frozenset(name for module in modules for name in module.imports),
     )
 
 
