@@ -105,4 +105,4 @@ def test_checking_one_file_follows_its_imports() -> None:
     )
     assert out.returncode == 1, out.stderr
     assert f"{users}:8:12: LL100 [*] `conn` from get_conn() (sqlite3.connect() at" in out.stdout
-    assert "LL100 `db` from Database()" in out.stdout
+    assert "LL100 [*] `db` from Database()" in out.stdout

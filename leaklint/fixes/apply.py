@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from leaklint.analysis.leaks import Leak
@@ -186,6 +185,7 @@ def planned(
     project: Project,
     wanted: set[tuple[int, int, str]],
     unsafe: bool,
+    deadline: float = float("inf"),
 ) -> tuple[cst.Module, bytes, list[Edit]]:
     """The module parsed from ``data``, the bytes libcst drops at its end, and an edit for
     each fixable leak standing at one of ``wanted`` (line, 0-based column, code), each planned
@@ -205,6 +205,8 @@ def planned(
     whole = Tree(module, parents_of(module), {})
     edits: list[Edit] = []
     for leak in leaks:
+        if time.monotonic() > deadline:
+            break  # the edits planned so far (``fixes.suggest``: offers within a budget)
         code = rule_for(leak.kind, leak.resource.code).code
         if code not in FIXABLE_CODES:
             continue
@@ -275,6 +277,11 @@ def applied_edits(module: cst.Module, edits: Sequence[Edit]) -> bytes:
     fixed = module.visit(_Apply(list(edits)))
     imports = sorted({module for edit in edits for module in edit.imports})
     if imports:
+        # imported here: a check offering fixes must not pay libcst.codemod's import (matchers
+        # and all, tests/test_startup.py) for the few fixes that add an import
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
         context = CodemodContext()
         for wanted_module in imports:
             AddImportsVisitor.add_needed_import(context, wanted_module)

@@ -20,6 +20,14 @@ from leaklint.results import FileResult, Finding, SuggestedFix, TextEdit
 
 _LINE = re.compile(r".*?(?:\r\n|\r|\n)|.+\Z", re.S)
 
+#: Offers cost a second analysis of the whole module (the check analyses it without its idle
+#: definitions) and a pass over it per offer (apply, compile, diff): a module larger than
+#: OFFER_SIZE, or whose fixable findings x size pass OFFER_WORK, offers none (``--fix`` still
+#: fixes it). Sizes, not time, so that the same files offer fixes in every run on every
+#: machine; on the stdlib's 173 kB test_os.py the offers tripled the check's CPU time.
+OFFER_SIZE = 100_000
+OFFER_WORK = 4_000_000
+
 
 def with_fixes(
     result: FileResult,
@@ -30,10 +38,13 @@ def with_fixes(
 ) -> FileResult:
     """``result`` (the findings of ``data``) with each fixable finding's ``fix`` set, as
     many as are made before ``deadline`` (``time.monotonic()``). A file with no fixable
-    finding, a notebook, or a planner that fails leaves it as it is."""
+    finding, one too large to offer them (``OFFER_SIZE``, ``OFFER_WORK``), a notebook, or a
+    planner that fails leaves it as it is."""
     wanted = {(f.line, f.col, f.code) for f in result.findings if f.code in FIXABLE_CODES}
     if not wanted or result.internal_error or result.path.lower().endswith(".ipynb"):
         return result
+    if len(data) > OFFER_SIZE or len(wanted) * len(data) > OFFER_WORK:
+        return result  # --fix still fixes them; only the offers are left out
     try:
         fixes = suggested(data, result.path, config, project, wanted, deadline)
     except Exception:  # noqa: BLE001 - an offer that cannot be made is no finding's loss
@@ -59,7 +70,8 @@ def suggested(
     (until ``deadline``: each costs a pass over the module)."""
     if project is None:
         project = single_file_project(data, path, config)
-    module, tail, edits = planned(data, path, config, project, wanted, unsafe=True)
+    module, tail, edits = planned(data, path, config, project, wanted, unsafe=True,
+                                  deadline=deadline)
     before = _text(data, module.encoding)
     out: dict[tuple[int, int, str], SuggestedFix] = {}
     for edit in edits:
