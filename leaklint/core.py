@@ -627,11 +627,7 @@ def _held_attributes(project: Project, module: str, class_name: str) -> frozense
     """The attributes of module-level class ``class_name`` that the project's summary says
     hold what a factory made (``self.pool = ConnectionPool()``): a method's
     ``self.pool.getconn()`` acquires through the type the analysis reads there."""
-    facts = project.classes.get(f"{module}.{class_name}") if module else None
-    if facts is None:
-        return frozenset()
-    known = project.registry.by_name
-    return frozenset(attr for attr, made in facts.stores.items() if not made.isdisjoint(known))
+    return project.typed_attributes(f"{module}.{class_name}") if module else frozenset()
 
 
 def _check(data: bytes, path: str, config: Config, project: Project | None) -> FileResult:

@@ -70,6 +70,9 @@ class Scope:
     unbuffered: set[str] = field(default_factory=set)
     # class name -> the qualified names of its bases (``class MyBytesIO(io.BytesIO)``)
     bases: dict[str, set[str]] = field(default_factory=dict)
+    # name -> the expressions assigned to it here (``q = p / "x"``, a parameter's default,
+    # ``locks = defaultdict(Lock)``): what ``receivers.ReceiverTypes`` reads a type from
+    values: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -257,10 +260,12 @@ class _BindingCollector:
             for target in small.targets:
                 self.target(target.target, value)
                 self.made_by(target.target, small.value)
+                self.value(target.target, small.value)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 self.target(small.target, _alias_target(scope, small.value))
                 self.made_by(small.target, small.value)
+                self.value(small.target, small.value)
             self.made_by(small.target, small.annotation.annotation, annotation=True)
         elif isinstance(small, cst.AugAssign):
             self.target(small.target)
@@ -286,6 +291,10 @@ class _BindingCollector:
             self.scope.made_by.setdefault(target.value, set()).add(qualname)
             if isinstance(value, cst.Call) and _unbuffered(value):
                 self.scope.unbuffered.add(target.value)
+
+    def value(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.scope.values.setdefault(target.value, []).append(value)
 
     def target(self, node: cst.BaseExpression, value: str | None = UNKNOWN) -> None:
         if isinstance(node, cst.Name):
@@ -367,6 +376,8 @@ def function_scope(
         scope.params.add(param.name.value)
         if param.annotation is not None:
             collector.made_by(param.name, param.annotation.annotation, annotation=True)
+        if param.default is not None:  # ``lock=threading.Lock()``
+            collector.value(param.name, param.default)
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             scope.bind(star.name.value)

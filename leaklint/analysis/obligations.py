@@ -19,6 +19,7 @@ container, handed to an owning callee) and "was never acquired on this path" (``
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from leaklint.analysis.names import (
     dotted_name,
     function_scope,
 )
+from leaklint.analysis.receivers import ReceiverTypes
 from leaklint.analysis.summaries import _PLAIN_BASES, Project, is_releasing
 from leaklint.resources import Registry, Resource
 
@@ -210,6 +212,9 @@ class _Module:
     )
     #: classes of this module, at its top level, with no decorator (none makes __init__)
     plain_classes: frozenset[str] = frozenset()
+    #: the methods of ``Type.method`` entries (``get_connection``, ``acquire``, ``open``):
+    #: only a call of one asks for its receiver's type
+    receiver_methods: frozenset[str] = frozenset()
 
 
 def analyse_module(
@@ -224,6 +229,7 @@ def analyse_module(
     """Every leak in ``module``, in no particular order (the caller sorts by position).
     ``strict``: no call is taken to be one that practically never raises."""
     ctx = _Module(registry, project, module_name, strict)
+    ctx.receiver_methods = _receiver_methods(registry, project)
     ctx.plain_classes = frozenset(
         f"{module_name}.{stmt.name.value}" if module_name else stmt.name.value
         for stmt in module.body
@@ -272,6 +278,7 @@ class _ScopeAnalyser:
         self.repending: set[int] = set()
         self.registry = ctx.registry
         self.scope = scope
+        self.receiver_types = ReceiverTypes(scope, ctx.project, class_name, self.self_name)
         self.kind = kind  # "module" | "class" | "function"
         self.lends_on_yield = lends_on_yield
         self.yield_raises = yield_raises
@@ -305,6 +312,12 @@ class _ScopeAnalyser:
         # ``d["k"] = {}``: subscripts this scope stored into, by the name they start from;
         # reading one again (``d["k"]["x"] = 1``) finds the key (forgotten when d is rebound)
         self.keys_set: dict[str, set[str]] = {}
+        # what on-receiver obligations are held under here (``lock``, ``locks[k]``)
+        self.receivers: set[str] = set()
+        self.loop_targets: list[frozenset[str]] = []  # names the enclosing for loops bind
+        # on-receiver obligations taken on each element of a loop (``for k in ks:
+        # locks[k].acquire()``): one per element, given back by a loop of their own
+        self.per_element: set[int] = set()
         self.rebinds: dict[str, int] = {}  # how often each name was bound so far
         self.in_main_block = 0  # inside a module's ``if __name__ == "__main__":``
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
@@ -398,6 +411,14 @@ class _ScopeAnalyser:
                 # ``_acquireLock()`` / ``_releaseLock()`` helpers, a semaphore used as a
                 # signal: acquire and release are paired across functions, not here
                 continue
+            if oid in self.per_element and any(
+                (holder, method) in self.called_on
+                for holder in obligation.names
+                for method in obligation.resource.release
+            ):
+                # ``for k in ks: locks[k].acquire()`` ... ``for k in ks: locks[k].release()``:
+                # which elements each loop reaches is beyond a path-by-path reading
+                continue
             if obligation.resource.counting and not any(
                 self.last_call.get((holder, method), -1) > self.born.get(oid, 0)
                 for holder in obligation.names
@@ -408,7 +429,7 @@ class _ScopeAnalyser:
                 # lock held by mistake
                 continue
             if obligation.resource.kind == "lock" and all(
-                self.scope.made_here(holder) and holder not in escaped_names
+                self.made_fresh_here(holder) and holder not in escaped_names
                 for holder in obligation.names
             ) and self.kind == "function":
                 continue  # a lock made here and held by a local name: nobody else waits on it
@@ -851,7 +872,12 @@ class _ScopeAnalyser:
             return advanced, s
 
         # a loop over a display of resources runs at least once
-        out = self.loop(stmt, state, head, runs_once=bool(elements) and not held)
+        targets = _names_in(stmt.target)
+        self.loop_targets.append(targets)
+        try:
+            out = self.loop(stmt, state, head, runs_once=bool(elements) and not held)
+        finally:
+            self.loop_targets.pop()
         back = self.loop_back
         if out is not None and held and back is not None and not any(
             back.status.get(oid, 0) & OPEN for oid in held
@@ -1328,16 +1354,20 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
                     self.given.add(oid)
 
+    def made_fresh_here(self, name: str) -> bool:
+        """``name = Factory(...)`` here, by anything but a project function that hands out
+        what it keeps (``def shared_lock() -> Lock: return _LOCK``): a new object."""
+        if not self.scope.made_here(name):
+            return False
+        project = self.ctx.project
+        return project is None or not all(
+            made_by in project.functions and made_by not in self.registry.by_name
+            for made_by in self.scope.made_by[name]
+        )
+
     def self_attribute(self, node: cst.BaseExpression) -> str | None:
         """``self.x`` inside a method: "x"."""
-        if (
-            self.self_name is not None
-            and isinstance(node, cst.Attribute)
-            and isinstance(node.value, cst.Name)
-            and node.value.value == self.self_name
-        ):
-            return node.attr.value
-        return None
+        return self.receiver_types.self_attribute(node)
 
     def store_on_self(
         self, attr: str, items: list[_Item], state: _State, stmt: cst.CSTNode
@@ -1572,6 +1602,8 @@ class _ScopeAnalyser:
             self.bind(state, name, items, stmt)
         for call, resource, holder in fx.on_receiver:
             oid = self.new_obligation(state, ("new", call, resource, None), holder)
+            if any(_names_in_text(holder) & targets for targets in self.loop_targets):
+                self.per_element.add(oid)
             state.names[holder] = state.names.get(holder, frozenset()) | {oid}
             self.obligations[oid].names.setdefault(holder)
             if _acquires_conditionally(call) or id(call) in self.tests:
@@ -1617,14 +1649,7 @@ class _ScopeAnalyser:
 
     def callee_name(self, func: cst.BaseExpression) -> str | None:
         """Qualified name of a callee, ``self.m``/``cls.m`` included (as ``Class.m``)."""
-        if (
-            self.class_name is not None
-            and isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and func.value.value in ("self", "cls", self.self_name)
-        ):
-            return f"{self.class_name}.{func.attr.value}"
-        return self.qualname(func)
+        return self.receiver_types.callee(func)
 
     def project_takes(self, call: cst.Call) -> list[bool] | None:
         """Per argument: does this run's summary of the callee say it keeps/releases it?"""
@@ -1730,31 +1755,20 @@ class _ScopeAnalyser:
 
     def method_factory(self, func: cst.BaseExpression) -> Resource | None:
         """``pool.getconn()``, ``conn.cursor()``, ``Session()`` (a sessionmaker), by the type
-        of the receiver: what the name or attribute was bound from."""
+        of the receiver (``receivers.ReceiverTypes``): the first it may have that the
+        registry has the method of."""
         if isinstance(func, cst.Attribute):
-            return self.registry.method(self.type_of(func.value), func.attr.value)
-        if isinstance(func, cst.Name):
-            return self.registry.method(self.type_of(func), "__call__")
-        return None
-
-    def type_of(self, node: cst.BaseExpression) -> str | None:
-        """The registry entry an object was made by: ``pool = SimpleConnectionPool(...)``,
-        ``self.lock = threading.Lock()``, ``sessionmaker(...)()``, ``pool: ConnectionPool``."""
-        if isinstance(node, cst.Call):
-            callee = self.callee_name(node.func)
-            return callee if callee in self.registry.by_name else None
-        if isinstance(node, cst.Name):
-            for made_by in self.scope.types_of(node.value):
-                if made_by in self.registry.by_name:
-                    return made_by
+            receiver, method = func.value, func.attr.value
+        elif isinstance(func, cst.Name):
+            receiver, method = func, "__call__"
+        else:
             return None
-        attr = self.self_attribute(node)
-        project = self.ctx.project
-        if attr is not None and project is not None and self.class_name is not None:
-            facts = project.classes.get(self.class_name)
-            for made_by in sorted(facts.stores.get(attr, ())) if facts else ():
-                if made_by in self.registry.by_name:
-                    return made_by
+        if method not in self.ctx.receiver_methods:
+            return None
+        for type_name in self.receiver_types.of(receiver):
+            resource = self.registry.method(type_name, method)
+            if resource is not None:
+                return resource
         return None
 
     def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
@@ -1900,7 +1914,9 @@ class _ScopeAnalyser:
             self.consume(expr.value, fx)
             for element in expr.slice:
                 self.consume_node(element.slice, fx)
-            return []
+            holder = _subscript_holder(expr)
+            # ``locks[k].release()``: the value an obligation on ``locks[k]`` sits on
+            return [("name", holder)] if holder in self.receivers else []
         if isinstance(expr, cst.StarredElement):
             return self.value_of(expr.value, fx)
         if isinstance(expr, cst.Lambda):
@@ -2119,6 +2135,7 @@ class _ScopeAnalyser:
             # ``create_task(sem.acquire())`` acquires in another task
             if holder is not None and id(call) in self.statement_calls:
                 fx.on_receiver.append((call, resource, holder))
+                self.receivers.add(holder)
             resource = None  # ``lock.acquire()`` returns a flag, not a resource
         if resource is not None:
             self.factory_args(call, resource, fx)
@@ -2841,7 +2858,47 @@ def _receiver_key(func: cst.BaseExpression) -> str | None:
         return receiver.value
     if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
         return f"{receiver.value.value}.{receiver.attr.value}"
+    if isinstance(receiver, cst.Subscript):
+        return _subscript_holder(receiver)
     return None
+
+
+def _receiver_methods(registry: Registry, project: Project | None) -> frozenset[str]:
+    """``_Module.receiver_methods``: the last part of each ``Type.method`` entry, a type
+    being an entry itself or a class of the project (``Maildir._create_tmp`` opens a file)."""
+    classes = project.classes if project is not None else {}
+    return frozenset(
+        last
+        for type_name, _, last in (name.rpartition(".") for name in registry.by_name)
+        if type_name in registry.by_name or type_name in classes
+    )
+
+
+def _names_in(node: cst.CSTNode) -> frozenset[str]:
+    """The names a for loop's target binds (``k``; ``k, v``)."""
+    if isinstance(node, cst.Name):
+        return frozenset({node.value})
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return frozenset().union(*(_names_in(element.value) for element in node.elements))
+    if isinstance(node, cst.StarredElement):
+        return _names_in(node.value)
+    return frozenset()
+
+
+def _names_in_text(holder: str) -> frozenset[str]:
+    """The identifiers in a holder's text (``locks[k]``: locks, k)."""
+    return frozenset(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", holder))
+
+
+def _subscript_holder(expr: cst.Subscript) -> str | None:
+    """``locks[k]``, ``self._locks[name]``: the text a container's value is held under (by
+    a key of literals, names and attribute reads, it reads the same value each time)."""
+    value = expr.value
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
+        key = _subscript_key(expr.with_changes(value=cst.Name("_")))
+        return f"{value.value.value}.{value.attr.value}{key[1]}" if key else None
+    key = _subscript_key(expr)
+    return f"{key[0]}{key[1]}" if key else None
 
 
 def _flag_key(expr: cst.BaseExpression) -> str | None:

@@ -55,6 +55,9 @@ class FunctionFacts:
     ends_unless: frozenset[frozenset[str]] = frozenset()
     #: it never returns (set by ``build_project`` once callees are known)
     never_returns: bool = False
+    #: its return annotation, resolved (``-> redis.ConnectionPool``): the type of what it
+    #: returns, fresh or kept (see ``Project.returned_types``)
+    return_annotation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,13 @@ class ClassFacts:
     #: method -> attrs of self it closes (``self._ds.close()``, ``self._t.shutdown()``):
     #: a close-like call, not a lock's ``release()``, not a hand-over
     method_closes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: attr -> what its type is known from, besides ``stores``: the class body
+    #: (``lock = Lock()``, ``pool: ConnectionPool``), a dataclass field's
+    #: ``default_factory``, ``self.x: T`` in a method. Types only: the class owns none of it
+    attr_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: attr -> the factories of the values of the container it holds
+    #: (``self._locks = defaultdict(threading.Lock)``, ``{k: Lock() for k in ks}``)
+    attr_elements: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +240,9 @@ _LEAF_FIELDS = frozenset(
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
 #: The nodes ``_FunctionReader.read`` takes facts from.
-_READ_NODES = frozenset({ast.Assign, ast.Return, ast.Call, ast.With, ast.AsyncWith, ast.Attribute})
+_READ_NODES = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.Return, ast.Call, ast.With, ast.AsyncWith, ast.Attribute}
+)
 
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
@@ -305,6 +317,8 @@ class _FunctionReader:
         # self.<attr> -> where it is first mentioned (line, column, a store?), and on which lines
         self.first_mention: dict[str, tuple[int, int, bool]] = {}
         self.mention_lines: dict[str, list[int]] = {}
+        self.attr_types: dict[str, set[str]] = {}  # ``self.x: T = ...``: T
+        self.attr_elements: dict[str, set[str]] = {}  # ``self.x = defaultdict(F)``: F
 
     def refreshed(self) -> frozenset[str]:
         """The attributes of self the method's first mention of is a store, on a line that
@@ -374,6 +388,14 @@ class _FunctionReader:
                             quiet.add(id(target))
                             if calls:
                                 self.stores.setdefault(attr, set()).update(calls)
+                            elements = _element_factories(value, self.names.resolve)
+                            if elements:
+                                self.attr_elements.setdefault(attr, set()).update(elements)
+            elif isinstance(sub, ast.AnnAssign):
+                attr = _is_self_attr(sub.target, me) if me else None
+                typed = self.names.resolve(sub.annotation) if attr is not None else None
+                if attr is not None and typed is not None:
+                    self.attr_types.setdefault(attr, set()).add(typed)
             elif isinstance(sub, ast.Return) and sub.value is not None:
                 returned.append(sub.value)
                 takes.update(n for n in _kept_names(sub.value) if n in params)
@@ -497,6 +519,7 @@ class _FunctionReader:
             local_calls=frozenset(local_calls),
             ends_unless=ends_unless,
             never_returns=frozenset() in ends_unless,
+            return_annotation=self.names.resolve(node.returns) if node.returns else None,
         )
 
     def _ends_unless(
@@ -800,6 +823,29 @@ def _kept_names(node: ast.expr) -> Iterable[str]:
                     yield arg.id
 
 
+#: ``field(default_factory=F)``: the attribute's value is made by ``F()``
+_DATACLASS_FIELDS = frozenset({"dataclasses.field", "pydantic.Field", "pydantic.fields.Field"})
+#: containers whose missing values a factory makes: ``defaultdict(threading.Lock)``
+DEFAULTING_CONTAINERS = frozenset({"collections.defaultdict"})
+
+
+def _element_factories(value: ast.expr, resolve: Callable[[ast.expr], str | None]) -> set[str]:
+    """What makes the values of the container ``value`` builds: ``defaultdict(Lock)``,
+    ``{k: Lock() for k in ks}``, ``[socket() for _ in range(n)]``."""
+    made: set[str] = set()
+    if isinstance(value, ast.Call) and value.args:
+        if resolve(value.func) in DEFAULTING_CONTAINERS:
+            factory = value.args[0]
+            if isinstance(factory, ast.Lambda):
+                factory = factory.body.func if isinstance(factory.body, ast.Call) else factory
+            made.add(resolve(factory) or "")
+    elif isinstance(value, (ast.DictComp, ast.ListComp, ast.SetComp)):
+        element = value.value if isinstance(value, ast.DictComp) else value.elt
+        if isinstance(element, ast.Call):
+            made.add(resolve(element.func) or "")
+    return made - {""}
+
+
 def _value_leaves(node: ast.expr) -> Iterable[ast.expr]:
     """What a returned expression may evaluate to: branches of ``a if c else b``/``a or b``."""
     if isinstance(node, ast.IfExp):
@@ -836,6 +882,7 @@ class _ClassReader:
         method_closes: dict[str, frozenset[str]] = {}
         self.closed_callees: set[str] = set()
         functions: list[FunctionFacts] = []
+        attr_types, attr_elements = self._body_types()
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -851,6 +898,10 @@ class _ClassReader:
                 method_stores[item.name] = frozenset().union(*reader.stores.values())
             for attr, methods in reader.attr_calls.items():
                 attr_calls.setdefault(attr, set()).update(methods)
+            for attr, types in reader.attr_types.items():
+                attr_types.setdefault(attr, set()).update(types)
+            for attr, types in reader.attr_elements.items():
+                attr_elements.setdefault(attr, set()).update(types)
             handed |= reader.handed
             self.released_outside |= reader.released_outside
             self.closed_callees |= reader.closed_callees
@@ -882,8 +933,43 @@ class _ClassReader:
             method_refreshes=method_refreshes,
             method_stores=method_stores,
             method_closes=method_closes,
+            attr_types={k: frozenset(v) for k, v in attr_types.items()},
+            attr_elements={k: frozenset(v) for k, v in attr_elements.items()},
         )
         return facts, functions
+
+    def _body_types(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """The class body's attributes: ``lock = Lock()``, ``pool: ConnectionPool``,
+        ``lock: Lock = field(default_factory=Lock)``; and the factories of the containers it
+        holds (``locks = defaultdict(Lock)``)."""
+        types: dict[str, set[str]] = {}
+        elements: dict[str, set[str]] = {}
+        resolve = self.names.resolve
+        for item in self.node.body:
+            if isinstance(item, ast.Assign):
+                targets, value, annotation = item.targets, item.value, None
+            elif isinstance(item, ast.AnnAssign):
+                targets, value, annotation = [item.target], item.value, item.annotation
+            else:
+                continue
+            made = {resolve(annotation) or ""} if annotation is not None else set()
+            if isinstance(value, ast.Call):
+                callee = resolve(value.func)
+                factory = next(
+                    (k.value for k in value.keywords if k.arg == "default_factory"), None
+                )
+                if callee in _DATACLASS_FIELDS and factory is not None:
+                    made.add(resolve(factory) or "")  # ``field(default_factory=Lock)``
+                elif callee is not None:
+                    made.add(callee)
+            found = _element_factories(value, resolve) if value is not None else set()
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    if made - {""}:
+                        types.setdefault(target.id, set()).update(made - {""})
+                    if found:
+                        elements.setdefault(target.id, set()).update(found)
+        return types, elements
 
     def _bases(self) -> tuple[str | None, ...]:
         """The bases as their names stood when the class statement ran."""
@@ -968,6 +1054,31 @@ class Project:
         ``-> NoReturn``), ``sys.exit``/``os._exit``/``pytest.fail``; a method found through
         the class's bases (``module.fail_json()``, ``self.fail(msg)`` in a TestCase)?"""
         return _never_returns(callee, self.never_returning, self.functions, self.classes)
+
+    def returned_types(self, callee: str) -> list[str]:
+        """The types a call of project function ``callee`` gives back, fresh or kept: its
+        return annotation (``-> redis.ConnectionPool``) and the calls it returns
+        (``return redis.ConnectionPool()``), through project helpers that return helpers."""
+        return _returned_types(self.functions, callee)
+
+    def typed_attributes(self, class_name: str) -> frozenset[str]:
+        """The attributes of ``class_name`` whose type the registry knows, from what any
+        method stores there, the class body, an annotation or a container's factory
+        (``receivers.ReceiverTypes`` reads the same): ``self.pool.get_connection()``."""
+        facts = self.classes.get(class_name)
+        if facts is None:
+            return frozenset()
+        known = self.registry.by_name
+        out = set()
+        for table in (facts.stores, facts.attr_types, facts.attr_elements):
+            for attr, made in table.items():
+                if any(
+                    t in known
+                    for callee in made
+                    for t in (callee, *_returned_types(self.functions, callee))
+                ):
+                    out.add(attr)
+        return frozenset(out)
 
     def takes_argument(self, callee: str, index: int | None, keyword: str | None) -> bool | None:
         """Does project function ``callee`` release or keep this argument? None: not ours.
@@ -1105,6 +1216,31 @@ class Project:
         return False
 
 
+#: Project functions followed from one call by ``Project.returned_types``.
+_MAX_RETURN_CHAIN = 16
+
+
+def _returned_types(functions: Mapping[str, FunctionFacts], callee: str) -> list[str]:
+    """``Project.returned_types``: the return annotations, then what is returned, of
+    ``callee`` and of the project functions it returns the results of."""
+    out: list[str] = []
+    seen: set[str] = set()
+    todo = [callee]
+    while todo and len(seen) < _MAX_RETURN_CHAIN:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        facts = functions.get(name)
+        if facts is None:
+            if name != callee:
+                out.append(name)
+            continue
+        if facts.return_annotation:
+            out.append(facts.return_annotation)
+        todo.extend(sorted(facts.returns, reverse=True))
+    return out
+
 #: Bases outside the project with no methods of their own that could release a subclass's
 #: attribute (LL120 looks past them).
 _PLAIN_BASES = frozenset({"builtins.object", "builtins.Exception", "typing.Generic"})
@@ -1173,9 +1309,15 @@ def build_project(
         if not functions[name].never_returns:
             functions[name] = dataclasses.replace(functions[name], never_returns=True)
     derived: dict[str, set[str]] = {}  # module -> names of its project factories
+    # types with a method entry (``redis.ConnectionPool`` of ``....get_connection``): a
+    # function returning one (``def pool() -> ConnectionPool``) starts acquisitions too
+    receivers = {name.rpartition(".")[0] for name in known} & (known.keys() | classes.keys())
     for module in modules:
         for facts in (*module.functions, *module.classes):
-            if facts.qualname in known and facts.qualname not in registry.by_name:
+            if facts.qualname in known and facts.qualname not in registry.by_name or (
+                isinstance(facts, FunctionFacts)
+                and not receivers.isdisjoint(_returned_types(functions, facts.qualname))
+            ):
                 derived.setdefault(module.module, set()).add(facts.qualname.rsplit(".", 1)[-1])
     triggers = {}
     for module in modules:

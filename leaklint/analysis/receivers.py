@@ -1,0 +1,219 @@
+"""What type is this expression: the one place the analysis asks for a receiver's type.
+
+A ``Type.method`` entry of the registry (``redis.ConnectionPool.get_connection``,
+``threading.Lock.acquire``, ``pathlib.Path.open``) acquires where the receiver is known to
+be a ``Type``. What is known statically, flow-insensitively:
+
+* a name: what it was assigned from in its scope or an enclosing one (a module global
+  included), its annotation, its parameter default (``lock=threading.Lock()``), pytest's
+  ``tmp_path`` fixture parameter (a ``pathlib.Path``);
+* ``self.x``: what any method of the class or its project bases stores there, the class
+  body (``lock = Lock()``, ``pool: ConnectionPool``), a dataclass field's ``default_factory``;
+* a call: the factory itself, or for a project function its return annotation and what it
+  returns, through the project summaries (across modules);
+* ``c[k]``: the factory of a container's values (``defaultdict(Lock)``, ``{k: Lock() ...}``);
+* pathlib arithmetic: ``p / "x"``, ``p.with_suffix(".y")``, ``p.parent``, ``Path.cwd()``.
+
+The answer is a list of qualified names, most direct first; the caller keeps the first one
+the registry has a method entry for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from leaklint.analysis.names import Scope
+from leaklint.analysis.summaries import DEFAULTING_CONTAINERS, Project
+
+#: pathlib's concrete and pure path classes.
+PATH_TYPES = frozenset(
+    {
+        "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath",
+        "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath",
+    }
+)
+#: Methods of a path that give a path of the same class (classmethods included).
+_PATH_METHODS = frozenset(
+    {
+        "absolute", "cwd", "expanduser", "home", "joinpath", "readlink", "relative_to",
+        "resolve", "with_name", "with_segments", "with_stem", "with_suffix",
+    }
+)
+#: Attributes of a path that are a path.
+_PATH_ATTRIBUTES = frozenset({"parent"})
+#: pytest fixtures whose value is a ``pathlib.Path``.
+_PATH_FIXTURES = frozenset({"tmp_path"})
+#: How deep one question may follow names and containers (``q = p / "x"``; ``r = q``...).
+_MAX_DEPTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverTypes:
+    """Types of expressions in one scope. ``class_name``/``self_name``: in a method, its
+    class's qualified name and the name of its first parameter."""
+
+    scope: Scope
+    project: Project | None = None
+    class_name: str | None = None
+    self_name: str | None = None
+
+    def of(self, node: cst.BaseExpression) -> list[str]:
+        """The qualified names of the types ``node`` may have, most direct first."""
+        return list(dict.fromkeys(self._types(node, 0, set())))
+
+    def _types(self, node: cst.BaseExpression, depth: int, seen: set[str]) -> Iterator[str]:
+        """``seen``: the names this question has read already (``x = x / "a"``)."""
+        if depth > _MAX_DEPTH:
+            return
+        if isinstance(node, cst.Await):
+            node = node.expression
+        if isinstance(node, cst.Call):
+            yield from self._call(node, depth, seen)
+        elif isinstance(node, cst.Name):
+            yield from self._name(node.value, depth, seen)
+        elif isinstance(node, cst.Attribute):
+            attr = self.self_attribute(node)
+            if attr is not None:
+                yield from self._attribute(attr, elements=False)
+            elif node.attr.value in _PATH_ATTRIBUTES:
+                yield from self._paths(list(self._types(node.value, depth + 1, seen)))
+            # (other attributes are not followed: ``mod.POOL``, ``threading.Lock`` unmade)
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            # ``p / "x"``, ``"x" / p``
+            sides = [*self._types(node.left, depth + 1, seen)]
+            yield from self._paths([*sides, *self._types(node.right, depth + 1, seen)])
+        elif isinstance(node, cst.Subscript):
+            yield from self._elements(node.value, depth + 1, seen)
+        elif isinstance(node, cst.IfExp):
+            yield from self._types(node.body, depth + 1, seen)
+            yield from self._types(node.orelse, depth + 1, seen)
+        elif isinstance(node, cst.NamedExpr):
+            yield from self._types(node.value, depth + 1, seen)
+
+    def _call(self, call: cst.Call, depth: int, seen: set[str]) -> Iterator[str]:
+        func = call.func
+        if isinstance(func, cst.Call):  # ``sessionmaker(...)()``
+            func = func.func
+        callee = self.callee(func)
+        if callee is not None:
+            head, _, method = callee.rpartition(".")
+            if head in PATH_TYPES and method in _PATH_METHODS:
+                yield head  # ``Path.cwd()``, ``Path.home()``
+                return
+            yield from self._expand(callee)
+        if isinstance(func, cst.Attribute) and func.attr.value in _PATH_METHODS:
+            # ``p.with_suffix(".x")``
+            yield from self._paths(list(self._types(func.value, depth + 1, seen)))
+
+    def _name(self, name: str, depth: int, seen: set[str]) -> Iterator[str]:
+        scope = self._binding_scope(name)
+        if scope is None or name in seen:
+            return
+        seen.add(name)
+        for made_by in sorted(scope.made_by.get(name, ())):
+            yield from self._expand(made_by)
+        for value in scope.values.get(name, ()):
+            yield from self._types(value, depth + 1, seen)
+        if name in scope.params and name in _PATH_FIXTURES and name not in scope.made_by:
+            yield "pathlib.Path"
+
+    def _elements(
+        self, container: cst.BaseExpression, depth: int, seen: set[str]
+    ) -> Iterator[str]:
+        """The types of the values a container holds."""
+        attr = self.self_attribute(container)
+        if attr is not None:
+            yield from self._attribute(attr, elements=True)
+            return
+        if isinstance(container, cst.Name):
+            scope = self._binding_scope(container.value)
+            values = scope.values.get(container.value, ()) if scope is not None else ()
+        else:
+            values = (container,)
+        for value in values:
+            if isinstance(value, cst.Call) and value.args:
+                if self.callee(value.func) in DEFAULTING_CONTAINERS:
+                    factory = value.args[0].value
+                    if isinstance(factory, cst.Lambda) and isinstance(factory.body, cst.Call):
+                        yield from self._types(factory.body, depth + 1, seen)
+                    else:
+                        callee = self.callee(factory)
+                        if callee is not None:
+                            yield from self._expand(callee)
+            elif isinstance(value, cst.DictComp):
+                yield from self._types(value.value, depth + 1, seen)
+            elif isinstance(value, (cst.ListComp, cst.SetComp)):
+                yield from self._types(value.elt, depth + 1, seen)
+            elif isinstance(value, cst.Dict):
+                for element in value.elements:
+                    if isinstance(element, cst.DictElement):
+                        yield from self._types(element.value, depth + 1, seen)
+            elif isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                for item in value.elements:
+                    if isinstance(item, cst.Element):
+                        yield from self._types(item.value, depth + 1, seen)
+
+    def _attribute(self, attr: str, elements: bool) -> Iterator[str]:
+        """``self.attr`` (or its values): what the class and its project bases put there."""
+        project = self.project
+        if project is None or self.class_name is None:
+            return
+        for _, facts in project.lineage(self.class_name):
+            if facts is None:
+                continue
+            if elements:
+                made = facts.attr_elements.get(attr, frozenset())
+            else:
+                made = facts.stores.get(attr, frozenset()) | facts.attr_types.get(attr, frozenset())
+            for made_by in sorted(made):
+                yield from self._expand(made_by)
+
+    def _expand(self, callee: str) -> Iterator[str]:
+        """A factory is its own type (the registry's ``build_opener.open``, even where the
+        run holds its source); a project function gives what it returns, too."""
+        yield callee
+        project = self.project
+        if project is not None and callee in project.functions:
+            yield from project.returned_types(callee)
+
+    @staticmethod
+    def _paths(types: list[str]) -> Iterator[str]:
+        yield from (t for t in types if t in PATH_TYPES)
+        if any(t in PATH_TYPES for t in types) and "pathlib.Path" not in types:
+            yield "pathlib.Path"
+
+    def callee(self, func: cst.BaseExpression) -> str | None:
+        """Qualified name of a callee, ``self.m``/``cls.m`` included (as ``Class.m``)."""
+        if (
+            self.class_name is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls", self.self_name)
+        ):
+            return f"{self.class_name}.{func.attr.value}"
+        if isinstance(func, (cst.Name, cst.Attribute)):
+            return self.scope.resolve(func)
+        return None
+
+    def self_attribute(self, node: cst.BaseExpression) -> str | None:
+        """``self.x`` inside a method: "x"."""
+        if (
+            self.self_name is not None
+            and isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == self.self_name
+        ):
+            return node.attr.value
+        return None
+
+    def _binding_scope(self, name: str) -> Scope | None:
+        """The scope whose binding of ``name`` this scope sees (as ``Scope.types_of``)."""
+        scope: Scope | None = self.scope
+        while scope is not None:
+            if name in scope.bindings or name in scope.made_by:
+                return scope
+            scope = scope.lookup_parent()
+        return None
