@@ -226,8 +226,8 @@ def test_a_worker_killed_under_a_file_is_one_ll900_and_the_run_goes_on(tmp_path:
     assert out.splitlines() == [
         "big.py:1:1: LL900 analysis stopped: the process analysing it was killed by SIGABRT "
         "(out of memory?)",
-        "leak.py:2:9: LL100 `f` from open() is never closed: no path through the function releases it "
-        "or hands it on; use `with` or call close() in a finally",
+        "leak.py:2:9: LL100 [*] `f` from open() is never closed: no path through the function "
+        "releases it or hands it on; use `with` or call close() in a finally",
     ]
 
 

@@ -307,6 +307,7 @@ class _FunctionReader:
         self.names.collect(node.body, defs_are_qualified=False)
         args = node.args
         self.params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+        self._fallback_params = _rebound_to_a_fallback(node, set(self.params))
         # filled for methods (see ``read``): what is done with self.<attr>
         self.stores: dict[str, set[str]] = {}
         self.attr_calls: dict[str, set[str]] = {}
@@ -573,11 +574,15 @@ class _FunctionReader:
 
     def _outlives(self, node: ast.expr, module_globals: set[str]) -> bool:
         """Is ``node`` (``_POOL``, ``self._by_name``, ``_local``) an object the call does not
-        make: rooted in a parameter (self, cls), a global or a module-level name?"""
+        make: rooted in a parameter (self, cls), a global or a module-level name? A parameter
+        rebound to a fallback is still the caller's (``hub = hub or get_event_loop()``; then
+        ``hub._client = Client(hub)`` is a cache on the loop)."""
         while isinstance(node, (ast.Attribute, ast.Subscript)):
             node = node.value
         return isinstance(node, ast.Name) and (
-            node.id in module_globals or node.id not in self.names.bound
+            node.id in module_globals
+            or node.id not in self.names.bound
+            or node.id in self._fallback_params
         )
 
     def _call_sources(
@@ -1706,4 +1711,35 @@ def _chain_too_long(data: bytes, tree: ast.Module) -> bool:
             if depth > _MAX_CHAIN:
                 return True
         stack.extend(child_nodes(node))
+    return False
+
+
+def _rebound_to_a_fallback(func: ast.AST, params: set[str]) -> frozenset[str]:
+    """Parameters whose every rebinding in ``func`` keeps the caller's object when one was
+    given: ``hub = hub or get_event_loop()``, ``x = x if x is not None else make()``."""
+    rebound: dict[str, bool] = {}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in params:
+                    ok = _falls_back(node.value, target.id)
+                    rebound[target.id] = rebound.get(target.id, True) and ok
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in params:
+            # a loop's target, ``as x``, ``x := ...`` (an assignment's own target is met after
+            # the assignment: ast.walk goes parent first)
+            rebound.setdefault(node.id, False)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+            if node.target.id in params:
+                rebound[node.target.id] = False
+    return frozenset(name for name, ok in rebound.items() if ok)
+
+
+def _falls_back(value: ast.expr | None, name: str) -> bool:
+    """``name or default``, ``name if name is not None else default``,
+    ``default if name is None else name``."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) and value.values:
+        first = value.values[0]
+        return isinstance(first, ast.Name) and first.id == name
+    if isinstance(value, ast.IfExp):
+        return any(isinstance(side, ast.Name) and side.id == name for side in (value.body, value.orelse))
     return False
