@@ -1231,10 +1231,14 @@ class _ScopeAnalyser:
             if resource.qualname == class_name:
                 continue  # a class keeping another instance of itself: a linked structure
             if method in ("__enter__", "__aenter__") and exits and attr not in released_on_exit:
+                if _exited_manager(call, facts):
+                    # ``self._nursery = await self._manager.__aenter__()``, released by
+                    # ``await self._manager.__aexit__(...)``: the manager's exit is its release
+                    continue
                 # LL162: entered, never released by the exit
                 self.ctx.leaks.append(
                     Leak("enter-not-released", call, resource, f"self.{attr}",
-                         _ClassRef(class_name))
+                         _ClassRef(class_name, method))
                 )
                 continue
             if project.releases_attr(class_name, attr, resource) is False:
@@ -2426,6 +2430,26 @@ class _ClassRef:
     """The class an LL120 finding is about (named in the message, not positioned)."""
 
     qualname: str
+    method: str = "__enter__"  # where an LL162 resource was acquired (``__aenter__``)
+
+
+def _exited_manager(call: cst.Call, facts: object) -> bool:
+    """``self.M.__enter__()``/``__aenter__()`` where the class calls ``self.M.__exit__`` or
+    ``__aexit__``: what the enter gave back is the manager's to release, and its exit does."""
+    func = call.func
+    if facts is None or not isinstance(func, cst.Attribute) or func.attr.value not in (
+        "__enter__", "__aenter__"
+    ):
+        return False
+    holder = func.value
+    if not (
+        isinstance(holder, cst.Attribute)
+        and isinstance(holder.value, cst.Name)
+        and holder.value.value in ("self", "cls")
+    ):
+        return False
+    calls = getattr(facts, "attr_calls", {}).get(holder.attr.value, frozenset())
+    return bool(set(calls) & {"__exit__", "__aexit__"})
 
 
 def _first_param(node: cst.FunctionDef) -> str | None:

@@ -21,7 +21,7 @@ class EnterWithoutExitRelease(Rule):
             )
         class_name = getattr(leak.other, "qualname", "the class").rsplit(".", 1)[-1]
         return (
-            f"`{leak.var}` from {leak.resource.display} is acquired in `{class_name}.__enter__` "
+            f"`{leak.var}` from {leak.resource.display} is acquired in `{class_name}.{getattr(leak.other, 'method', '__enter__')}` "
             f"but the exit never releases it: "
             f"{release_advice(leak, 'on it in the exit', with_block=False)}"
         )
