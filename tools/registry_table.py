@@ -24,10 +24,17 @@ START = "<!-- registry-table:start (python tools/registry_table.py --write) -->"
 END = "<!-- registry-table:end -->"
 
 
+#: Releases that are attribute reads, not calls (a requests response's ``.content`` reads it
+#: to its end): shown as ``.content``.
+_ATTRIBUTE_READS = frozenset({"content", "text"})
+
 def _release(resource: Resource) -> str:
     if resource.return_to:
         return "given back: " + ", ".join(f"`{m}()`" for m in resource.return_to)
-    how = ", ".join(f"`{m.removesuffix('()')}()`" for m in resource.release)
+    how = ", ".join(
+        f"`.{m}`" if m in _ATTRIBUTE_READS else f"`{m.removesuffix('()')}()`"
+        for m in resource.release
+    )
     if resource.kind == "file descriptor":
         how = "`os.close(fd)`"
     return ("await " if resource.is_async and resource.awaited_release else "") + how

@@ -848,6 +848,12 @@ class _ScopeAnalyser:
     def stmt_For(self, stmt: cst.For, state: _State) -> _MaybeState:
         fx = _Effects()
         self.consume(stmt.iter, fx)
+        drained = _drained_by_the_loop(stmt)
+        if drained is not None and not self.ctx.strict:
+            # ``r.iter_content(n)`` makes an iterator and reads nothing yet; a read of it that
+            # fails drops the connection (urllib3 closes it on an error): only the body can
+            # leave the response open
+            fx.may_raise = False
         state = self.apply(fx, state, stmt)
         if state is None:
             return None
@@ -864,6 +870,8 @@ class _ScopeAnalyser:
         steps_raise = not _iterates_without_failing(stmt.iter, self.qualname) and (
             self.ctx.strict or not self.holds_a_container(stmt.iter, state)
         )
+        if drained is not None and not self.ctx.strict:
+            steps_raise = False  # (see above)
 
         def head(s: _State) -> tuple[_MaybeState, _MaybeState]:
             advanced = self.apply(_Effects(may_raise=steps_raise), s.copy(), stmt)
@@ -884,6 +892,11 @@ class _ScopeAnalyser:
         ):
             # every element was released by the body (an empty list holds nothing)
             out.discharge(held)
+        if out is not None and drained is not None:
+            # ``for chunk in r.iter_content(n): f.write(chunk)``, no break: read to its end,
+            # as ``r.content`` or ``r.read()`` reads it (a registry release of those)
+            out = self.apply(_Effects(method_uses=[(drained, "content"), (drained, "read()")]),
+                             out, stmt)
         return out
 
     def held_in_collection(self, expr: cst.BaseExpression, state: _State) -> frozenset[int]:
@@ -2541,6 +2554,49 @@ _MANUAL_ENTER = {
 }
 
 _PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
+
+
+#: Methods whose iterator reads a response (or a file) chunk by chunk to its end.
+_ITERATES_TO_THE_END = frozenset({"iter_content", "iter_lines", "iter_bytes", "iter_raw",
+                                  "iter_text"})
+
+
+def _drained_by_the_loop(stmt: cst.For) -> str | None:
+    """``for chunk in r.iter_content(n):`` with no ``break`` or ``return`` in its body (a
+    nested loop's break is its own): the name the loop reads to its end."""
+    it = stmt.iter
+    if not (
+        isinstance(it, cst.Call)
+        and isinstance(it.func, cst.Attribute)
+        and isinstance(it.func.value, cst.Name)
+        and it.func.attr.value in _ITERATES_TO_THE_END
+    ):
+        return None
+    finder = _LeavesEarly()
+    stmt.body.visit(finder)
+    return None if finder.found else it.func.value.value
+
+
+class _LeavesEarly(cst.CSTVisitor):
+    """A ``break`` or ``return`` that leaves this loop before its end."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found = True
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = True
+
+    def visit_For(self, node: cst.For) -> bool:
+        return False  # its breaks are its own (a return inside it is missed: rare)
+
+    def visit_While(self, node: cst.While) -> bool:
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
 
 
 def _drained_argument(call: cst.Call, qualname: str | None) -> str | None:
