@@ -194,7 +194,7 @@ def test_check_marks_confirmed_findings_and_lists_the_missed_leaks(recorded) -> 
         ("app/store.py", "9"), ("app/store.py", "18"), ("app/store.py", "24"),
         ("check_leaks.py", "17"),
     ]
-    assert confirmed[0].startswith("app/store.py:9:9: LL100 `f` from open() is not closed")
+    assert confirmed[0].startswith("app/store.py:9:9: LL100 [*] `f` from open() is not closed")
     assert confirmed[0].endswith("[confirmed at runtime: leaked in 3 tests]")
     assert {(line.split(":")[0], int(line.split(":")[1])) for line in missed} == set(LEAKS) - CONFIRMED
     assert any(line.startswith("app/store.py:56: RuntimeWarning never awaited <coroutine") for line in missed)
