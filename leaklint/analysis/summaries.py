@@ -105,6 +105,9 @@ class ModuleFacts:
     #: (``r = Resolver(); r.close()``), entered (``with Notary(k) as n``) or stored on self
     #: and closed there (``self.r = Resolver()`` ... ``self.r.close()``)
     closed_types: frozenset[str] = frozenset()
+    #: classes a conftest's autouse fixture tracks and closes after each test
+    #: (``_closed_by_an_autouse_fixture``)
+    session_closed: frozenset[str] = frozenset()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -994,8 +997,12 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     context_managers: list[tuple[str, str]] = []
     released_outside: set[str] = set()
     closed_types: set[str] = set()
+    session_closed: set[str] = set()
+    conftest = os.path.basename(path) == "conftest.py"
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if conftest:
+                session_closed |= _closed_by_an_autouse_fixture(node, names)
             kind = _context_manager_kind(node, names)
             if kind is not None:
                 context_managers.append((f"{module}.{node.name}", kind))
@@ -1022,6 +1029,49 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         tuple(context_managers),
         frozenset(released_outside),
         frozenset(closed_types),
+        frozenset(session_closed),
+    )
+
+
+def _closed_by_an_autouse_fixture(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names
+) -> set[str]:
+    """``@pytest.fixture(autouse=True)`` that patches ``C.__init__`` to track every instance
+    and, after its ``yield``, calls a release on what it tracked (``db.close()``): every C a
+    test under this conftest makes is closed at its teardown (first contact round 3,
+    sqlite-utils' ``close_all_databases``). The classes it names, qualified."""
+    if not any(_is_autouse_fixture(d, names) for d in node.decorator_list):
+        return set()
+    patched: set[str] = set()
+    yields: list[int] = []
+    releases: list[int] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assign):
+            for target in sub.targets:
+                if isinstance(target, ast.Attribute) and target.attr == "__init__":
+                    qualname = names.resolve(target.value)
+                    if qualname:
+                        patched.add(qualname)
+        elif isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            yields.append(sub.lineno)
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+            if is_releasing(sub.func.attr):
+                releases.append(sub.lineno)
+    if not patched or not yields or not any(line > min(yields) for line in releases):
+        return set()
+    return patched
+
+
+def _is_autouse_fixture(decorator: ast.expr, names: _Names) -> bool:
+    """``@pytest.fixture(autouse=True)`` (or ``@fixture(autouse=True)`` imported from it)."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    qualname = names.resolve(decorator.func) or ""
+    if not (qualname == "pytest.fixture" or qualname.endswith(".fixture")):
+        return False
+    return any(
+        k.arg == "autouse" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in decorator.keywords
     )
 
 
@@ -1052,6 +1102,20 @@ class Project:
     attrs_released: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: the module names some summarised module imports (a script is a module none imports)
     imported: frozenset[str] = frozenset()
+    #: folder of a conftest.py -> classes its autouse fixture closes after each test
+    session_closed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def closed_after_each_test(self, path: str) -> frozenset[str]:
+        """The classes a conftest above ``path`` closes after each test (its autouse fixture
+        tracks and closes every instance): a test's own instance of one is no leak."""
+        if not self.session_closed:
+            return frozenset()
+        folder = os.path.dirname(os.path.abspath(path))
+        out: set[str] = set()
+        for root, classes in self.session_closed.items():
+            if folder == root or folder.startswith(root + os.sep):
+                out |= classes
+        return frozenset(out)
 
     def never_returns(self, callee: str) -> bool:
         """Does a call of ``callee`` never return: a project function that always raises or
@@ -1345,6 +1409,11 @@ def build_project(
         never_returning=frozenset(never_returning),
         attrs_released=_attrs_released(classes),
         imported=frozenset(name for module in modules for name in module.imports),
+        session_closed={
+            os.path.dirname(os.path.abspath(module.path)): module.session_closed
+            for module in modules
+            if module.session_closed
+        },
     )
 
 
