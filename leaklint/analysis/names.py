@@ -73,6 +73,9 @@ class Scope:
     # name -> the expressions assigned to it here (``q = p / "x"``, a parameter's default,
     # ``locks = defaultdict(Lock)``): what ``receivers.ReceiverTypes`` reads a type from
     values: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    # name -> the calls a ``with`` entered to bind it (``with socket.socket() as s``): most
+    # objects' ``__enter__`` gives the object itself, so the call's callee is its type
+    entered: dict[str, list[cst.Call]] = field(default_factory=dict)
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -200,6 +203,9 @@ class _BindingCollector:
             for item in stmt.items:
                 if item.asname is not None:
                     self.target(item.asname.name)
+                    call = item.item.expression if isinstance(item.item, cst.Await) else item.item
+                    if isinstance(item.asname.name, cst.Name) and isinstance(call, cst.Call):
+                        scope.entered.setdefault(item.asname.name.value, []).append(call)
             self.block(stmt.body)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
             self.block(stmt.body)

@@ -1091,13 +1091,17 @@ class _ScopeAnalyser:
                 for entry in _flat_items(value):
                     if entry[0] == "name":
                         fx.method_uses.append((entry[1], "__exit__"))
+                    elif entry[0] == "new" and not entry[2].cm_closes and not items:
+                        items = [entry]  # ``with srv.accept()[0] as s``: entered, and closed
+                        resource = entry[2]
             cur = self.apply(fx, cur, stmt)
             if cur is not None and item.asname is not None:
                 self.bind_target(item.asname.name, items, fx, cur, stmt)
             elif cur is not None and items:
                 self.new_obligation(cur, items[0], None)
             if items:
-                self.obligations[self.by_site[(id(expr), -1)]].via_with = True
+                _, call, _, index = items[0]
+                self.obligations[self.by_site[(id(call), -1 if index is None else index)]].via_with = True
         if cur is None:
             return None
         self.expecting_raise += expects_raise
@@ -1508,8 +1512,9 @@ class _ScopeAnalyser:
             oid = len(self.obligations)
             parents = frozenset()
             if isinstance(call.func, cst.Attribute) and not (
-                resource.on_receiver or resource.return_to
-            ):  # a pool checkout is not given back by closing the pool
+                resource.on_receiver or resource.return_to or resource.outlives_receiver
+            ):  # a pool checkout is not given back by closing the pool, nor an accepted
+                # socket by closing the listening one
                 holder = _receiver_key(call.func)
                 parents = state.names.get(holder, frozenset()) if holder else frozenset()
                 if parents:
@@ -1785,6 +1790,8 @@ class _ScopeAnalyser:
         for type_name in self.receiver_types.of(receiver):
             resource = self.registry.method(type_name, method)
             if resource is not None:
+                if not resource.outlives_receiver and self.receiver_types.only_entered(receiver):
+                    return None  # dies with its receiver, whose ``with`` block closes it
                 return resource
         return None
 
@@ -1928,6 +1935,14 @@ class _ScopeAnalyser:
             key = _subscript_key(expr)
             if key is None or self.ctx.strict or key[1] not in self.keys_set.get(key[0], ()):
                 fx.may_raise = True  # a missing key or index; not one this scope just set
+            index = _literal_index(expr)
+            if index is not None:
+                # ``srv.accept()[0]``: the one resource of the tuple, taken out of it
+                made = self.value_of(expr.value, fx)
+                if len(made) == 1 and made[0][0] == "new" and made[0][2].unpack == (index,):
+                    return [("new", made[0][1], made[0][2], index)]
+                self.consume_items(made, fx)
+                return []
             self.consume(expr.value, fx)
             for element in expr.slice:
                 self.consume_node(element.slice, fx)
@@ -2425,6 +2440,16 @@ def _flat_items(items: list[_Item]) -> Iterator[_Item]:
             yield from _flat_items(item[1])
         else:
             yield item
+
+
+def _literal_index(expr: cst.Subscript) -> int | None:
+    """``x[0]``: the non-negative integer literal it indexes with, if that is all it is."""
+    if len(expr.slice) != 1:
+        return None
+    element = expr.slice[0].slice
+    if isinstance(element, cst.Index) and isinstance(element.value, cst.Integer):
+        return int(element.value.evaluated_value)
+    return None
 
 
 def _unpacked_items(items: list[_Item], arity: int) -> dict[int, list[_Item]]:

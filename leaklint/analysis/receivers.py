@@ -5,7 +5,8 @@ A ``Type.method`` entry of the registry (``redis.ConnectionPool.get_connection``
 be a ``Type``. What is known statically, flow-insensitively:
 
 * a name: what it was assigned from in its scope or an enclosing one (a module global
-  included), its annotation, its parameter default (``lock=threading.Lock()``), pytest's
+  included), the call a ``with`` entered to bind it (``with socket.socket() as s``), its
+  annotation, its parameter default (``lock=threading.Lock()``), pytest's
   ``tmp_path`` fixture parameter (a ``pathlib.Path``);
 * ``self.x``: what any method of the class or its project bases stores there, the class
   body (``lock = Lock()``, ``pool: ConnectionPool``), a dataclass field's ``default_factory``;
@@ -117,6 +118,12 @@ class ReceiverTypes:
             yield from self._expand(made_by)
         for value in scope.values.get(name, ()):
             yield from self._types(value, depth + 1, seen)
+        for call in scope.entered.get(name, ()):
+            # the callee itself, not what a project function returns: a generator's
+            # ``@contextmanager`` gives what it yields, which its returns do not say
+            callee = self.callee(call.func.func if isinstance(call.func, cst.Call) else call.func)
+            if callee is not None:
+                yield callee
         if name in scope.params and name in _PATH_FIXTURES and name not in scope.made_by:
             yield "pathlib.Path"
 
@@ -208,6 +215,19 @@ class ReceiverTypes:
         ):
             return node.attr.value
         return None
+
+    def only_entered(self, node: cst.BaseExpression) -> bool:
+        """``node`` is a name whose only known type is the call a ``with`` entered to bind
+        it: the ``with`` block releases it, and what dies with it."""
+        if not isinstance(node, cst.Name):
+            return False
+        scope = self._binding_scope(node.value)
+        return (
+            scope is not None
+            and node.value in scope.entered
+            and not scope.made_by.get(node.value)
+            and not scope.values.get(node.value)
+        )
 
     def _binding_scope(self, name: str) -> Scope | None:
         """The scope whose binding of ``name`` this scope sees (as ``Scope.types_of``)."""
