@@ -519,7 +519,37 @@ def round_report(entry: dict, judged: dict, peer_judged: dict) -> list[str]:
     lines += ["", f"Lines only pylint or ruff flag: {entry['peer_only']}; {sampled_peers} sampled, "
               f"judged: {peer_counts['missed']} leaks leaklint misses, {peer_counts['correct']} "
               f"correct code, {peer_counts['debatable']} debatable."]
+    lines += judges_lines(entry["round"])
     return lines
+
+
+def judges_lines(round_no: int) -> list[str]:
+    """Where the round kept both blind judges' answers (``round<N>_verdicts_judgeA.csv`` and
+    ``..._judgeB.csv``; A's are the ones recorded): B's counts on leaklint's findings, and how
+    often the two agree (Cohen's kappa), so a reader sees how far the verdicts hold."""
+    answers = []
+    for judge in "AB":
+        path = JUDGEMENTS.parent / f"round{round_no}_verdicts_judge{judge}.csv"
+        if not path.exists():
+            return []
+        with path.open(newline="", encoding="utf-8") as stream:
+            answers.append({row["id"].strip(): row["verdict"].strip() for row in csv.DictReader(stream)
+                            if row["id"].strip().startswith("L")  # not the peers' lines (P...)
+                            and row["verdict"].strip() in VERDICTS})
+    a, b = answers
+    ids = sorted(set(a) & set(b))
+    if not ids:
+        return []
+    n = len(ids)
+    agree = sum(a[i] == b[i] for i in ids) / n
+    ca, cb = Counter(a[i] for i in ids), Counter(b[i] for i in ids)
+    chance = sum(ca[v] * cb[v] for v in VERDICTS) / (n * n)
+    kappa = (agree - chance) / (1 - chance) if chance < 1 else 1.0
+    split = Counter((a[i], b[i]) for i in ids if a[i] != b[i])
+    return ["", f"A second blind judge (B) on the same {n} findings: "
+            + " / ".join(f"{cb[v]} {v}" for v in VERDICTS)
+            + f"; the judges agree on {agree:.0%} (Cohen's kappa {kappa:.2f}); where they split "
+            "(A -> B): " + ", ".join(f"{x} -> {y} {k}" for (x, y), k in split.most_common()) + "."]
 
 
 def target_lines(entry: dict, counts: dict[str, Counter]) -> list[str]:
