@@ -1,7 +1,17 @@
 """`leaklint check --fix` on a copy of this Python's standard library: what it fixes, what it
 leaves, and the guarantees of issue 6 checked on real code.
 
-    python benchmarks/fix_stdlib.py [--jobs 2] [--unsafe-fixes] [--keep DIR]
+    python benchmarks/fix_stdlib.py [--jobs 2] [--unsafe-fixes] [--keep DIR] [--subset]
+    python benchmarks/fix_stdlib.py --compare-jobs 1,2 [--repeat 3] [--subset]
+
+``--subset``: the standard library without ``test/``, ``idlelib/``, ``lib2to3/``,
+``encodings/`` and ``distutils/`` (532 files of CPython 3.11), for a machine where the
+whole of it takes too long.
+
+``--compare-jobs 1,2``: time ``--fix`` with each ``--jobs`` on a fresh copy, in turn,
+``--repeat`` times (the median is reported, and the load average before each run, as the
+machine may be shared); the output (stdout, the summary line) and every file's bytes must be
+the same for each ``--jobs`` (exit 1 if not). Writes ``results/fix_stdlib_jobs.md``.
 
 Steps: copy the standard library (``sysconfig.get_paths()["stdlib"]``, without
 site-packages) to a scratch folder; report its findings (JSON); run ``--fix`` on it; then
@@ -27,6 +37,7 @@ import json
 import os
 import py_compile
 import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -49,11 +60,19 @@ def _leaklint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _copy(stdlib: Path, to: Path) -> dict[str, bytes]:
-    """Copy every ``.py`` file of the standard library; their bytes, by relative path."""
+#: What ``--subset`` leaves out: the biggest folders, most of them tests and tools.
+SUBSET_WITHOUT = ("test", "idlelib", "lib2to3", "encodings", "distutils")
+
+
+def _copy(stdlib: Path, to: Path, subset: bool = False) -> dict[str, bytes]:
+    """Copy every ``.py`` file of the standard library (``subset``: but for the folders
+    ``SUBSET_WITHOUT``); their bytes, by relative path."""
     files: dict[str, bytes] = {}
     for folder, dirs, names in os.walk(stdlib):
-        dirs[:] = sorted(d for d in dirs if d not in ("site-packages", "__pycache__"))
+        left_out = {"site-packages", "__pycache__"}
+        if subset and Path(folder) == stdlib:
+            left_out.update(SUBSET_WITHOUT)
+        dirs[:] = sorted(d for d in dirs if d not in left_out)
         for name in sorted(names):
             if not name.endswith(".py"):
                 continue
@@ -114,19 +133,91 @@ def _regions(source: bytes, lines: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _timed_fix(stdlib: Path, jobs: str, subset: bool, unsafe: bool) -> tuple[float, float, tuple]:
+    """``--fix --jobs jobs`` on a fresh copy: its wall time, the load average before it, and
+    what it gave (exit code, stdout, summary line, every file's bytes)."""
+    scratch = Path(tempfile.mkdtemp(prefix="leaklint-fix-jobs-"))
+    try:
+        original = _copy(stdlib, scratch, subset)
+        load = os.getloadavg()[0]
+        started = time.monotonic()
+        flags = ["--fix", *(["--unsafe-fixes"] if unsafe else []), "--jobs", jobs, "--format", "json", "."]
+        proc = _leaklint(*flags, cwd=scratch)
+        seconds = time.monotonic() - started
+        _findings(proc)
+        files = {path: (scratch / path).read_bytes() for path in original}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    summary = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    return seconds, load, (proc.returncode, proc.stdout, summary, files)
+
+
+def compare_jobs(args: argparse.Namespace, stdlib: Path) -> int:
+    """``--compare-jobs``: the same ``--fix`` with each ``--jobs``, timed, outputs compared."""
+    jobs = args.compare_jobs.split(",")
+    times: dict[str, list[float]] = {j: [] for j in jobs}
+    loads: dict[str, list[float]] = {j: [] for j in jobs}
+    given: dict[str, tuple] = {}
+    for _ in range(args.repeat):
+        for j in jobs:
+            seconds, load, out = _timed_fix(stdlib, j, args.subset, args.unsafe_fixes)
+            times[j].append(seconds)
+            loads[j].append(load)
+            given.setdefault(j, out)
+            if given[j] != out:
+                given[j] = ("differs between repeats",)
+    first = given[jobs[0]]
+    same = all(given[j] == first for j in jobs)
+    files = len(first[3]) if len(first) > 3 else 0
+    median = {j: statistics.median(times[j]) for j in jobs}
+    rows = [
+        "# `leaklint check --fix` on the standard library: `-j 1` against `-j 2`\n",
+        f"`python benchmarks/fix_stdlib.py --compare-jobs {args.compare_jobs} --repeat {args.repeat}"
+        f"{' --subset' if args.subset else ''}{' --unsafe-fixes' if args.unsafe_fixes else ''}`: "
+        f"Python {sys.version.split()[0]}, {files} files"
+        f"{' (the standard library without ' + ', '.join(SUBSET_WITHOUT) + ')' if args.subset else ''}, "
+        f"{os.cpu_count()} cores. Each run is `check --no-cache --fix --format json` on a fresh "
+        "copy, check included.\n",
+        f"leaklint's summary: `{first[2] if len(first) > 2 else '?'}`\n",
+        "| --jobs | median wall (s) | runs (s) | load average before each run | speed-up |",
+        "|---|---:|---|---|---:|",
+    ]
+    for j in jobs:
+        rows.append(
+            f"| {j} | {median[j]:.1f} | {', '.join(f'{t:.1f}' for t in times[j])} | "
+            f"{', '.join(f'{x:.2f}' for x in loads[j])} | {median[jobs[0]] / median[j]:.2f}x |"
+        )
+    rows += ["", f"- output (exit code, stdout, summary line) and every file's bytes the same for "
+             f"each --jobs: {'yes' if same else 'NO'}"]
+    text = "\n".join(rows) + "\n"
+    output = args.output if args.output != DEFAULT_OUTPUT else HERE / "results" / "fix_stdlib_jobs.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, "utf-8")
+    print(text)
+    return 0 if same else 1
+
+
+DEFAULT_OUTPUT = HERE / "results" / "fix_stdlib.md"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default=str(os.cpu_count() or 1))
     parser.add_argument("--unsafe-fixes", action="store_true")
     parser.add_argument("--keep", type=Path, help="copy into this folder and keep it")
-    parser.add_argument("--output", type=Path, default=HERE / "results" / "fix_stdlib.md")
+    parser.add_argument("--subset", action="store_true", help="without " + ", ".join(SUBSET_WITHOUT))
+    parser.add_argument("--compare-jobs", help="e.g. 1,2: time --fix with each, compare outputs")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
+    if args.compare_jobs:
+        return compare_jobs(args, stdlib)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="leaklint-fix-stdlib-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        original = _copy(stdlib, scratch)
+        original = _copy(stdlib, scratch, args.subset)
         flags = ["--jobs", args.jobs, "--format", "json", "."]
         before = _findings(_leaklint(*flags, cwd=scratch))
         started = time.monotonic()
