@@ -202,6 +202,8 @@ def test_fixture_layout() -> None:
 def test_fixture_is_well_formed(rel: str) -> None:
     fixture = FIXTURES[rel]
     folder = Path(rel).parts[1]
+    if Path(rel).name == "__init__.py" and not fixture.expected:
+        return  # a package's own module, which only re-exports what the fixtures use
     codes = {code for _line, code in fixture.expected}
     if folder == "negatives":
         assert not fixture.expected, "a negative fixture cannot expect findings"

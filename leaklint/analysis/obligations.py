@@ -273,6 +273,8 @@ class _ScopeAnalyser:
         # a @contextmanager whose clean-up after yield is skipped (LL161 says it)
         self.cleanup_skipped = cleanup_skipped
         self.pending: set[int] = set()  # stored on self in __init__: owned once it returns
+        # taken on self in an acquire() whose class's release() gives it back (paired_release)
+        self.kept_for_caller: set[int] = set()
         # pending obligations an exception left the scope with before they were pending: the
         # next exception must record them in ``init_raises`` (see ``leave_by_exception``)
         self.repending: set[int] = set()
@@ -473,11 +475,25 @@ class _ScopeAnalyser:
 
     # ---- exits and jumps
 
+    def paired_release(self, holder: str) -> bool:
+        """In a class's ``acquire()`` (``__enter__``, ``lock()``...), ``self.X`` that the
+        class's own ``release()`` (``__exit__``, ``unlock()``...) releases: a lock wrapper's
+        acquire returns holding it, by its contract (first contact round 4, tqdm's
+        ``_InterpreterLock.acquire``)."""
+        counterpart = _PAIRED_RELEASE.get(self.method_name or "")
+        project = self.ctx.project
+        if counterpart is None or project is None or self.class_name is None:
+            return False
+        head, _, attr = holder.partition(".")
+        return head == self.self_name and bool(attr) and "." not in attr and any(
+            attr in project.released_by(self.class_name, method) for method in counterpart
+        )
+
     def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
         self.done_at_exit.update(oid for oid, bits in state.status.items() if bits & DONE)
         for oid in state.open_ids():
-            if oid in self.pending:
-                continue  # __init__ returned: the object owns it
+            if oid in self.pending or oid in self.kept_for_caller:
+                continue  # __init__ returned: the object owns it; acquire() returned: held
             exits = self.normal_exits.setdefault(oid, [])
             if node not in exits:
                 exits.append(node)
@@ -710,8 +726,14 @@ class _ScopeAnalyser:
     def stmt_AugAssign(self, stmt: cst.AugAssign, state: _State) -> _MaybeState:
         # ``n += 1`` on a local name raises no more than ``n + 1`` does (its operands' calls
         # and subscripts); ``d[k] += 1`` reads d[k] (KeyError), ``obj.value += 1`` may run a
-        # property or a shared object's code
-        fx = _Effects(may_raise=not isinstance(stmt.target, cst.Name))
+        # property or a shared object's code; ``self._depth += 1`` (a counter of the
+        # object's own, by a number) practically never raises, unless strict
+        counter = (
+            not self.ctx.strict
+            and self.self_attribute(stmt.target) is not None
+            and isinstance(stmt.value, (cst.Integer, cst.Float))
+        )
+        fx = _Effects(may_raise=not isinstance(stmt.target, cst.Name) and not counter)
         self.consume(stmt.value, fx)
         self.consume(stmt.target, fx)
         return self.apply(fx, state, stmt)
@@ -1377,12 +1399,15 @@ class _ScopeAnalyser:
 
     def made_fresh_here(self, name: str) -> bool:
         """``name = Factory(...)`` here, by anything but a project function that hands out
-        what it keeps (``def shared_lock() -> Lock: return _LOCK``): a new object."""
+        what it keeps (``def shared_lock() -> Lock: return _LOCK``): a new object. A project
+        function that returns what a call made (``return threading.Lock()``) makes one."""
         if not self.scope.made_here(name):
             return False
         project = self.ctx.project
         return project is None or not all(
-            made_by in project.functions and made_by not in self.registry.by_name
+            made_by in project.functions
+            and made_by not in self.registry.by_name
+            and not project.functions[made_by].returns
             for made_by in self.scope.made_by[name]
         )
 
@@ -1624,6 +1649,8 @@ class _ScopeAnalyser:
             self.bind(state, name, items, stmt)
         for call, resource, holder in fx.on_receiver:
             oid = self.new_obligation(state, ("new", call, resource, None), holder)
+            if self.paired_release(holder):
+                self.kept_for_caller.add(oid)
             if any(_names_in_text(holder) & targets for targets in self.loop_targets):
                 self.per_element.add(oid)
             state.names[holder] = state.names.get(holder, frozenset()) | {oid}
@@ -1861,6 +1888,11 @@ class _ScopeAnalyser:
             attr = self.self_attribute(expr)
             if attr is not None:
                 return [("name", f"{self.self_name}.{attr}")]
+            if isinstance(expr.value, cst.Name):
+                # ``w._run_lock.release()``: the lock an obligation on ``w._run_lock`` sits on
+                holder = f"{expr.value.value}.{expr.attr.value}"
+                if holder in self.receivers:
+                    return [("name", holder)]
             inner = self.value_of(expr.value, fx)
             for item in inner:
                 if item[0] == "name":
@@ -2140,11 +2172,9 @@ class _ScopeAnalyser:
         says whether it acquires (a ``Parser()`` that holds nothing has a ``close()`` too)."""
         project = self.ctx.project
         callee = self.callee_name(call.func)
-        return (
-            project is not None
-            and callee is not None
-            and (callee in project.classes or callee in project.functions)
-        )
+        if project is None or callee is None:
+            return False
+        return callee in project.classes or callee in project.functions
 
     def call_effects(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         func = call.func
@@ -2720,6 +2750,15 @@ def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
         return (inner[0], f"{inner[1]}[{text}]") if inner is not None and text is not None else None
     return None
 
+
+#: A method that takes a lock for its caller -> the methods of its class that give it back.
+_PAIRED_RELEASE: dict[str, tuple[str, ...]] = {
+    "acquire": ("release",),
+    "__enter__": ("__exit__",),
+    "__aenter__": ("__aexit__",),
+    "lock": ("unlock",),
+    "acquire_lock": ("release_lock",),
+}
 
 #: Methods that run when an object is done with: a class with one may release what it holds.
 _EXITS = frozenset({"__exit__", "__aexit__", "__del__"})

@@ -202,7 +202,10 @@ class ReceiverTypes:
         ):
             return f"{self.class_name}.{func.attr.value}"
         if isinstance(func, (cst.Name, cst.Attribute)):
-            return self.scope.resolve(func)
+            name = self.scope.resolve(func)
+            if name is not None and self.project is not None:
+                return self.project.canonical(name)  # ``from pkg import C``: pkg.mod.C
+            return name
         return None
 
     def self_attribute(self, node: cst.BaseExpression) -> str | None:

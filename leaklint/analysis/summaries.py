@@ -108,6 +108,9 @@ class ModuleFacts:
     #: classes a conftest's autouse fixture tracks and closes after each test
     #: (``_closed_by_an_autouse_fixture``)
     session_closed: frozenset[str] = frozenset()
+    #: names bound at module level by ``from x import y [as z]``: ``(f"{module}.z", "x.y")``,
+    #: so ``tqdm.tqdm`` is known as the class ``tqdm.std.tqdm`` its package re-exports
+    exports: tuple[tuple[str, str], ...] = ()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -186,6 +189,17 @@ class _Names:
                 for target in targets:
                     for name in _target_names(target):
                         self.bound.setdefault(name, None)
+
+    def imported_names(self, body: Iterable[ast.stmt]) -> Iterator[tuple[str, str]]:
+        """``from x import y as z`` at module level: (this module's ``z``, ``x.y``), where the
+        name is still bound so when the module's code is done."""
+        for node in _statements(body):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    name = alias.asname or alias.name
+                    target = self.bound.get(name)
+                    if alias.name != "*" and target is not None and target.endswith("." + alias.name):
+                        yield f"{self.module}.{name}", target
 
     def resolve(self, node: ast.expr) -> str | None:
         parts: list[str] = []
@@ -1030,6 +1044,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         frozenset(released_outside),
         frozenset(closed_types),
         frozenset(session_closed),
+        tuple(sorted(names.imported_names(tree.body))),
     )
 
 
@@ -1104,6 +1119,22 @@ class Project:
     imported: frozenset[str] = frozenset()
     #: folder of a conftest.py -> classes its autouse fixture closes after each test
     session_closed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: a module's name bound by ``from x import y`` -> ``x.y`` (``ModuleFacts.exports``)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def canonical(self, name: str) -> str:
+        """The project's definition ``name`` is bound to, through the modules that re-export
+        it (``tqdm.tqdm`` -> ``tqdm.std.tqdm``); ``name`` itself where it names no project
+        definition that way (``io.open`` stays, though the stdlib's io.py imports it from
+        ``_io``: the registry knows it by that name)."""
+        target = name
+        for _ in range(8):
+            if target in self.functions or target in self.classes:
+                return target
+            if target in self.registry.by_name or target not in self.aliases:
+                break
+            target = self.aliases[target]
+        return name
 
     def closed_after_each_test(self, path: str) -> frozenset[str]:
         """The classes a conftest above ``path`` closes after each test (its autouse fixture
@@ -1360,7 +1391,9 @@ def build_project(
         for facts in functions.values():
             if facts.qualname in known:
                 continue
-            source = next((c for c in sorted(facts.returns) if c in known), None)
+            # a type only (``tracked = false``: a path, a lock, an engine) is no resource to
+            # hand out: ``return Path(d)`` makes no factory
+            source = next((c for c in sorted(facts.returns) if c in known and known[c].tracked), None)
             if source is not None:
                 known[facts.qualname] = _derived(facts, known[source], facts.returns[source])
                 changed = True
@@ -1414,6 +1447,7 @@ def build_project(
             for module in modules
             if module.session_closed
         },
+        aliases={name: target for module in modules for name, target in module.exports},
     )
 
 
@@ -1525,6 +1559,20 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
         uses=(*inner.uses, inner.qualname) if not inner.origin else inner.uses,
         opens_on=inner.opens_on if lazy else (),
         opens_on_attrs=inner.opens_on_attrs if lazy else (),
+        owns_arguments=_taken_arguments(facts),
+    )
+
+
+def _taken_arguments(facts: FunctionFacts) -> tuple[str, ...]:
+    """A project factory's parameters it keeps (``def wrap(fd): return open(fd)``), as the
+    registry's ``owns-arguments`` names them: by keyword, and by position (``@0``; a method's
+    first parameter is its object, not an argument)."""
+    params = facts.params[1:] if facts.is_method else facts.params
+    return tuple(
+        name
+        for index, param in enumerate(params)
+        if param in facts.takes
+        for name in (param, f"@{index}")
     )
 
 
