@@ -3,6 +3,7 @@ function before and after each fix.
 
     python benchmarks/leakfixes.py                 # cut the cases, run the tools, write the report
     python benchmarks/leakfixes.py --only leaklint # one tool (the others' rows say "not run")
+    python benchmarks/leakfixes.py --jobs 2        # leaklint runs two files at a time
     python benchmarks/leakfixes.py add REPO SHA PATH QUALNAME 'SNIPPET[|SNIPPET]' KIND 'DESCRIPTION'
 
 The cases are ``benchmarks/leakfixes/cases.csv``: one row per fixed function, naming the
@@ -14,14 +15,31 @@ the code is cut from local git mirrors of the projects, which must be fetched fi
 git directories at ``/work/.mirror/<owner>+<name>/repo`` (``$LEAKFIXES_MIRRORS`` overrides
 ``/work/.mirror``); in a session with the ``fetch`` tool that is ``fetch github:<owner>/<name>``
 for each repository the CSV names, elsewhere ``git clone --bare
-https://github.com/<owner>/<name> /work/.mirror/<owner>+<name>/repo``. Nothing but ``git
---git-dir=<mirror> show <commit>:<path>`` (and ``rev-parse``) is run on a mirror.
+https://github.com/<owner>/<name> /work/.mirror/<owner>+<name>/repo``. Only read-only git
+commands run on a mirror: ``show``, ``rev-parse``, ``ls-tree`` and ``cat-file --batch``.
 
-Each side of each case is one file, written to ``benchmarks/.cache/leakfixes/<id>/before/<path>``
-and ``.../after/<path>`` (git-ignored): every tool sees the same single file, with no other
-module of the project beside it. leaklint runs once per file (so two cases' copies of one
-module never meet in one run's summaries), pylint (R1732 consider-using-with) and ruff
-(SIM115) once over all of them, each as ``benchmarks/compare.py`` invokes it.
+leaklint is measured twice:
+
+- **whole project** (``leaklint``, the headline): each side is checked inside the project's
+  tree at that revision, as a developer runs it in a checkout. The tree (its ``*.py`` files
+  and ``pyproject.toml`` files, the only files leaklint reads; a mirror may lack large
+  blobs, which are never Python) is materialised once per (repository, revision) into
+  ``benchmarks/.cache/leakfixes/trees/<owner>+<name>/<sha>/`` (git-ignored, reused by later
+  runs) with ``git ls-tree`` and ``git cat-file --batch``; then ``leaklint check --no-cache
+  --format json <path>`` runs with the tree's root as its working folder, one run per file,
+  so it reads the project modules the file imports (a factory such as PIL's ``Image.open``
+  or a test helper such as ``hopper()`` is known);
+- **single file** (``leaklint-file``): each side is one file cut out alone, written to
+  ``benchmarks/.cache/leakfixes/<id>/before/<path>`` and ``.../after/<path>``, with no other
+  module of the project beside it (as a linter sees a file pasted into an editor).
+
+Both run leaklint from a snapshot of the checkout's committed sources (``git archive HEAD
+leaklint``, as ``benchmarks/compare.py`` does), so others' uncommitted edits do not leak in,
+and with ``python -P`` on 3.11+ (a project's top-level module never shadows the standard
+library). pylint (R1732 consider-using-with) and ruff (SIM115) run once over the single-file
+cuts, as ``benchmarks/compare.py`` invokes them: ruff's SIM115 matches ``open()`` calls in
+the file's text and pylint's R1732 a fixed list of standard-library callables by inferred
+name, so neither would find more in the project tree.
 
 Scoring, per tool:
 
@@ -34,10 +52,12 @@ Scoring, per tool:
 - findings in the ``before`` function at unlabelled lines are listed as "unlabelled" and do
   not count either way (the fix did not touch them; they may be other leaks or noise).
 
-Intervals are Wilson's 95% score intervals (``realworld.wilson``). leaklint's misses are
-classed in ``benchmarks/leakfixes/misses.csv`` (case id, line, class, note); a miss without a
-row there is listed as "unclassed". The report is ``benchmarks/leakfixes.md``. Not part of the
-test suite.
+Intervals are Wilson's 95% score intervals (``realworld.wilson``). leaklint's misses (whole
+project mode) are classed in ``benchmarks/leakfixes/misses.csv`` (case id, line, class, note);
+a miss without a row there is listed as "unclassed"; its after-side false positives carry a
+note from ``benchmarks/leakfixes/false_positives.csv``. The report is
+``benchmarks/leakfixes.md``; ``--report-only`` rewrites it from the last run's findings
+(``benchmarks/.cache/leakfixes/findings.json``). Not part of the test suite.
 
 ``add`` writes a row: it finds the function in the parent and in the fix with ``ast``, and each
 snippet's first line inside the parent's function (a snippet may end in ``@N`` for its Nth
@@ -54,7 +74,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +87,7 @@ from realworld import wilson  # noqa: E402
 
 CASES = HERE / "leakfixes" / "cases.csv"
 MISSES = HERE / "leakfixes" / "misses.csv"
+FALSE_POSITIVES = HERE / "leakfixes" / "false_positives.csv"  # id, line, code, note
 CUT = HERE / ".cache" / "leakfixes"
 REPORT = HERE / "leakfixes.md"
 MIRRORS = Path(os.environ.get("LEAKFIXES_MIRRORS", "/work/.mirror"))
@@ -74,7 +97,9 @@ KINDS = ["file", "socket", "process", "db connection", "pool checkout", "lock", 
          "async client", "project-owned class", "tempfile", "other"]
 MISS_CLASSES = ["unknown resource type", "receiver type unknown", "ownership assumed to move",
                 "control flow", "other"]
-TOOLS = ["leaklint", "pylint", "ruff"]
+TOOLS = ["leaklint", "leaklint-file", "pylint", "ruff"]
+LABELS = {"leaklint": "leaklint (whole project)", "leaklint-file": "leaklint (single file)"}
+TREES = CUT / "trees"
 
 
 @dataclass
@@ -108,12 +133,17 @@ def lines(text: str) -> list[int]:
     return [int(part) for part in text.split(";") if part.strip()]
 
 
-def git(repo: str, *args: str) -> str:
-    """Run git on a repository's mirror (the only command this script runs on one)."""
+def mirror(repo: str) -> Path:
     gitdir = MIRRORS / repo.replace("/", "+") / "repo"
     if not gitdir.is_dir():
         raise SystemExit(f"no mirror of {repo} at {gitdir}: fetch it first (see the docstring)")
-    proc = subprocess.run(["git", f"--git-dir={gitdir}", *args], capture_output=True, text=True)
+    return gitdir
+
+
+def git(repo: str, *args: str) -> str:
+    """Run a read-only git command on a repository's mirror."""
+    proc = subprocess.run(["git", f"--git-dir={mirror(repo)}", *args], capture_output=True,
+                          text=True)
     if proc.returncode != 0:
         raise SystemExit(f"git {' '.join(args)} on {repo}: {proc.stderr.strip()}")
     return proc.stdout
@@ -187,6 +217,60 @@ def cut(case: Case) -> tuple[Path, Path]:
     return sides[0], sides[1]
 
 
+def wanted_in_tree(path: str) -> bool:
+    """A file of the project leaklint may read (a module, or a configuration)."""
+    return path.endswith(".py") or path.rsplit("/", 1)[-1] == "pyproject.toml"
+
+
+def materialise(repo: str, revision: str) -> Path:
+    """The project's tree at ``revision`` (its Python files and ``pyproject.toml`` files), in
+    ``TREES``; made once and reused (a ``.complete`` marker says a tree is whole). A blob the
+    mirror lacks (a partial fetch) is left out and counted on standard error."""
+    root = TREES / repo.replace("/", "+") / revision
+    if (root / ".complete").exists():
+        return root
+    listing = git(repo, "ls-tree", "-r", "-z", revision).split("\0")
+    entries = []
+    for item in filter(None, listing):
+        meta, path = item.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == "blob" and mode in ("100644", "100755") and wanted_in_tree(path):
+            entries.append((sha, path))
+    proc = subprocess.run(["git", f"--git-dir={mirror(repo)}", "cat-file", "--batch"],
+                          input="".join(f"{sha}\n" for sha, _ in entries).encode(),
+                          capture_output=True, check=True)
+    out, at, missing = proc.stdout, 0, 0
+    TREES.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tree-", dir=TREES))
+    for sha, path in entries:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if header[-1] == b"missing":
+            missing += 1
+            continue
+        size = int(header[2])
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(out[at:at + size])
+        at += size + 1
+    if missing:
+        print(f"{repo}@{revision[:10]}: {missing} files absent from the mirror", file=sys.stderr)
+    (staging / ".complete").write_text(f"{len(entries) - missing} files\n")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    if root.exists():  # an earlier run stopped half-way
+        subprocess.run(["rm", "-rf", "--", str(root)], check=True)
+    staging.rename(root)
+    return root
+
+
+def trees(case: Case) -> tuple[Path, Path]:
+    """The case's file in the project's tree before and after the fix."""
+    parent = git(case.repo, "rev-parse", f"{case.commit}^").strip()
+    return (materialise(case.repo, parent) / case.path,
+            materialise(case.repo, case.commit) / case.path)
+
+
 # --- running the tools ----------------------------------------------------------------------
 
 def peer_args(name: str) -> list[str]:
@@ -206,18 +290,41 @@ def findings(proc: subprocess.CompletedProcess, tool: str) -> list[dict]:
     raise SystemExit(f"{tool} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
 
 
-def run_leaklint(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
-    command = [*peer_args("leaklint -j 1")]
+def leaklint_command() -> list[str]:
+    """leaklint as ``compare.py`` runs it, with ``-P`` where Python has it (a project module
+    at the tree's root never shadows the standard library)."""
+    command = peer_args("leaklint -j 1")
+    if sys.version_info >= (3, 11):
+        command.insert(1, "-P")
+    return command
+
+
+def run_leaklint_in(pairs: list[tuple[Path, Path]], jobs: int,
+                    env: dict[str, str]) -> dict[Path, list[tuple[int, str]]]:
+    """leaklint once per (file, working folder): the file named relative to the folder."""
+    command = leaklint_command()
+    environment = {**os.environ, **env}
+
+    def one(pair: tuple[Path, Path]) -> tuple[Path, list[dict]]:
+        path, cwd = pair
+        proc = subprocess.run([*command, str(path.relative_to(cwd))], cwd=cwd,
+                              capture_output=True, text=True, env=environment, check=False)
+        return path, findings(proc, "leaklint")
+
     found: dict[Path, list[tuple[int, str]]] = defaultdict(list)
-    for path in files:
-        proc = subprocess.run([*command, path.name], cwd=path.parent, capture_output=True,
-                              text=True)
-        for item in findings(proc, "leaklint"):
-            if item["code"].startswith("LL9"):
-                print(f"{path}: {item['code']} {item['message']}", file=sys.stderr)
-            else:
-                found[path].append((item["line"], item["code"]))
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        for path, items in pool.map(one, pairs):
+            for item in items:
+                if item["code"].startswith("LL9"):
+                    print(f"{path}: {item['code']} {item['message']}", file=sys.stderr)
+                else:
+                    found[path].append((item["line"], item["code"]))
     return found
+
+
+def tree_root(path: Path) -> Path:
+    """The materialised tree a file sits in."""
+    return next(folder for folder in path.parents if folder.parent.parent == TREES)
 
 
 def run_pylint(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
@@ -242,7 +349,21 @@ def run_ruff(files: list[Path]) -> dict[Path, list[tuple[int, str]]]:
     return found
 
 
-RUNNERS = {"leaklint": run_leaklint, "pylint": run_pylint, "ruff": run_ruff}
+def run_leaklint_file(files: list[Path], jobs: int,
+                      env: dict[str, str]) -> dict[Path, list[tuple[int, str]]]:
+    """Single-file mode: each cut file alone in its folder."""
+    return run_leaklint_in([(path, path.parent) for path in files], jobs, env)
+
+
+def run_leaklint_project(files: list[Path], jobs: int,
+                         env: dict[str, str]) -> dict[Path, list[tuple[int, str]]]:
+    """Whole-project mode: each file in its tree, the tree's root the working folder."""
+    return run_leaklint_in([(path, tree_root(path)) for path in files], jobs, env)
+
+
+RUNNERS = {"leaklint": run_leaklint_project, "leaklint-file": run_leaklint_file,
+           "pylint": lambda files, jobs, env: run_pylint(files),
+           "ruff": lambda files, jobs, env: run_ruff(files)}
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -284,7 +405,8 @@ def ratio(hits: int, total: int) -> str:
     return f"{hits}/{total} = {hits / total:.2f} ({low:.2f}-{high:.2f})"
 
 
-def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list[str]) -> str:
+def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list[str],
+           meta: dict) -> str:
     misses = {}
     if MISSES.exists():
         with MISSES.open(newline="") as handle:
@@ -293,6 +415,10 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
     labels = sum(len(c.acquire) for c in cases)
     kinds = [k for k in KINDS if any(c.kind == k for c in cases)]
     repos = sorted({c.repo for c in cases})
+    shown = [t for t in TOOLS if t in ran]
+    names = [LABELS.get(t, t) for t in shown]
+    seconds = meta.get("seconds", {})
+    timing = "; ".join(f"{LABELS.get(k, k)} {v} s" for k, v in seconds.items())
     out = ["# Real leak fixes: leaklint, pylint and ruff before and after", "",
            "Generated by `python benchmarks/leakfixes.py` (see its docstring; the cases are "
            "`benchmarks/leakfixes/cases.csv`, cut from the projects' own histories).", "",
@@ -300,20 +426,27 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
            "acquiring lines. A label is found when the tool reports the `before` function at "
            "that line or on its statement; a false positive is a finding in the fixed function "
            "on the `after` side. Intervals: Wilson 95%.", "",
+           "leaklint runs in two modes: **whole project** (the headline: the file checked in "
+           f"the project's tree at that revision, {meta.get('trees', '?')} trees materialised, "
+           "so the project modules it imports are read) and **single file** (the file cut out "
+           "alone). pylint and ruff see the single file: neither reads another module's code "
+           f"for these checks. leaklint at commit `{meta.get('engine', '?')}` (committed "
+           f"sources); wall time, {meta.get('jobs', 1)} leaklint run(s) at a time: {timing}.", "",
            "| tool | recall | precision | false positives (after) | unlabelled (before) |",
            "| --- | --- | --- | --- | --- |"]
     for tool in TOOLS:
         if tool not in ran:
-            out.append(f"| {tool} | not run | | | |")
+            out.append(f"| {LABELS.get(tool, tool)} | not run | | | |")
             continue
         found = sum(len(o.found) for o in outcomes[tool].values())
         false = sum(len(o.false) for o in outcomes[tool].values())
         unlabelled = sum(len(o.unlabelled) for o in outcomes[tool].values())
-        out.append(f"| {tool} | {ratio(found, labels)} | {ratio(found, found + false)} | "
+        out.append(f"| {LABELS.get(tool, tool)} | {ratio(found, labels)} | "
+                   f"{ratio(found, found + false)} | "
                    f"{false} | {unlabelled} |")
     out += ["", "## Recall by kind", "",
-            "| kind | cases | labels | " + " | ".join(t for t in TOOLS if t in ran) + " |",
-            "| --- | --- | --- | " + " | ".join("---" for t in TOOLS if t in ran) + " |"]
+            "| kind | cases | labels | " + " | ".join(names) + " |",
+            "| --- | --- | --- | " + " | ".join("---" for t in shown) + " |"]
     for kind in kinds:
         group = [c for c in cases if c.kind == kind]
         total = sum(len(c.acquire) for c in group)
@@ -321,19 +454,20 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
                  for t in TOOLS if t in ran]
         out.append(f"| {kind} | {len(group)} | {total} | " + " | ".join(cells) + " |")
     out += ["", "## Precision by kind", "",
-            "| kind | " + " | ".join(t for t in TOOLS if t in ran) + " |",
-            "| --- | " + " | ".join("---" for t in TOOLS if t in ran) + " |"]
+            "| kind | " + " | ".join(names) + " |",
+            "| --- | " + " | ".join("---" for t in shown) + " |"]
     for kind in kinds:
         group = [c for c in cases if c.kind == kind]
         cells = []
-        for tool in (t for t in TOOLS if t in ran):
+        for tool in shown:
             found = sum(len(outcomes[tool][c.id].found) for c in group)
             false = sum(len(outcomes[tool][c.id].false) for c in group)
             cells.append(ratio(found, found + false))
         out.append(f"| {kind} | " + " | ".join(cells) + " |")
     if "leaklint" in ran:
-        out += ["", "## leaklint's misses", "",
-                "Classes: " + "; ".join(MISS_CLASSES) + " (`benchmarks/leakfixes/misses.csv`).",
+        out += ["", "## leaklint's misses (whole project)", "",
+                "Classes: " + "; ".join(MISS_CLASSES) + " (`benchmarks/leakfixes/misses.csv`). "
+                "Each note says what the engine does not see.",
                 "", "| case | line | kind | class | note |", "| --- | --- | --- | --- | --- |"]
         tally: dict[str, int] = defaultdict(int)
         for case in cases:
@@ -344,11 +478,22 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
                            f"{note} |")
         out += ["", "| class | misses |", "| --- | --- |"]
         out += [f"| {k} | {n} |" for k, n in sorted(tally.items(), key=lambda kv: -kv[1])]
+        out += false_positive_notes(cases, outcomes["leaklint"])
+    if "leaklint" in ran and "leaklint-file" in ran:
+        out += mode_changes(cases, outcomes)
+    root_misses = sum(1 for case in cases for line in outcomes.get("leaklint", {}).get(
+        case.id, Outcome()).missed
+        if any(w in misses.get((case.id, line), ("", ""))[1] for w in ("import root", "src/")))
     out += ["", "## Reading the numbers", "",
-            "- Each side is one file cut out of the project: a factory or class defined in "
-            "another module of the project (PIL's `Image.open`, a test helper such as "
-            "`hopper()`, dask's `Client`) is unknown to every tool here, as it is to a linter "
-            "run on a changed file alone; leaklint would read those modules in the project.",
+            "- In single-file mode a factory or class defined in another module of the project "
+            "(PIL's `Image.open`, a test helper such as `hopper()`, dask's `Client`) is unknown, "
+            "as it is to pylint and ruff here. In whole-project mode leaklint reads the modules "
+            "the file imports, found from the file's own package root (the folder above its "
+            "outermost `__init__.py`); a module only importable through an install or a "
+            "`src/` folder (pytest's `src/_pytest` seen from `testing/`), or from the project "
+            "root by a test folder without `__init__.py` (`distributed/tests/`), is still not "
+            f"read: {root_misses} of the misses below name the import root or `src/` in "
+            "their note.",
             "- A case is a fix the project made: the `before` function leaked on some path and "
             "the `after` function releases that resource (read from the diff). Where the fix "
             "left another path leaking, the `after` line is listed in `after_leaks` and a "
@@ -363,20 +508,21 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
             "False positives are findings in the fixed function after the fix; unlabelled "
             "findings are in the function before the fix at lines the fix did not label.", "",
             "| tool | case | side | line | code |", "| --- | --- | --- | --- | --- |"]
-    for tool in (t for t in TOOLS if t in ran):
+    for tool in (t for t in shown if t != "leaklint-file"):  # its differences: see above
         for case in cases:
             outcome = outcomes[tool][case.id]
-            out += [f"| {tool} | {case.id} `{case.function}` | after | {line} | {code} |"
-                    for line, code in outcome.false]
-            out += [f"| {tool} | {case.id} `{case.function}` | before | {line} | {code} |"
+            out += [f"| {LABELS.get(tool, tool)} | {case.id} `{case.function}` | after | {line} "
+                    f"| {code} |" for line, code in outcome.false]
+            out += [f"| {LABELS.get(tool, tool)} | {case.id} `{case.function}` | before | {line} "
+                    f"| {code} |"
                     for line, code in outcome.unlabelled]
     out += ["", "## Cases", "", "| id | project | commit | function | kind | labels | "
-            + " | ".join(t for t in TOOLS if t in ran) + " | fix |",
-            "| --- | --- | --- | --- | --- | --- | " + " | ".join("---" for t in TOOLS if t in ran)
+            + " | ".join(names) + " | fix |",
+            "| --- | --- | --- | --- | --- | --- | " + " | ".join("---" for t in shown)
             + " | --- |"]
     for case in cases:
         marks = []
-        for tool in (t for t in TOOLS if t in ran):
+        for tool in shown:
             o = outcomes[tool][case.id]
             marks.append(f"{len(o.found)}/{len(case.acquire)}" + (f" +{len(o.false)}fp" if o.false
                                                                  else ""))
@@ -386,26 +532,97 @@ def report(cases: list[Case], outcomes: dict[str, dict[str, Outcome]], ran: list
     return "\n".join(out) + "\n"
 
 
+def false_positive_notes(cases: list[Case], outcomes: dict[str, Outcome]) -> list[str]:
+    """leaklint's after-side false positives, each with its note from ``FALSE_POSITIVES``."""
+    notes = {}
+    if FALSE_POSITIVES.exists():
+        with FALSE_POSITIVES.open(newline="") as handle:
+            notes = {(row["id"], int(row["line"]), row["code"]): row["note"]
+                     for row in csv.DictReader(handle)}
+    out = ["", "## leaklint's false positives (whole project, after the fix)", "",
+           "Notes: `benchmarks/leakfixes/false_positives.csv`.", "",
+           "| case | line | code | note |", "| --- | --- | --- | --- |"]
+    for case in cases:
+        out += [f"| {case.id} `{case.function}` | {line} | {code} | "
+                f"{notes.get((case.id, line, code), 'no note')} |"
+                for line, code in outcomes[case.id].false]
+    return out
+
+
+def mode_changes(cases: list[Case], outcomes: dict[str, dict[str, Outcome]]) -> list[str]:
+    """What reading the project changed for leaklint: labels and false positives one mode has
+    and the other has not."""
+    out = ["", "## What the project tree changed for leaklint", "",
+           "Labels found, and false positives reported, in one mode and not the other.", "",
+           "| case | line | kind | whole project | single file |", "| --- | --- | --- | --- | --- |"]
+    for case in cases:
+        project, single = outcomes["leaklint"][case.id], outcomes["leaklint-file"][case.id]
+        for line in case.acquire:
+            if (line in project.found) != (line in single.found):
+                out.append(f"| {case.id} `{case.function}` | {line} | {case.kind} | "
+                           f"{'found' if line in project.found else 'missed'} | "
+                           f"{'found' if line in single.found else 'missed'} |")
+        for line, code in sorted(set(project.false) ^ set(single.false)):
+            where = "whole project" if (line, code) in project.false else "single file"
+            out.append(f"| {case.id} `{case.function}` | after {line} | {case.kind} | "
+                       f"{code} false positive in {where} only | |")
+    return out
+
+
 def read_cases() -> list[Case]:
     with CASES.open(newline="") as handle:
         return [Case.from_row(row) for row in csv.DictReader(handle)]
 
 
+FOUND = CUT / "findings.json"  # the last run's raw findings, for ``--report-only``
+
+
+def engine() -> str:
+    """The leaklint commit measured (its committed sources: see ``compare.snapshot``)."""
+    return subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=HERE.parent,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main_run(args: argparse.Namespace) -> None:
     cases = read_cases()
-    sides = {case.id: cut(case) for case in cases}
-    files = [path for pair in sides.values() for path in pair]
+    cuts = {case.id: cut(case) for case in cases}
     ran = [t for t in TOOLS if not args.only or t in args.only]
+    if args.report_only:
+        saved = json.loads(FOUND.read_text())
+        ran, meta = saved["ran"], saved["meta"]
+        found = {tool: {case: {side: [tuple(f) for f in items] for side, items in sides.items()}
+                        for case, sides in per_case.items()}
+                 for tool, per_case in saved["found"].items()}
+    else:
+        meta = {"engine": engine(), "seconds": {}, "jobs": args.jobs}
+        found = {}
+        start = time.perf_counter()
+        tree_sides = {case.id: trees(case) for case in cases} if "leaklint" in ran else {}
+        meta["seconds"]["materialise"] = round(time.perf_counter() - start, 1)
+        meta["trees"] = len({path.parent for pair in tree_sides.values() for path in pair})
+        with tempfile.TemporaryDirectory() as folder:
+            env = compare.snapshot(folder, "HEAD")
+            for tool in ran:
+                sides = tree_sides if tool == "leaklint" else cuts
+                files = [path.resolve() for pair in sides.values() for path in pair]
+                print(f"running {tool} on {len(files)} files ...", file=sys.stderr)
+                start = time.perf_counter()
+                raw = RUNNERS[tool](files, args.jobs, env)
+                meta["seconds"][tool] = round(time.perf_counter() - start, 1)
+                found[tool] = {case.id: {"before": raw.get(sides[case.id][0].resolve(), []),
+                                         "after": raw.get(sides[case.id][1].resolve(), [])}
+                               for case in cases}
+        FOUND.write_text(json.dumps({"ran": ran, "meta": meta, "found": found}))
     outcomes: dict[str, dict[str, Outcome]] = {}
     for tool in ran:
-        print(f"running {tool} on {len(files)} files ...", file=sys.stderr)
-        found = RUNNERS[tool]([f.resolve() for f in files])
-        outcomes[tool] = {case.id: score(case, found.get(before.resolve(), []),
-                                         found.get(after.resolve(), []),
-                                         (before.read_text().splitlines(),
-                                          after.read_text().splitlines()))
-                          for case, (before, after) in ((c, sides[c.id]) for c in cases)}
-    text = report(cases, outcomes, ran)
+        outcomes[tool] = {}
+        for case in cases:
+            before, after = cuts[case.id]
+            outcomes[tool][case.id] = score(case, found[tool][case.id]["before"],
+                                            found[tool][case.id]["after"],
+                                            (before.read_text().splitlines(),
+                                             after.read_text().splitlines()))
+    text = report(cases, outcomes, ran, meta)
     REPORT.write_text(text)
     print(text)
 
@@ -463,6 +680,9 @@ def main() -> None:
     add.add_argument("description")
     add.add_argument("--after-leaks", default="", help="after-side lines still leaking, ;-sep")
     parser.add_argument("--only", nargs="*", choices=TOOLS, help="run only these tools")
+    parser.add_argument("--jobs", type=int, default=1, help="leaklint files at a time")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the last run's findings")
     args = parser.parse_args()
     if args.command == "add":
         main_add(args)
