@@ -13,7 +13,8 @@ be a ``Type``. What is known statically, flow-insensitively:
 * a call: the factory itself, or for a project function its return annotation and what it
   returns, through the project summaries (across modules);
 * ``c[k]``: the factory of a container's values (``defaultdict(Lock)``, ``{k: Lock() ...}``);
-* pathlib arithmetic: ``p / "x"``, ``p.with_suffix(".y")``, ``p.parent``, ``Path.cwd()``.
+* pathlib arithmetic: ``p / "x"``, ``p.with_suffix(".y")``, ``p.parent``, ``Path.cwd()``;
+* another module's global: ``mod.POOL``, ``from mod import POOL`` (``Project.global_types``).
 
 The answer is a list of qualified names, most direct first; the caller keeps the first one
 the registry has a method entry for.
@@ -81,7 +82,9 @@ class ReceiverTypes:
                 yield from self._attribute(attr, elements=False)
             elif node.attr.value in _PATH_ATTRIBUTES:
                 yield from self._paths(list(self._types(node.value, depth + 1, seen)))
-            # (other attributes are not followed: ``mod.POOL``, ``threading.Lock`` unmade)
+            else:
+                # ``mod.POOL``: a global of another module of the project
+                yield from self._global(self.callee(node))
         elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
             # ``p / "x"``, ``"x" / p``
             sides = [*self._types(node.left, depth + 1, seen)]
@@ -116,6 +119,9 @@ class ReceiverTypes:
         seen.add(name)
         for made_by in sorted(scope.made_by.get(name, ())):
             yield from self._expand(made_by)
+        if not scope.made_by.get(name) and not scope.values.get(name):
+            # ``from mod import POOL``: the global of the module it comes from
+            yield from self._global(self.callee(cst.Name(name)) if scope.kind == "module" else None)
         for value in scope.values.get(name, ()):
             yield from self._types(value, depth + 1, seen)
         for call in scope.entered.get(name, ()):
@@ -177,6 +183,14 @@ class ReceiverTypes:
                 made = facts.stores.get(attr, frozenset()) | facts.attr_types.get(attr, frozenset())
             for made_by in sorted(made):
                 yield from self._expand(made_by)
+
+    def _global(self, qualname: str | None) -> Iterator[str]:
+        """The types a module global of the project is made as (``ModuleFacts.global_types``)."""
+        project = self.project
+        if project is None or qualname is None:
+            return
+        for made_by in sorted(project.global_types.get(qualname, ())):
+            yield from self._expand(made_by)
 
     def _expand(self, callee: str) -> Iterator[str]:
         """A factory is its own type (the registry's ``build_opener.open``, even where the

@@ -111,6 +111,10 @@ class ModuleFacts:
     #: names bound at module level by ``from x import y [as z]``: ``(f"{module}.z", "x.y")``,
     #: so ``tqdm.tqdm`` is known as the class ``tqdm.std.tqdm`` its package re-exports
     exports: tuple[tuple[str, str], ...] = ()
+    #: module-level ``POOL = redis.ConnectionPool(...)`` / ``POOL: ConnectionPool``:
+    #: (``f"{module}.POOL"``, the qualified name of its type), for ``mod.POOL.get_connection()``
+    #: in other modules
+    global_types: tuple[tuple[str, str], ...] = ()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -1045,7 +1049,33 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         frozenset(closed_types),
         frozenset(session_closed),
         tuple(sorted(names.imported_names(tree.body))),
+        tuple(sorted(_global_types(tree.body, names, module))),
     )
+
+
+def _global_types(body: Iterable[ast.stmt], names: _Names, module: str) -> set[tuple[str, str]]:
+    """``X = Factory(...)``, ``X: T`` and ``X: T = ...`` at module level (``if``/``try``
+    blocks included): (``module.X``, the factory or annotation, resolved)."""
+    out: set[tuple[str, str]] = set()
+    for node in _statements(body):
+        if isinstance(node, ast.Assign):
+            targets, made = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, made = [node.target], node.value
+            typed = names.resolve(node.annotation)
+            if typed is not None and isinstance(node.target, ast.Name):
+                out.add((f"{module}.{node.target.id}", typed))
+        else:
+            continue
+        if isinstance(made, ast.Call):
+            callee = names.resolve(made.func)
+            if callee is not None:
+                out.update(
+                    (f"{module}.{target.id}", callee)
+                    for target in targets
+                    if isinstance(target, ast.Name)
+                )
+    return out
 
 
 def _closed_by_an_autouse_fixture(
@@ -1121,6 +1151,8 @@ class Project:
     session_closed: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: a module's name bound by ``from x import y`` -> ``x.y`` (``ModuleFacts.exports``)
     aliases: Mapping[str, str] = field(default_factory=dict)
+    #: ``module.NAME`` of a module global -> the types it is made as (``ModuleFacts.global_types``)
+    global_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def canonical(self, name: str) -> str:
         """The project's definition ``name`` is bound to, through the modules that re-export
@@ -1129,7 +1161,7 @@ class Project:
         ``_io``: the registry knows it by that name)."""
         target = name
         for _ in range(8):
-            if target in self.functions or target in self.classes:
+            if target in self.functions or target in self.classes or target in self.global_types:
                 return target
             if target in self.registry.by_name or target not in self.aliases:
                 break
@@ -1421,6 +1453,10 @@ def build_project(
                 and not receivers.isdisjoint(_returned_types(functions, facts.qualname))
             ):
                 derived.setdefault(module.module, set()).add(facts.qualname.rsplit(".", 1)[-1])
+        for name, typed in module.global_types:
+            # ``POOL = redis.ConnectionPool()``: ``mod.POOL.get_connection()`` elsewhere
+            if typed in receivers:
+                derived.setdefault(module.module, set()).add(name.rsplit(".", 1)[-1])
     triggers = {}
     for module in modules:
         names = set(derived.get(module.module, ()))
@@ -1448,7 +1484,15 @@ def build_project(
             if module.session_closed
         },
         aliases={name: target for module in modules for name, target in module.exports},
+        global_types=_merged(pair for module in modules for pair in module.global_types),
     )
+
+
+def _merged(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, set()).add(value)
+    return {name: frozenset(values) for name, values in out.items()}
 
 
 def _attrs_released(classes: Mapping[str, ClassFacts]) -> dict[str, frozenset[str]]:
