@@ -2,6 +2,7 @@
 
     python benchmarks/realworld.py --only NAME   # fetches the pinned wheels first (once)
     python benchmarks/fix_realworld.py [-j N] [PATH-SUBSTRING ...]
+    python benchmarks/fix_realworld.py --projects [NAME ...]   # issue 24 item 4
 
 For every file with a finding in ``benchmarks/realworld/findings.json`` (the pinned wheels
 under ``benchmarks/.cache/corpus/`` and the running Python's standard library), the fixes
@@ -10,6 +11,14 @@ afterwards, as safely fixed when a safe fix removed it. Every fixed file must co
 second run must change nothing, and its comments must all still be there. The counts go to
 ``benchmarks/fix_realworld.md``. Each file is analysed on its own (not with its project's
 other files), so a few findings differ from the CLI's over the whole project.
+
+``--projects``: the proof on real test suites. For each of ``PROJECTS`` (pure-Python
+projects whose tests run offline), its sdist (``pip download --no-deps --no-binary :all:``,
+kept in ``benchmarks/.cache/fixproof/``, never committed) is unpacked afresh; its tests run
+(pytest, JUnit XML); ``leaklint check --fix --unsafe-fixes`` runs on the whole project, as a
+user would; the tests run again. A test that passed before and fails after is a bug in a
+fix. The table (findings, fixed, left by reason, tests before/after) goes into the
+``## Real projects`` part of ``benchmarks/fix_realworld.md``.
 
 Not part of the test suite.
 """
@@ -20,15 +29,22 @@ import argparse
 import io
 import json
 import multiprocessing
+import os
+import re
+import shutil
+import subprocess
 import sys
 import sysconfig
+import tarfile
 import tokenize
+import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from leaklint.config import Config
 from leaklint.core import check_source
-from leaklint.fixes import fix_source
+from leaklint.fixes import FIXABLE_CODES, WAITS_OR_JOINS, fix_source
 
 HERE = Path(__file__).resolve().parent
 FINDINGS = HERE / "realworld" / "findings.json"
@@ -130,17 +146,206 @@ def report(rows: list[dict], only: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Project:
+    """A project whose test suite runs offline: its release, where its code is imported from
+    (relative to the unpacked sdist) and the arguments of pytest that run its tests."""
+
+    name: str
+    version: str
+    pythonpath: str
+    pytest: tuple[str, ...]
+
+    @property
+    def folder(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+#: Projects of first contact (rounds 1, 2 and 4) whose tests need nothing beyond pytest.
+#: tqdm's own addopts need pytest-asyncio and pytest-timeout: they are dropped (its asyncio
+#: tests and timing tests are left out with them). click has findings but no fix for them.
+PROJECTS = (
+    Project("bottle", "0.13.4", ".", ("test",)),
+    Project("tqdm", "4.70.1", ".", ("tests", "-o", "addopts=", "-k", "not perf and not asyncio",
+                                   "--ignore", "tests/tests_asyncio.py")),
+    Project("websocket-client", "1.9.2", ".", ("websocket/tests",)),
+    Project("aiosqlite", "0.22.1", ".", ("aiosqlite/tests/smoke.py",)),
+    Project("ptyprocess", "0.7.0", ".", ("tests",)),
+    Project("click", "8.5.1", "src", ("tests",)),
+)
+FIXPROOF = HERE / ".cache" / "fixproof"
+TEST_TIMEOUT = 1800
+
+
+def _sdist(project: Project) -> Path:
+    """The release's sdist, downloaded once (first contact's copy if it has one)."""
+    for folder in (FIXPROOF / "dist", HERE / ".cache" / "firstcontact" / "dist" / project.folder):
+        for found in sorted(folder.glob(f"{project.name.replace('-', '_')}-{project.version}.tar.gz")) + sorted(
+            folder.glob(f"{project.folder}.tar.gz")
+        ):
+            return found
+    (FIXPROOF / "dist").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+         "-d", str(FIXPROOF / "dist"), f"{project.name}=={project.version}"],
+        check=True,
+    )
+    return _sdist(project)
+
+
+def _unpack(project: Project) -> Path:
+    """A fresh copy of the sdist's tree (what a fix wrote before is gone)."""
+    work = FIXPROOF / "work"
+    shutil.rmtree(work / project.folder, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(_sdist(project)) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        archive.extractall(work, filter="data")
+    if top != project.folder:
+        (work / top).rename(work / project.folder)
+    return work / project.folder
+
+
+def _tests(project: Project, root: Path, label: str) -> dict[str, str]:
+    """Run the project's tests: each test's outcome (passed, failed, error, skipped)."""
+    report = root.parent / f"{project.folder}-{label}.xml"
+    env = {**os.environ, "PYTHONPATH": str(root / project.pythonpath), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("NO_COLOR", None)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:leaklint",
+         "--junitxml", str(report), *project.pytest],
+        cwd=root, env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT,
+    )
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(report).iter("testcase"):
+        name = f"{case.get('classname')}::{case.get('name')}"
+        kinds = {child.tag for child in case}
+        outcome = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
+        outcomes[name] = {"failure": "failed"}.get(outcome, outcome)
+    return outcomes
+
+
+def _leaklint(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "leaklint", "check", "--no-cache", "--format", "json", *args, "."],
+        cwd=root, env=env, capture_output=True, text=True,
+    )
+
+
+_FACTORY = re.compile(r"from ([\w.]+)\(\)")
+
+
+def left_reason(finding: dict, refused: set[str]) -> str:
+    """Why a finding is still there after ``--fix --unsafe-fixes``."""
+    if finding["path"] in refused:
+        return "file not fixed (see the run's message)"
+    if finding["code"] not in FIXABLE_CODES:
+        return f"{finding['code']} has no fix"
+    factory = _FACTORY.search(finding["message"])
+    if factory and factory.group(1) in WAITS_OR_JOINS:
+        return "never fixed: " + WAITS_OR_JOINS[factory.group(1)]
+    if "__init__ then returns no object" in finding["message"]:
+        return "acquired in __init__, which fails before returning it: no fix shape"
+    if "stored on" in finding["message"] or "returned" in finding["message"]:
+        return "handed on (stored or returned): no fix shape"
+    return "no fix shape matches this place"
+
+
+def prove(project: Project) -> dict:
+    """Tests, ``--fix --unsafe-fixes``, tests again, on a fresh copy of ``project``."""
+    root = _unpack(project)
+    before_tests = _tests(project, root, "before")
+    before = json.loads(_leaklint(root).stdout or "[]")
+    fixing = _leaklint(root, "--fix", "--unsafe-fixes")
+    refused = {
+        line.split(": ")[1] for line in fixing.stderr.splitlines()
+        if line.startswith("leaklint: ") and ": " in line[10:] and not line.startswith("leaklint: fixed")
+    }
+    again = _leaklint(root, "--fix", "--unsafe-fixes")  # a fresh analysis of the fixed tree
+    after = json.loads(again.stdout or "[]")
+    after_tests = _tests(project, root, "after")
+    newly = sorted(t for t, o in after_tests.items() if o in ("failed", "error") and before_tests.get(t) == "passed")
+    count_before, count_after = Counter(f["code"] for f in before), Counter(f["code"] for f in after)
+    return {
+        "project": project,
+        "findings": sum(count_before.values()),
+        "fixed": sum(count_before.values()) - sum(count_after.values()),
+        "by_code": {c: (count_before[c], count_before[c] - count_after[c]) for c in sorted(count_before)},
+        "left": Counter(left_reason(f, refused) for f in after),
+        "summary": (fixing.stderr.strip().splitlines() or [""])[-1],
+        "second": (again.stderr.strip().splitlines() or [""])[-1],
+        "tests_before": Counter(before_tests.values()),
+        "tests_after": Counter(after_tests.values()),
+        "newly_failing": newly,
+    }
+
+
+def projects_report(rows: list[dict]) -> str:
+    def tests(counts: Counter) -> str:
+        return ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts[k])
+
+    lines = [
+        "## Real projects: their tests before and after `--fix --unsafe-fixes` (issue 24 item 4)",
+        "",
+        "`python benchmarks/fix_realworld.py --projects`: each sdist unpacked afresh, its tests "
+        "run (pytest), `leaklint check --no-cache --fix --unsafe-fixes .` on the whole project, "
+        "the tests again.",
+        "",
+        "| project | findings | fixed | by rule (findings/fixed) | tests before | tests after | newly failing |",
+        "|---|---:|---:|---|---|---|---:|",
+    ]
+    for row in rows:
+        by_code = ", ".join(f"{c} {n}/{f}" for c, (n, f) in row["by_code"].items())
+        lines.append(
+            f"| {row['project'].name} {row['project'].version} | {row['findings']} | {row['fixed']} | "
+            f"{by_code} | {tests(row['tests_before'])} | {tests(row['tests_after'])} | "
+            f"{len(row['newly_failing'])} |"
+        )
+    lines += ["", "Left after the fixes, by reason:", ""]
+    for row in rows:
+        left = "; ".join(f"{n} × {why}" for why, n in row["left"].most_common()) or "nothing"
+        lines.append(f"- {row['project'].name}: {left}")
+    lines += ["", "leaklint's summaries (the fix, then a second `--fix`):", ""]
+    for row in rows:
+        lines.append(f"- {row['project'].name}: `{row['summary']}`; again: `{row['second']}`")
+    newly = [f"{row['project'].name}: {t}" for row in rows for t in row["newly_failing"]]
+    if newly:
+        lines += ["", "Tests newly failing:", "", *(f"- {t}" for t in newly)]
+    return "\n".join(lines) + "\n"
+
+
+def _replace_part(text: str, title: str, part: str) -> str:
+    """``text`` with its part starting at ``## title`` replaced by ``part`` (appended if none)."""
+    start = text.find(f"## {title}")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + part
+    end = text.find("\n## ", start + 3)
+    return text[:start] + part + (text[end + 1:] if end >= 0 else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--projects", action="store_true", help="the proof on real test suites")
     parser.add_argument("only", nargs="*", help="only files whose path contains one of these")
     args = parser.parse_args()
+    if args.projects:
+        rows = [prove(p) for p in PROJECTS if not args.only or p.name in args.only]
+        part = projects_report(rows)
+        REPORT.write_text(_replace_part(REPORT.read_text("utf-8"), "Real projects", part), "utf-8")
+        print(part)
+        sys.exit(1 if any(row["newly_failing"] for row in rows) else 0)
     files = corpus_files(args.only)
     if not files:
         sys.exit("no corpus files: run benchmarks/realworld.py first")
     with multiprocessing.Pool(args.jobs) as pool:
         rows = list(pool.imap_unordered(fix_one, files))
     text = report(sorted(rows, key=lambda r: r["path"]), args.only)
+    kept = REPORT.read_text("utf-8") if REPORT.exists() else ""
+    start = kept.find("## Real projects")  # the other mode's part stays
+    if start >= 0:
+        text = _replace_part(text, "Real projects", kept[start:kept.find("\n## ", start + 3) + 1 or None])
     REPORT.write_text(text, "utf-8")
     print(text)
 

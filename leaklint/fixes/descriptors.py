@@ -11,10 +11,12 @@ import libcst as cst
 from leaklint.analysis.leaks import Leak
 from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix
 from leaklint.fixes.transforms import (
+    ERROR_PATH_KINDS,
     Tree,
     _Bound,
     _count_uses,
     _imports_module,
+    except_edit,
     has_comment,
     leaves_block,
     names_in,
@@ -92,6 +94,25 @@ class _Borrowed(cst.CSTVisitor):
             self.uses += 1
 
 
+class _CloseCall(cst.CSTVisitor):
+    def __init__(self, var: str) -> None:
+        super().__init__()
+        self.var, self.found = var, False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _os_call(node, frozenset({"close", "closerange"})) and any(
+            isinstance(arg.value, cst.Name) and arg.value.value == self.var for arg in node.args
+        ):
+            self.found = True
+
+
+def _closes_anywhere(stmt: cst.CSTNode, var: str) -> bool:
+    """``os.close(var)`` anywhere in ``stmt`` (a branch, a nested block)."""
+    look = _CloseCall(var)
+    stmt.visit(look)
+    return look.found
+
+
 def _only_borrowed(middle: list[cst.CSTNode], var: str) -> bool:
     look = _Borrowed(var)
     for stmt in middle:
@@ -141,8 +162,8 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
         return None
-    if any(_closes(stmt, var) for stmt in middle):
-        return None
+    if any(_closes_anywhere(stmt, var) for stmt in middle):
+        return None  # closed on some path in between (a branch): a second close raises
     uses = sum(_count_uses(stmt, var) for stmt in middle)
     if _count_uses(scope, var) != uses + 1 + (release is not None):
         return None  # used outside these statements (or in the acquisition's arguments)
@@ -150,6 +171,14 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
     assert isinstance(finalizer, cst.SimpleStatementLine)
     exits = any(leaves_block(stmt) for stmt in middle)
     found = _Bound(var, call, first, block, scope, middle, release, "close", finalizer, exits)
-    fix = CLOSE_FD if _only_borrowed(middle, var) else CLOSE_FD_HANDED_ON
-    edit = try_edit(found, fix, code, line, col, tree)
+    if _only_borrowed(middle, var):
+        edit = try_edit(found, CLOSE_FD, code, line, col, tree)
+    elif release is not None:
+        edit = try_edit(found, CLOSE_FD_HANDED_ON, code, line, col, tree)
+    elif leak.kind in ERROR_PATH_KINDS:
+        # handed on (returned, given to a callee) where it did not leak: a `finally` would
+        # close what its new owner holds (ptyprocess's fork_pty returned the closed fd)
+        edit = except_edit(found, code, line, col, tree)
+    else:
+        return None
     return edit if imported else replace(edit, imports=("os",))

@@ -87,7 +87,16 @@ TRY_TO_BLOCK_END = Fix(
     "the pool's putconn()) at the block's end; only when nothing outside the block uses it "
     "and nothing made from it leaves the block",
 )
-MORE_FIXES = (WITH_TO_BLOCK_END, TRY_TO_BLOCK_END)
+CLOSE_ON_ERROR = Fix(
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
+    UNSAFE,
+    "Release it in an `except` that re-raises, around the statements after it",
+    "the path that does not fail stays as it was (it hands the object on); on an error in "
+    "between it is now released, and whoever it was handed to before the error finds it so",
+)
+MORE_FIXES = (WITH_TO_BLOCK_END, TRY_TO_BLOCK_END, CLOSE_ON_ERROR)
+#: Leaks only an error path has: an ``except`` that releases and re-raises fixes them.
+ERROR_PATH_KINDS = frozenset({"exception-path", "init-raises"})
 TRY_FINALLY_ERROR_PATH = Fix(
     ("LL100", "LL101", "LL130", "LL150", "LL200"),
     UNSAFE,
@@ -119,6 +128,8 @@ class Tree:
         self.positions = positions
         self._patches: bool | None = None
         self._shared = self  # the tree whose answers this one shares (``at``)
+        #: the leaks being fixed in this round, with their findings' line, column and code
+        self.fixing: list[tuple[Leak, int, int, str]] = []
 
     def patches_names(self) -> bool:
         """Whether this module may replace a name with a mock (``mock.patch``, ``unittest.mock``,
@@ -137,6 +148,7 @@ class Tree:
         """This tree with other positions (the parents and what was learnt of it shared)."""
         other = Tree(self.module, self.parents, positions)
         other._shared = self._shared
+        other.fixing = self.fixing
         return other
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -986,6 +998,12 @@ def _try_finally(
     if (found.release is None or found.exits) and _derived_escapes(middle, found.var, found.scope):
         hands_on = True
     waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
+    if found.release is None and hands_on:
+        # handed on (returned, stored) where it did not leak: a `finally` would release what
+        # the caller or the object now holds; only the error path may release it
+        if leak.kind not in ERROR_PATH_KINDS or waits is not None:
+            return None
+        return except_edit(found, code, line, col, tree)
     unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
     head = middle[0]
     fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY if found.release is not None else TRY_TO_BLOCK_END
@@ -1016,6 +1034,29 @@ def try_edit(found: _Bound, fix: Fix, code: str, line: int, col: int, tree: Tree
     gone = [*middle[1:], *([found.release] if found.release is not None else [])]
     targets = ((head, build_try), *((stmt, remove) for stmt in gone))
     return Edit(fix, code, line, col, tree.span(head, last), targets)
+
+
+def except_edit(found: _Bound, code: str, line: int, col: int, tree: Tree) -> Edit:
+    """``f = F()`` ... → ``f = F()`` / ``try:`` ... ``except BaseException: f.close(); raise``."""
+    middle, head = found.middle, found.middle[0]
+    indent = found.block.indent
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        release = found.finalizer.with_changes(leading_lines=())
+        reraise = cst.SimpleStatementLine(body=[cst.Raise()])
+        return cst.Try(
+            body=cst.IndentedBlock(body=[head.with_changes(leading_lines=()), *middle[1:]], indent=indent),
+            handlers=[
+                cst.ExceptHandler(
+                    body=cst.IndentedBlock(body=[release, reraise], indent=indent),
+                    type=cst.Name("BaseException"),
+                )
+            ],
+            leading_lines=getattr(head, "leading_lines", ()),
+        )
+
+    targets = ((head, build), *((stmt, remove) for stmt in middle[1:]))
+    return Edit(CLOSE_ON_ERROR, code, line, col, tree.span(head, middle[-1]), targets)
 
 
 def _derived_escapes(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> bool:
