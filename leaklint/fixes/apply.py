@@ -26,6 +26,7 @@ from leaklint.core import (
 )
 from leaklint.files import NotReadable
 from leaklint.fixes.base import SAFE, Edit, Fix
+from leaklint.fixes.imports import add_imports
 from leaklint.fixes.planners import FIXABLE_CODES, plan
 from leaklint.fixes.transforms import Tree
 from leaklint.fixes.write import Snapshot, remove_stale_temps
@@ -172,7 +173,9 @@ def _one_round(
     if not chosen:
         return None
     applied = [
-        AppliedFix(path, e.line, e.col, e.code, e.fix.title, _safety(e.fix)) for e in chosen
+        AppliedFix(path, line, col, code, e.fix.title, _safety(e.fix))
+        for e in chosen
+        for line, col, code in ((e.line, e.col, e.code), *e.also)
     ]
     new = applied_edits(module, chosen) + tail
     return (new, applied) if new != data else None
@@ -204,9 +207,8 @@ def planned(
     located = _Positions(module, data)
     whole = Tree(module, parents_of(module), {})
     edits: list[Edit] = []
+    fixing: list[tuple[Leak, str, _Around, int, int]] = []
     for leak in leaks:
-        if time.monotonic() > deadline:
-            break  # the edits planned so far (``fixes.suggest``: offers within a budget)
         code = rule_for(leak.kind, leak.resource.code).code
         if code not in FIXABLE_CODES:
             continue
@@ -216,8 +218,14 @@ def planned(
         start = positions[leak.call].start
         if (start.line, start.column, code) not in wanted:
             continue  # suppressed, deselected, or not reported
+        fixing.append((leak, code, positions, start.line, start.column))
+    # what a fix of several at once may take in, and where their findings are
+    whole.fixing = [(leak, line, column, code) for leak, code, _, line, column in fixing]
+    for leak, code, positions, line, column in fixing:
+        if time.monotonic() > deadline:
+            break  # the edits planned so far (``fixes.suggest``: offers within a budget)
         try:
-            edit = plan(code, leak, whole.at(positions), start.line, start.column, unsafe)
+            edit = plan(code, leak, whole.at(positions), line, column, unsafe)
         except Exception as err:
             raise _FixRaised(code) from err
         if edit is not None:
@@ -275,17 +283,9 @@ class _Around(Mapping[cst.CSTNode, CodeRange]):
 def applied_edits(module: cst.Module, edits: Sequence[Edit]) -> bytes:
     """``module`` with ``edits`` (which do not overlap) made and their imports added."""
     fixed = module.visit(_Apply(list(edits)))
-    imports = sorted({module for edit in edits for module in edit.imports})
+    imports = {module for edit in edits for module in edit.imports}
     if imports:
-        # imported here: a check offering fixes must not pay libcst.codemod's import (matchers
-        # and all, tests/test_startup.py) for the few fixes that add an import
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import AddImportsVisitor
-
-        context = CodemodContext()
-        for wanted_module in imports:
-            AddImportsVisitor.add_needed_import(context, wanted_module)
-        fixed = AddImportsVisitor(context).transform_module(fixed)
+        fixed = add_imports(fixed, imports)  # where isort would put them
     return fixed.bytes
 
 

@@ -36,6 +36,7 @@ class Edit:
     span: tuple[tuple[int, int], tuple[int, int]]
     targets: tuple[tuple[cst.CSTNode, Callable[[cst.CSTNode], object]], ...]
     imports: tuple[str, ...] = ()  # modules to import (``add_needed_import``)
+    also: tuple[tuple[int, int, str], ...] = ()  # other findings (line, col, code) it fixes
 
 
 #: Resources whose ``__exit__`` waits or joins rather than releases: wrapping them in a

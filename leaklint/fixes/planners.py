@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes import descriptors, generators, locks, owners, transforms
+from leaklint.fixes import descriptors, generators, locks, owners, stacks, transforms
 from leaklint.fixes.base import UNSAFE, Edit, Fix
 from leaklint.fixes.transforms import Tree
 
@@ -29,45 +29,34 @@ ALL_FIXES: tuple[Fix, ...] = (
     *generators.FIXES,
     *owners.FIXES,
     *descriptors.FIXES,
+    *stacks.FIXES,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
 
-def _first(*planners: Planner) -> Planner:
-    """The edit of the first of ``planners`` that has one."""
-
-    def planner(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
-        for each in planners:
-            edit = each(leak, tree, code, line, col)
-            if edit is not None:
-                return edit
-        return None
-
-    return planner
-
-
-_PLANNERS: dict[str, Planner] = {
-    "LL203": transforms.add_await,
-    "LL201": transforms.async_with,
-    "LL110": transforms.closing_with,
-    "LL102": transforms.with_for_unbound,
-    "LL100": _first(transforms.with_for_bound, descriptors.close_fd_in_finally),
-    "LL101": _first(transforms.with_for_bound, descriptors.close_fd_in_finally),
-    "LL150": transforms.with_for_bound,
-    "LL200": transforms.with_for_bound,
-    "LL130": transforms.with_for_bound,
-    "LL140": locks.with_lock,
-    "LL161": generators.try_around_yield,
-    "LL120": owners.add_close,
+#: Each rule's planners, in order: the first edit allowed is taken.
+_PLANNERS: dict[str, tuple[Planner, ...]] = {
+    "LL203": (transforms.add_await,),
+    "LL201": (transforms.async_with,),
+    "LL110": (transforms.closing_with,),
+    "LL102": (transforms.with_for_unbound,),
+    "LL100": (stacks.exit_stack, transforms.with_for_bound, descriptors.close_fd_in_finally),
+    "LL101": (stacks.exit_stack, transforms.with_for_bound, descriptors.close_fd_in_finally),
+    "LL150": (transforms.with_for_bound,),
+    "LL200": (transforms.with_for_bound,),
+    "LL130": (transforms.with_for_bound,),
+    "LL140": (locks.with_lock,),
+    "LL161": (generators.try_around_yield,),
+    "LL120": (owners.add_close,),
 }
 
 
 def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
-    """The edit fixing the finding ``code`` reported for ``leak``, if there is one."""
-    planner = _PLANNERS.get(code)
-    if planner is None:
-        return None
-    edit = planner(leak, tree, code, line, col)
-    if edit is None or (edit.fix.safety == UNSAFE and not unsafe):
-        return None
-    return edit
+    """The edit fixing the finding ``code`` reported for ``leak``, if there is one: the first
+    of its rule's planners that has one allowed (an unsafe edit without ``unsafe`` is not,
+    and the next planner may have a safe one)."""
+    for planner in _PLANNERS.get(code, ()):
+        edit = planner(leak, tree, code, line, col)
+        if edit is not None and (edit.fix.safety != UNSAFE or unsafe):
+            return edit
+    return None

@@ -108,6 +108,8 @@ class Fake:
         return f"<{type(self).__name__} {self.number}>"
 
     def close(self) -> None:
+        if self.closed:
+            return  # as a file's or a socket's close(): a second one does nothing
         self.world.trace.append((self.number, "close"))
         self.closed = True
 
@@ -201,6 +203,13 @@ SHAPES = (
     ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "data = path"),
     ("{v}, path = tempfile.mkstemp()", "if p == 'raw':", "    return path", "os.write({v}, data)",
      "os.close({v})"),
+    # several files whose closes do not nest, a list of them: a contextlib.ExitStack
+    ("{v} = open(p)", "out = open(p)", "out.write({v}.read())", "{v}.close()", "out.close()",
+     "data = 'copied'"),
+    ("{v} = open(p)", "out = open(p)", "two = open(p)", "data = {v}.read() + two.read()",
+     "out.write(data)", "{v}.close()", "out.close()", "two.close()"),
+    ("fs = [open(p) for _ in range(2)]", "data = [x.read() for x in fs]", "for x in fs:",
+     "    x.close()"),
 )
 #: What an ``except`` around a shape does: some read the resource again (issue 24's F1).
 HANDLERS = ("pass", "data = 'caught'", "{v}.seek(0)", "data = {v}.read()")

@@ -1,8 +1,8 @@
 """A connection used without being bound: its context manager commits and does not close,
 so the statement goes in `with contextlib.closing(...)`, which binds the connection itself
 and closes it after the statement. Not when something made from it outlives the statement."""
-import sqlite3
 import contextlib
+import sqlite3
 
 
 def count(p):

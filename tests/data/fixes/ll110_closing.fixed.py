@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import contextlib
+import sqlite3
 
 
 def count_rows(path):

@@ -1,7 +1,7 @@
 """Issue 24's F2: contextlib.closing() would close the connection while a cursor made from
 it is still to be used. Offered only as unsafe, and --show-fixes says why."""
-import sqlite3
 import contextlib
+import sqlite3
 
 
 def rows(p):
