@@ -440,11 +440,20 @@ def _summarise(
     seen = {os.path.realpath(path) for path, _, _ in found}
     modules = [facts for _, facts, _ in found if facts is not None]
     frontier = list(modules)
+    # where else an import may be found: the folder the run starts in and its ``src/``
+    # (a test folder with no ``__init__.py`` is a root of its own, beside the package)
+    here = os.getcwd()
+    also = [here, os.path.join(here, "src")]
     for _ in range(_IMPORT_DEPTH):
         wanted = []
         for facts in frontier:
             for name in facts.imports:
                 file = memo.module_file(facts.root, name)
+                for root in also:
+                    if file is not None:
+                        break
+                    if root != facts.root:
+                        file = memo.module_file(root, name)
                 if file is not None and memo.realpath(file) not in seen:
                     seen.add(memo.realpath(file))
                     wanted.append(Target(file))

@@ -160,3 +160,24 @@ def test_a_release_elsewhere_or_an_unknown_base_keeps_it(tmp_path: Path) -> None
     )
     assert project.takes_argument("a.Handler.__init__", 0, None) is True
     assert project.takes_argument("a.Holder.__init__", 0, None) is True
+
+
+def test_a_tests_folder_without_init_sees_the_projects_package(tmp_path: Path) -> None:
+    """A test folder with no ``__init__.py`` is a root of its own; its imports of the project's
+    package are found from the folder the run starts in, or its ``src/`` (leakfixes: dask's
+    tests, pytest's ``testing/``, a ``src`` layout)."""
+    from test_cli import check, codes, write
+
+    helper = "import sqlite3\n\n\ndef connect(p):\n    return sqlite3.connect(p)\n"
+    test = (
+        "from pkg.db import connect\n\n\ndef test_x(tmp_path):\n"
+        "    c = connect(tmp_path / 'x')\n    assert c.execute('select 1')\n"
+    )
+    for layout in ("flat", "src"):
+        base = tmp_path / layout
+        package = "src/pkg" if layout == "src" else "pkg"
+        write(base, f"{package}/__init__.py", "")
+        write(base, f"{package}/db.py", helper)
+        write(base, "tests/test_a.py", test)
+        proc = check("--no-cache", "--format", "concise", "tests/test_a.py", cwd=base)
+        assert codes(proc) == [("tests/test_a.py", 5, "LL100")], proc.stdout
