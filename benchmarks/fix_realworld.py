@@ -343,10 +343,8 @@ def main() -> None:
         rows = list(pool.imap_unordered(fix_one, files))
     text = report(sorted(rows, key=lambda r: r["path"]), args.only)
     kept = REPORT.read_text("utf-8") if REPORT.exists() else ""
-    start = kept.find("## Real projects")  # the other mode's part stays
-    if start >= 0:
-        text = _replace_part(text, "Real projects", kept[start:kept.find("\n## ", start + 3) + 1 or None])
-    REPORT.write_text(text, "utf-8")
+    start = kept.find("\n## ")  # the parts after this one (--projects', the notes) stay
+    REPORT.write_text(text + (kept[start:] if start >= 0 else ""), "utf-8")
     print(text)
 
 

@@ -17,6 +17,7 @@ from leaklint.fixes.transforms import (
     _count_uses,
     _imports_module,
     except_edit,
+    kept,
     has_comment,
     leaves_block,
     names_in,
@@ -173,7 +174,7 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
     found = _Bound(var, call, first, block, scope, middle, release, "close", finalizer, exits)
     if _only_borrowed(middle, var):
         edit = try_edit(found, CLOSE_FD, code, line, col, tree)
-    elif release is not None:
+    elif release is not None or not kept(middle, var, scope):
         edit = try_edit(found, CLOSE_FD_HANDED_ON, code, line, col, tree)
     elif leak.kind in ERROR_PATH_KINDS:
         # handed on (returned, given to a callee) where it did not leak: a `finally` would

@@ -998,7 +998,7 @@ def _try_finally(
     if (found.release is None or found.exits) and _derived_escapes(middle, found.var, found.scope):
         hands_on = True
     waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
-    if found.release is None and hands_on:
+    if found.release is None and hands_on and kept(middle, found.var, found.scope):
         # handed on (returned, stored) where it did not leak: a `finally` would release what
         # the caller or the object now holds; only the error path may release it
         if leak.kind not in ERROR_PATH_KINDS or waits is not None:
@@ -1066,6 +1066,34 @@ def _derived_escapes(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> 
     made = {var}
     for _ in range(8):
         look = _Made(made)
+        for node in nodes:
+            node.visit(look)
+        if look.escapes:
+            return True
+        if look.made <= made:
+            break
+        made |= look.made
+    return any(
+        _count_uses(scope, name) > sum(_count_uses(node, name) for node in nodes)
+        for name in made - {var}
+    )
+
+
+class _Kept(_Made):
+    """As ``_Made``, but a call it is passed to only borrows it (what a callee may keep is
+    the stated risk of the unsafe ``finally``)."""
+
+    def visit_Call(self, node: cst.Call) -> None:
+        return None
+
+
+def kept(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> bool:
+    """Whether ``var``, or something made from it, is returned, yielded, raised or stored
+    in ``nodes`` (or bound to a name used outside them): it outlives them where it did not
+    leak."""
+    made = {var}
+    for _ in range(8):
+        look = _Kept(made)
         for node in nodes:
             node.visit(look)
         if look.escapes:
