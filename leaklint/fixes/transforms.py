@@ -1059,13 +1059,15 @@ def except_edit(found: _Bound, code: str, line: int, col: int, tree: Tree) -> Ed
     return Edit(CLOSE_ON_ERROR, code, line, col, tree.span(head, middle[-1]), targets)
 
 
-def _derived_escapes(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> bool:
+def _derived_escapes(
+    nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode, visitor: type[_Made] = _Made
+) -> bool:
     """Whether something made from ``var`` in ``nodes`` (a cursor, a reader) may outlive them:
     returned, stored, handed on, or bound to a name used elsewhere in ``scope``; what an
     eager method gives is data and may."""
     made = {var}
     for _ in range(8):
-        look = _Made(made)
+        look = visitor(made)
         for node in nodes:
             node.visit(look)
         if look.escapes:
@@ -1091,20 +1093,7 @@ def kept(nodes: list[cst.CSTNode], var: str, scope: cst.CSTNode) -> bool:
     """Whether ``var``, or something made from it, is returned, yielded, raised or stored
     in ``nodes`` (or bound to a name used outside them): it outlives them where it did not
     leak."""
-    made = {var}
-    for _ in range(8):
-        look = _Kept(made)
-        for node in nodes:
-            node.visit(look)
-        if look.escapes:
-            return True
-        if look.made <= made:
-            break
-        made |= look.made
-    return any(
-        _count_uses(scope, name) > sum(_count_uses(node, name) for node in nodes)
-        for name in made - {var}
-    )
+    return _derived_escapes(nodes, var, scope, _Kept)
 
 
 def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
