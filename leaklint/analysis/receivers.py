@@ -48,6 +48,8 @@ _PATH_METHODS = frozenset(
 _PATH_ATTRIBUTES = frozenset({"parent"})
 #: pytest fixtures whose value is a ``pathlib.Path``.
 _PATH_FIXTURES = frozenset({"tmp_path"})
+#: Set while ``callee`` asks for a receiver's type (see there).
+_ASKING = [0]
 #: How deep one question may follow names and containers (``q = p / "x"``; ``r = q``...).
 _MAX_DEPTH = 6
 
@@ -214,13 +216,43 @@ class ReceiverTypes:
             and isinstance(func.value, cst.Name)
             and func.value.value in ("self", "cls", self.self_name)
         ):
-            return f"{self.class_name}.{func.attr.value}"
+            return self.method_of(self.class_name, func.attr.value)
         if isinstance(func, (cst.Name, cst.Attribute)):
             name = self.scope.resolve(func)
-            if name is not None and self.project is not None:
-                return self.project.canonical(name)  # ``from pkg import C``: pkg.mod.C
+            project = self.project
+            if name is not None and project is not None:
+                return project.canonical(name)  # ``from pkg import C``: pkg.mod.C
+            if (
+                name is None
+                and project is not None
+                and isinstance(func, cst.Attribute)
+                and func.attr.value in project.method_names
+                and not _ASKING[0]
+            ):
+                # ``pool.return_socket(s)`` on a local whose type is a project class; not
+                # while a type is being asked already (``x = x.next()`` would never end)
+                _ASKING[0] += 1
+                try:
+                    for typed in self.of(func.value):
+                        # (a type the registry knows keeps its entries: ``zf.open()``)
+                        if typed in project.classes and typed not in project.registry.by_name:
+                            return self.method_of(typed, func.attr.value)
+                finally:
+                    _ASKING[0] -= 1
             return name
         return None
+
+    def method_of(self, class_name: str, method: str) -> str:
+        """``Class.method`` as the class's lineage defines it: ``self.get_pool()`` in a test
+        class whose project base defines ``get_pool`` is ``Base.get_pool``."""
+        project = self.project
+        own = f"{class_name}.{method}"
+        if project is None or own in project.functions:
+            return own
+        for name, facts in project.lineage(class_name):
+            if name is not None and facts is not None and method in facts.methods:
+                return f"{name}.{method}"
+        return own
 
     def self_attribute(self, node: cst.BaseExpression) -> str | None:
         """``self.x`` inside a method: "x"."""

@@ -521,6 +521,7 @@ class _FunctionReader:
                         sources.setdefault(callee, line)
         if _is_abstract(node):
             return None
+        takes |= _built_into_returns(nodes, params, returned)
         ends_unless = self._ends_unless(nodes, assigned, me, class_name)
         if _decorated_as_context_manager(node, self.names):
             sources = {}  # its yield lends, it returns nothing to own; what it takes still holds
@@ -833,6 +834,36 @@ def closes(name: str) -> bool:
     closes its receiver (stricter than ``is_releasing``: no ``release``, ``wait``)."""
     lowered = name.lower()
     return ("close" in lowered and not lowered.startswith("enclose")) or lowered in _CLOSING_CALLS
+
+
+def _built_into_returns(
+    nodes: Iterable[ast.AST], params: Collection[str], returned: Iterable[ast.expr]
+) -> set[str]:
+    """Parameters a returned value was built from through a local: ``t = make(sock)`` ...
+    ``return t, p`` keeps ``sock`` as ``return make(sock)`` does."""
+    flows: dict[str, set[str]] = {}
+    for sub in nodes:
+        if (
+            isinstance(sub, ast.Assign)
+            and isinstance(sub.value, (ast.Call, ast.Await))
+            and len(sub.targets) == 1
+        ):
+            call = sub.value.value if isinstance(sub.value, ast.Await) else sub.value
+            if not isinstance(call, ast.Call):
+                continue
+            names = [a.id for a in (*call.args, *(k.value for k in call.keywords))
+                     if isinstance(a, ast.Name)]
+            sources = {n for n in names if n in params}
+            for n in names:
+                sources |= flows.get(n, set())
+            if sources:
+                for target in _target_names(sub.targets[0]):
+                    flows.setdefault(target, set()).update(sources)
+    out: set[str] = set()
+    for value in returned:
+        for name in _kept_names(value):
+            out |= flows.get(name, set())
+    return out
 
 
 def _kept_names(node: ast.expr) -> Iterable[str]:
@@ -1153,6 +1184,8 @@ class Project:
     aliases: Mapping[str, str] = field(default_factory=dict)
     #: ``module.NAME`` of a module global -> the types it is made as (``ModuleFacts.global_types``)
     global_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: the names of the methods the project's classes define
+    method_names: frozenset[str] = frozenset()
 
     def canonical(self, name: str) -> str:
         """The project's definition ``name`` is bound to, through the modules that re-export
@@ -1485,6 +1518,7 @@ def build_project(
         },
         aliases={name: target for module in modules for name, target in module.exports},
         global_types=_merged(pair for module in modules for pair in module.global_types),
+        method_names=frozenset(m for cls in classes.values() for m in cls.methods),
     )
 
 
