@@ -548,8 +548,10 @@ def judges_lines(round_no: int) -> list[str]:
     split = Counter((a[i], b[i]) for i in ids if a[i] != b[i])
     return ["", f"A second blind judge (B) on the same {n} findings: "
             + " / ".join(f"{cb[v]} {v}" for v in VERDICTS)
-            + f"; the judges agree on {agree:.0%} (Cohen's kappa {kappa:.2f}); where they split "
-            "(A -> B): " + ", ".join(f"{x} -> {y} {k}" for (x, y), k in split.most_common()) + "."]
+            + f"; the judges agree on {agree:.0%} (Cohen's kappa {kappa:.2f})"
+            + ("; where they split (A -> B): "
+               + ", ".join(f"{x} -> {y} {k}" for (x, y), k in split.most_common()) if split else "")
+            + "."]
 
 
 def target_lines(entry: dict, counts: dict[str, Counter]) -> list[str]:
