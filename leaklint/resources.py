@@ -102,6 +102,7 @@ _KEYS = {
     "tracked",
     "on-receiver",
     "outlives-receiver",
+    "finaliser",
     "permits",
     "uses",
     "coroutine-release",
@@ -132,6 +133,7 @@ class Resource:
     tracked: bool = True
     on_receiver: bool = False
     outlives_receiver: bool = False  # a method's result closing its receiver leaves open
+    finalised: bool = False  # its finaliser is its designed clean-up: reported only strict
     counting: bool = False  # a semaphore's permit: taken and kept on purpose when no release follows
     uses: tuple[str, ...] = ()  # factories it opens through: patched, it holds nothing real
     coroutine_release: tuple[str, ...] | None = None  # None: all of ``release`` when async
@@ -214,7 +216,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
     for key in ("cm-effect", "code"):
         if key in entry and not isinstance(entry[key], str):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be a string")
-    for key in ("cm-closes", "async", "tracked", "on-receiver", "outlives-receiver", "permits"):
+    for key in ("cm-closes", "async", "tracked", "on-receiver", "outlives-receiver", "finaliser", "permits"):
         if key in entry and not isinstance(entry[key], bool):
             raise RegistryError(f"{origin}: resources.{qualname!r}: {key!r} must be true or false")
     unpack = entry.get("unpack", [])
@@ -250,6 +252,7 @@ def resource_from_entry(qualname: str, entry: Mapping[str, Any], origin: str) ->
         tracked=entry.get("tracked", True),
         on_receiver=entry.get("on-receiver", False),
         outlives_receiver=entry.get("outlives-receiver", False),
+        finalised=entry.get("finaliser", False),
         counting=entry.get("permits", False),
         uses=tuple(entry.get("uses", [])),
         owns_arguments=tuple(entry.get("owns-arguments", [])),

@@ -45,3 +45,21 @@ def test_the_command_line_sets_strict_either_way(tmp_path: Path) -> None:
     assert codes(check("--no-cache", "--no-strict", "mod.py", cwd=tmp_path)) == []
     shown = check("--strict", "--show-settings", "mod.py", cwd=tmp_path)
     assert "strict" in shown.stdout and "true" in shown.stdout.split("strict", 1)[1].split("\n")[0]
+
+
+EXECUTOR = """\
+from concurrent.futures import ThreadPoolExecutor
+
+
+def squares(items):
+    ex = ThreadPoolExecutor(max_workers=2)
+    return list(ex.map(abs, items))
+"""
+
+
+def test_a_finalised_resource_is_reported_only_strict(tmp_path: Path) -> None:
+    """An executor never shut down: its workers exit when it is collected, and nothing warns
+    (registry ``finaliser = true``): debatable, so reported only with ``--strict``."""
+    write(tmp_path, "mod.py", EXECUTOR)
+    assert codes(check("--no-cache", "mod.py", cwd=tmp_path)) == []
+    assert codes(check("--no-cache", "--strict", "mod.py", cwd=tmp_path)) == [("mod.py", 5, "LL100")]

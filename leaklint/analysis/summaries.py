@@ -1638,6 +1638,7 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
         opens_on=inner.opens_on if lazy else (),
         opens_on_attrs=inner.opens_on_attrs if lazy else (),
         owns_arguments=_taken_arguments(facts),
+        finalised=inner.finalised,
     )
 
 
