@@ -1965,7 +1965,12 @@ class _ScopeAnalyser:
             return items
         if isinstance(expr, cst.Subscript):
             key = _subscript_key(expr)
-            if key is None or self.ctx.strict or key[1] not in self.keys_set.get(key[0], ()):
+            sliced = not self.ctx.strict and all(
+                isinstance(element.slice, cst.Slice) for element in expr.slice
+            )  # ``name[:-4]``: a slice of a sequence is never out of range
+            if not sliced and (
+                key is None or self.ctx.strict or key[1] not in self.keys_set.get(key[0], ())
+            ):
                 fx.may_raise = True  # a missing key or index; not one this scope just set
             index = _literal_index(expr)
             if index is not None:
