@@ -659,10 +659,15 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
         return _not_analysed(path, *_parse_failure(data, err), config)
     except (UnicodeDecodeError, LookupError, SyntaxError) as err:
         return _not_analysed(path, 1, 0, f"cannot decode the file: {err}", config)
-    leaks = analyse_module(
-        module, registry, module_name=name, is_package=is_package, project=project,
-        strict=config.strict,
-    )
+    try:
+        leaks = analyse_module(
+            module, registry, module_name=name, is_package=is_package, project=project,
+            strict=config.strict,
+        )
+    except cst.CSTValidationError as err:
+        # valid Python that libcst's nodes refuse once visited (``return* next(it)``: its
+        # Return wants a space after the keyword): not analysable, not an internal error
+        return _not_analysed(path, 1, 0, f"libcst cannot analyse this code: {err}", config)
     closed = project.closed_after_each_test(path)
     if closed:
         leaks = [leak for leak in leaks if not _one_of(leak.resource.qualname, closed)]

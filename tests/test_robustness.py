@@ -60,6 +60,13 @@ MESSAGES: dict[str, tuple[bytes, str]] = {
     "binary.py": (BAD_INPUTS["garbage.py"], "binary file (NUL bytes)"),
     "binary_without_nul.py": (bytes(range(128, 256)) * 8, "not valid UTF-8 (byte 0x80)"),
     "nul_bytes.py": (BAD_INPUTS["nul_bytes.py"], "binary file (NUL bytes)"),
+    # valid Python (``return* x`` parses; only compiling refuses the star) whose nodes libcst
+    # refuses once visited: the mutating fuzz found it, an internal error before
+    "libcst_refuses_when_visited.py": (
+        b"import requests\n\n\ndef f(u):\n    r = requests.get(u, stream=True)\n"
+        b"    return* next(r.iter_lines())\n",
+        "libcst cannot analyse this code: Must have at least one space after 'return'",
+    ),
 }
 
 
