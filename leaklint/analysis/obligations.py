@@ -3070,6 +3070,9 @@ def _test_key(expr: cst.BaseExpression) -> tuple[str, bool] | None:
     key = _flag_key(expr)
     if key is not None:
         return key, True
+    predicate = _predicate_key(expr)
+    if predicate is not None:
+        return predicate, True
     if not (isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1):
         return None
     target = expr.comparisons[0]
@@ -3084,6 +3087,39 @@ def _test_key(expr: cst.BaseExpression) -> tuple[str, bool] | None:
     if isinstance(target.operator, (cst.Is, cst.IsNot)):
         return f"{left} is {right}", isinstance(target.operator, cst.Is)
     return None
+
+
+_CALLED = " called with "
+
+
+def _predicate_key(expr: cst.BaseExpression) -> str | None:
+    """``isfilelike(lpath)``, ``isinstance(f, str)``, ``os.path.isdir(p)``: a predicate (its
+    name says so: ``is...``, ``has...``, ``callable``) of names and literals only, asked twice
+    of the same names, answers the same (first contact round 5: fsspec's ``if not
+    isfilelike(lpath): outfile.close()`` under the same test that opened it)."""
+    if not isinstance(expr, cst.Call) or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+        return None
+    func = dotted_name(expr.func)
+    if func is None:
+        return None
+    last = func.rsplit(".", 1)[-1]
+    if not (last.startswith(("is", "has")) or last == "callable"):
+        return None
+    args = []
+    for arg in expr.args:
+        if arg.keyword is not None or arg.star:
+            return None
+        value = arg.value
+        if isinstance(value, (cst.SimpleString, cst.Integer)):
+            args.append(value.value)
+            continue
+        name = _flag_key(value)
+        if name is None:
+            return None
+        args.append(name)
+    if not args:
+        return None
+    return f"{func}{_CALLED}{', '.join(args)}"
 
 
 def _flag_name(key: tuple[str, bool]) -> str:
@@ -3102,6 +3138,8 @@ def _compared_names(flag: str) -> set[str]:
     """The names a comparison flag reads (``name == "-"`` → {"name"}); none for a plain flag,
     whose own assignment resets it."""
     flag = flag.removeprefix("not ")
+    if _CALLED in flag:
+        return {part.split(".", 1)[0] for part in flag.split(_CALLED, 1)[1].split(", ")}
     for operator in (_COMPARED, " is "):
         if operator in flag:
             return {part.split(".", 1)[0] for part in flag.split(operator)}
