@@ -485,9 +485,14 @@ class _ScopeAnalyser:
         if counterpart is None or project is None or self.class_name is None:
             return False
         head, _, attr = holder.partition(".")
-        return head == self.self_name and bool(attr) and "." not in attr and any(
-            attr in project.released_by(self.class_name, method) for method in counterpart
-        )
+        if head != self.self_name or not attr or "." in attr:
+            return False
+        for method in counterpart:
+            # the release() the class has, its own or a project base's
+            owner, _, _ = self.receiver_types.method_of(self.class_name, method).rpartition(".")
+            if attr in project.released_by(owner, method):
+                return True
+        return False
 
     def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
         self.done_at_exit.update(oid for oid, bits in state.status.items() if bits & DONE)
