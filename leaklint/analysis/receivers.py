@@ -123,7 +123,7 @@ class ReceiverTypes:
             yield from self._expand(made_by)
         if not scope.made_by.get(name) and not scope.values.get(name):
             # ``from mod import POOL``: the global of the module it comes from
-            yield from self._global(self.callee(cst.Name(name)) if scope.kind == "module" else None)
+            yield from self._global(scope.resolve_name(name) if scope.kind == "module" else None)
         for value in scope.values.get(name, ()):
             yield from self._types(value, depth + 1, seen)
         for call in scope.entered.get(name, ()):
@@ -191,7 +191,7 @@ class ReceiverTypes:
         project = self.project
         if project is None or qualname is None:
             return
-        for made_by in sorted(project.global_types.get(qualname, ())):
+        for made_by in sorted(project.global_types.get(project.canonical(qualname), ())):
             yield from self._expand(made_by)
 
     def _expand(self, callee: str) -> Iterator[str]:
