@@ -454,3 +454,32 @@ def test_differential_fuzz_safe_fixes_do_what_the_original_did(tmp_path: Path) -
         found = differences(source, outcome.fixed.decode())
         assert not found, f"seed {seed}:\n{source}\n---\n{outcome.fixed.decode()}\n{found[:3]}"
     assert fixed >= DIFFERENTIAL_MODULES // 2  # the generator reaches the fixes
+
+
+def test_a_finding_left_unfixed_says_why(tmp_path: Path) -> None:
+    """``refusal_reasons`` (benchmarks/fix_realworld.py's "left, by reason"): the planners'
+    own reason for each finding they give no fix, unsafe fixes allowed."""
+    from leaklint.core import check_source
+    from leaklint.fixes.apply import refusal_reasons
+
+    source = (
+        b"import socket\n\n\n"
+        b"def pair():\n"
+        b"    a, b = socket.socketpair()\n"
+        b"    a.send(b'x')\n"
+        b"    return b\n\n\n"
+        b"def later(p, flag):\n"
+        b"    if flag:\n"
+        b"        f = open(p)\n"
+        b"    data = f.read()\n"
+        b"    return data\n"
+    )
+    path = str(_as_project(tmp_path) / "left.py")
+    config = Config(root=str(tmp_path))
+    findings = check_source(source, path, config).findings
+    why = refusal_reasons(source, path, config, findings)
+    assert set(why) == {(f.line, f.col, f.code) for f in findings} and why
+    by_line = {line: reason for (line, _, _), reason in why.items()}
+    assert by_line[12] == "nothing after the acquisition in its block", why
+    assert by_line[5] == "not `name = factory(...)` (a tuple target, or the call inside an expression)"
+    assert all(reason for reason in why.values())

@@ -27,7 +27,7 @@ from leaklint.core import (
 from leaklint.files import NotReadable
 from leaklint.fixes.base import SAFE, Edit, Fix
 from leaklint.fixes.imports import add_imports
-from leaklint.fixes.planners import FIXABLE_CODES, plan
+from leaklint.fixes.planners import FIXABLE_CODES, plan, why_not
 from leaklint.fixes.transforms import Tree
 from leaklint.fixes.write import Snapshot, remove_stale_temps
 from leaklint.rules import rule_for
@@ -189,10 +189,12 @@ def planned(
     wanted: set[tuple[int, int, str]],
     unsafe: bool,
     deadline: float = float("inf"),
+    why: dict[tuple[int, int, str], str] | None = None,
 ) -> tuple[cst.Module, bytes, list[Edit]]:
     """The module parsed from ``data``, the bytes libcst drops at its end, and an edit for
     each fixable leak standing at one of ``wanted`` (line, 0-based column, code), each planned
-    alone (two of them may overlap)."""
+    alone (two of them may overlap). ``why``, if given, gets the reason each leak planned
+    for has no edit (``planners.why_not``)."""
     module = cst.parse_module(data)
     # libcst drops a last lone "\r" (a CR-only file's last line end): keep what it drops at
     # the end; anything else it would not reproduce means no fix at all
@@ -230,7 +232,33 @@ def planned(
             raise _FixRaised(code) from err
         if edit is not None:
             edits.append(edit)
+        elif why is not None:
+            why[(line, column, code)] = why_not(code, leak, whole.at(positions))
     return module, tail, edits
+
+
+def refusal_reasons(
+    data: bytes, path: str, config: Config, findings: Sequence[Finding], project: Project | None = None
+) -> dict[tuple[int, int, str], str]:
+    """Why each of ``findings`` (of ``data``) has no fix, unsafe fixes allowed: by its line,
+    0-based column and code (``benchmarks/fix_realworld.py``'s "left, by reason")."""
+    if project is None:
+        project = single_file_project(data, path, config)
+    wanted = {(f.line, f.col, f.code) for f in findings}
+    why: dict[tuple[int, int, str], str] = {
+        place: f"{place[2]} has no fix" for place in wanted if place[2] not in FIXABLE_CODES
+    }
+    fixable = wanted - set(why)
+    edits: list[Edit] = []
+    if fixable:
+        edits = planned(data, path, config, project, fixable, True, why=why)[2]
+    made = {(e.line, e.col, e.code) for e in edits}
+    for place in fixable - set(why):
+        why[place] = (
+            "a fix is made, but the finding stays after it (or its edit overlaps another's)"
+            if place in made else "the leak is not found where the finding stands"
+        )
+    return why
 
 
 def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:

@@ -3,7 +3,9 @@ rewrites may and may not wrap in a ``with`` (independent of the registry)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import libcst as cst
@@ -112,3 +114,26 @@ def why_no_with(qualname: str) -> str | None:
     if qualname not in CLOSES_ON_EXIT:
         return "its context manager is not known to do exactly what close() does"
     return None
+
+
+#: Why the planners asked gave no fix, when someone is listening (``refusals``).
+_REFUSALS: ContextVar[list[str] | None] = ContextVar("leaklint_fix_refusals", default=None)
+
+
+def refuse(reason: str) -> None:
+    """A planner gives no fix, and says why (to ``refusals``, if one listens): ``return
+    refuse("...")`` where it would ``return None``."""
+    heard = _REFUSALS.get()
+    if heard is not None:
+        heard.append(reason)
+
+
+@contextmanager
+def refusals() -> Iterator[list[str]]:
+    """The reasons the planners called inside give for not fixing, in the order given."""
+    heard: list[str] = []
+    token = _REFUSALS.set(heard)
+    try:
+        yield heard
+    finally:
+        _REFUSALS.reset(token)

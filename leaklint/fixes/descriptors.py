@@ -21,6 +21,7 @@ from leaklint.fixes.transforms import (
     has_comment,
     leaves_block,
     names_in,
+    own_line,
     try_edit,
 )
 
@@ -139,14 +140,10 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
         )
     ):
         return None
-    first = tree.parents.get(assign)
-    block = tree.parents.get(first) if first is not None else None
-    if not (
-        isinstance(first, cst.SimpleStatementLine)
-        and len(first.body) == 1
-        and isinstance(block, cst.IndentedBlock)
-    ):
+    placed = own_line(tree, assign)
+    if placed is None:
         return None
+    first, block = placed
     imported = _imports_module(tree.module, "os")
     if not imported and "os" in names_in(tree.module).all:
         return None  # ``os`` names something else here

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes import descriptors, generators, locks, owners, stacks, transforms
-from leaklint.fixes.base import UNSAFE, Edit, Fix
+from leaklint.fixes import descriptors, errorpath, generators, locks, owners, stacks, transforms
+from leaklint.fixes.base import UNSAFE, Edit, Fix, refusals
 from leaklint.fixes.transforms import Tree
 
 Planner = Callable[[Leak, Tree, str, int, int], "Edit | None"]
@@ -30,9 +30,19 @@ ALL_FIXES: tuple[Fix, ...] = (
     *owners.FIXES,
     *descriptors.FIXES,
     *stacks.FIXES,
+    *errorpath.FIXES,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
+
+#: A local (or an attribute set in ``__init__``) the function acquires: LL100, LL101.
+_OWN_LOCALS: tuple[Planner, ...] = (
+    stacks.exit_stack,
+    transforms.with_for_bound,
+    errorpath.into_later_finally,
+    errorpath.attribute_close_on_error,
+    descriptors.close_fd_in_finally,
+)
 
 #: Each rule's planners, in order: the first edit allowed is taken.
 _PLANNERS: dict[str, tuple[Planner, ...]] = {
@@ -40,8 +50,8 @@ _PLANNERS: dict[str, tuple[Planner, ...]] = {
     "LL201": (transforms.async_with,),
     "LL110": (transforms.closing_with,),
     "LL102": (transforms.with_for_unbound,),
-    "LL100": (stacks.exit_stack, transforms.with_for_bound, descriptors.close_fd_in_finally),
-    "LL101": (stacks.exit_stack, transforms.with_for_bound, descriptors.close_fd_in_finally),
+    "LL100": _OWN_LOCALS,
+    "LL101": _OWN_LOCALS,
     "LL150": (transforms.with_for_bound,),
     "LL200": (transforms.with_for_bound,),
     "LL130": (transforms.with_for_bound,),
@@ -60,3 +70,15 @@ def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -
         if edit is not None and (edit.fix.safety != UNSAFE or unsafe):
             return edit
     return None
+
+
+def why_not(code: str, leak: Leak, tree: Tree) -> str:
+    """Why no planner of the rule ``code`` fixes ``leak``, unsafe fixes allowed: the last
+    reason a planner gave (the later planners speak only of the shapes they know)."""
+    if code not in _PLANNERS:
+        return f"{code} has no fix"
+    with refusals() as heard:
+        for planner in _PLANNERS[code]:
+            if planner(leak, tree, code, 0, 0) is not None:
+                return "a fix is made, but the finding stays after it (or its edit overlaps another's)"
+    return heard[-1] if heard else "no fix shape matches this place"

@@ -11,7 +11,7 @@ from libcst.metadata import CodeRange
 
 from leaklint.analysis.names import SameScopeVisitor, dotted_name
 from leaklint.analysis.obligations import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, why_no_with
+from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, refuse, why_no_with
 
 ADD_AWAIT = Fix(("LL203",), SAFE, "Add the missing `await`", "inside `async def` only")
 ASYNC_WITH = Fix(("LL201",), SAFE, "Use `async with`", "inside `async def` only")
@@ -94,7 +94,16 @@ CLOSE_ON_ERROR = Fix(
     "the path that does not fail stays as it was (it hands the object on); on an error in "
     "between it is now released, and whoever it was handed to before the error finds it so",
 )
-MORE_FIXES = (WITH_TO_BLOCK_END, TRY_TO_BLOCK_END, CLOSE_ON_ERROR)
+CLOSE_ON_ERROR_SAFE = Fix(
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
+    SAFE,
+    "Release it in an `except` that re-raises, around the statements after it",
+    "the path that does not fail stays as it was; on an error in between, the object, which "
+    "nothing but this function holds there (used through its methods only, handed on only by "
+    "the final return), is released before the error goes on; not when an except in the "
+    "function uses it after",
+)
+MORE_FIXES = (WITH_TO_BLOCK_END, TRY_TO_BLOCK_END, CLOSE_ON_ERROR, CLOSE_ON_ERROR_SAFE)
 #: Leaks only an error path has: an ``except`` that releases and re-raises fixes them.
 ERROR_PATH_KINDS = frozenset({"exception-path", "init-raises"})
 TRY_FINALLY_ERROR_PATH = Fix(
@@ -710,26 +719,27 @@ def with_for_unbound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> 
     if resource.is_async or closing and (
         resource.qualname in WAITS_OR_JOINS or "close" not in resource.release or resource.return_to
     ):
-        return None
+        return refuse("no `with` or closing() releases it as its release does")
     stmt = next(
         (a for a in tree.ancestors(call) if isinstance(a, (cst.BaseStatement, cst.BaseSmallStatement))),
         None,
     )
     if not isinstance(stmt, (cst.Assign, cst.Return, cst.Expr, cst.AugAssign)):
-        return None
+        return refuse("in a statement a `with` cannot wrap alone")
     line_stmt = tree.parents.get(stmt)
     if not isinstance(line_stmt, cst.SimpleStatementLine) or len(line_stmt.body) != 1:
-        return None
+        return refuse("the statement shares its line with others")
     block = tree.parents.get(line_stmt)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
-        return None
+        return refuse("the statement is on the line of its block's header")
     if not _evaluated_first(tree, call, stmt):
-        return None
+        return refuse("something in the statement runs before it, or it is evaluated conditionally")
     if not (_used_eagerly(tree, call) or closing and _ends_in_data(tree, call)):
-        return None  # ``sqlite3.connect(p).execute(q).fetchall()``: only data is kept
+        # ``sqlite3.connect(p).execute(q).fetchall()``: only data is kept
+        return refuse("the statement keeps the object (or something made from it), not only data")
     scope = tree.scope_of(line_stmt)
     if isinstance(scope, (cst.ClassDef, cst.Lambda)):
-        return None
+        return refuse("in a class body or a lambda")
     fix = WITH_FOR_UNBOUND if isinstance(scope, cst.FunctionDef) else WITH_FOR_UNBOUND_MODULE
     if closing and fix is WITH_FOR_UNBOUND:
         fix = CLOSING_FOR_UNBOUND  # binds the object itself: a patched name changes nothing
@@ -773,6 +783,22 @@ def statement_call(stmt: cst.CSTNode, awaited: bool) -> cst.Call | None:
         value = value.expression
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
         return value
+    return None
+
+
+def own_line(
+    tree: Tree, assign: cst.CSTNode
+) -> tuple[cst.SimpleStatementLine, cst.IndentedBlock] | None:
+    """The line of ``assign`` and its block, when it is a statement line of its own in an
+    indented block."""
+    first = tree.parents.get(assign)
+    block = tree.parents.get(first) if first is not None else None
+    if (
+        isinstance(first, cst.SimpleStatementLine)
+        and len(first.body) == 1
+        and isinstance(block, cst.IndentedBlock)
+    ):
+        return first, block
     return None
 
 
@@ -856,7 +882,7 @@ def _released_in(nodes: list[cst.CSTNode], var: str, methods: frozenset[str]) ->
 
 
 #: Releases a fix may add where the code has none: they only free the object.
-_ADDABLE_RELEASES = ("close", "aclose", "release")
+_ADDABLE_RELEASES = ("close", "aclose", "release", "dispose")
 
 
 def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLine | None:
@@ -876,8 +902,10 @@ def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLin
 
 def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     call, var = leak.call, leak.var
-    if var is None or "." in var or not isinstance(call, cst.Call):
-        return None
+    if var is None or not isinstance(call, cst.Call):
+        return refuse("not bound to a name (a tuple, a with item, an argument)")
+    if "." in var:
+        return refuse("stored on an attribute (self.x = ...), not a local name")
     assign = tree.parents.get(call)
     if leak.resource.is_async and isinstance(assign, cst.Await):
         assign = tree.parents.get(assign)  # ``session = await factory()``
@@ -887,22 +915,22 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
         and isinstance(assign.targets[0].target, cst.Name)
         and assign.targets[0].target.value == var
     ):
-        return None
+        return refuse("not `name = factory(...)` (a tuple target, or the call inside an expression)")
     first = tree.parents.get(assign)
     if not isinstance(first, cst.SimpleStatementLine) or len(first.body) != 1:
-        return None
+        return refuse("the acquisition shares its line with other statements")
     block = tree.parents.get(first)
     if not isinstance(block, cst.IndentedBlock):
-        return None
+        return refuse("the acquisition is on the line of its block's header")
     scope = tree.scope_of(block)
     if not isinstance(scope, cst.FunctionDef):
-        return None
+        return refuse("at module or class level, not in a function")
     if leak.resource.is_async and not in_async_def(tree, block):
-        return None
+        return refuse("an async resource outside `async def`")
     pool = None
     if leak.resource.return_to:
         if not isinstance(call.func, cst.Attribute):
-            return None
+            return refuse("a pool checkout whose pool is not named")
         pool = tree.module.code_for_node(call.func.value)
     body = list(block.body)
     start = next(i for i, stmt in enumerate(body) if stmt is first)
@@ -913,29 +941,29 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     release = body[end] if end is not None else None
     middle = body[start + 1 : end]
     if not middle:
-        return None
+        return refuse("nothing after the acquisition in its block")
     if release is not None:
         assert isinstance(release, cst.SimpleStatementLine)
         if has_comment(release):
-            return None
+            return refuse("the release line carries a comment")
         method = _release_method(release, var, leak, pool, tree) or ""
         finalizer = release
     else:
         made = _finalizer(var, leak, pool)
         if made is None:
-            return None
+            return refuse("no release a fix may add (close, aclose, release, dispose; never a wait or join)")
         finalizer, method = made, "close"
     methods = frozenset((*leak.resource.release, *leak.resource.return_to))
     if _released_in(middle, var, methods):
-        return None  # released on some path in between as well
+        return refuse("released on some path in between (a branch, or a try of its own)")
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
-        return None  # rebound, deleted, or captured by a closure that may outlive the block
+        return refuse("rebound, deleted or captured by a nested function in between")
     if release is None:
         # released at the block's end: nothing outside the block may use it
         inside = sum(_count_uses(stmt, var) for stmt in (first, *middle))
         if _count_uses(scope, var) != inside:
-            return None
+            return refuse("the name is used outside the block it was acquired in")
     exits = any(leaves_block(stmt) for stmt in middle)
     return _Bound(var, call, first, block, scope, middle, release, method, finalizer, exits)
 
@@ -993,7 +1021,7 @@ def _try_finally(
     any early exit (which leaked) too. Not when the acquisition's own arguments use the name."""
     middle = found.middle
     if _count_uses(found.call, found.var):
-        return None
+        return refuse("the acquisition's own arguments use the name")
     hands_on = not _only_attribute_uses(tree, middle, found.var)
     if (found.release is None or found.exits) and _derived_escapes(middle, found.var, found.scope):
         hands_on = True
@@ -1001,9 +1029,13 @@ def _try_finally(
     if found.release is None and hands_on and kept(middle, found.var, found.scope):
         # handed on (returned, stored) where it did not leak: a `finally` would release what
         # the caller or the object now holds; only the error path may release it
-        if leak.kind not in ERROR_PATH_KINDS or waits is not None:
-            return None
-        return except_edit(found, code, line, col, tree)
+        if waits is not None:
+            return refuse(f"never fixed: {waits}")
+        if leak.kind not in ERROR_PATH_KINDS:
+            return refuse("handed on (returned or stored) where it did not leak, and leaked on a normal path")
+        alone = not _derived_escapes(middle, found.var, found.scope, _HeldHere)
+        fix = CLOSE_ON_ERROR_SAFE if alone and not _used_after_a_caught_error(found, tree) else CLOSE_ON_ERROR
+        return except_edit(found, code, line, col, tree, fix)
     unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
     head = middle[0]
     fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY if found.release is not None else TRY_TO_BLOCK_END
@@ -1036,7 +1068,9 @@ def try_edit(found: _Bound, fix: Fix, code: str, line: int, col: int, tree: Tree
     return Edit(fix, code, line, col, tree.span(head, last), targets)
 
 
-def except_edit(found: _Bound, code: str, line: int, col: int, tree: Tree) -> Edit:
+def except_edit(
+    found: _Bound, code: str, line: int, col: int, tree: Tree, fix: Fix = CLOSE_ON_ERROR
+) -> Edit:
     """``f = F()`` ... → ``f = F()`` / ``try:`` ... ``except BaseException: f.close(); raise``."""
     middle, head = found.middle, found.middle[0]
     indent = found.block.indent
@@ -1056,7 +1090,7 @@ def except_edit(found: _Bound, code: str, line: int, col: int, tree: Tree) -> Ed
         )
 
     targets = ((head, build), *((stmt, remove) for stmt in middle[1:]))
-    return Edit(CLOSE_ON_ERROR, code, line, col, tree.span(head, middle[-1]), targets)
+    return Edit(fix, code, line, col, tree.span(head, middle[-1]), targets)
 
 
 def _derived_escapes(
@@ -1079,6 +1113,15 @@ def _derived_escapes(
         _count_uses(scope, name) > sum(_count_uses(node, name) for node in nodes)
         for name in made - {var}
     )
+
+
+class _HeldHere(_Made):
+    """As ``_Made``, but a ``return`` of the object (or of a tuple holding it) hands it to no
+    one while the function may still raise: nothing runs after it. A call it is passed to,
+    a store, a yield (the consumer holds it while the generator goes on) still do."""
+
+    def visit_Return(self, node: cst.Return) -> None:
+        return None  # the calls in its value are visited: ``return wrap(f)`` still hands f on
 
 
 class _Kept(_Made):
@@ -1114,7 +1157,7 @@ def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
 
 
 #: Releases that only free the object: moved into ``finally`` they cannot block.
-_PLAIN_RELEASES = frozenset({"close", "release", "unlink", "aclose", "putconn"})
+_PLAIN_RELEASES = frozenset({"close", "release", "unlink", "aclose", "putconn", "dispose"})
 
 
 def leaves_block(stmt: cst.CSTNode) -> bool:

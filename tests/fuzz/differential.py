@@ -210,6 +210,17 @@ SHAPES = (
      "out.write(data)", "{v}.close()", "out.close()", "two.close()"),
     ("fs = [open(p) for _ in range(2)]", "data = [x.read() for x in fs]", "for x in fs:",
      "    x.close()"),
+    # the release in a later try's finally, which an error before the try skips: the
+    # statements go into that try, or into an except of their own that releases
+    ("{v} = socket.socket()", "{v}.send(data)", "try:", "    data = {v}.read()", "finally:",
+     "    {v}.close()"),
+    ("{v} = socket.socket()", "{v}.send(data)", "try:", "    data = {v}.read()", "finally:",
+     "    x = {v}.read()", "    {v}.close()"),
+    ("{v} = open(p)", "{v}.write(data)", "try:", "    data = json.load({v})", "except ValueError:",
+     "    data = 'bad'", "finally:", "    {v}.close()"),
+    # returned where it did not leak: released in an except that re-raises
+    ("{v} = socket.socket()", "{v}.send(data)", "return {v}"),
+    ("{v} = open(p)", "data = {v}.read()", "{v}.seek(0)", "return ({v}.close, data)"),
 )
 #: What an ``except`` around a shape does: some read the resource again (issue 24's F1).
 HANDLERS = ("pass", "data = 'caught'", "{v}.seek(0)", "data = {v}.read()")

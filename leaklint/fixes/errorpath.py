@@ -1,0 +1,187 @@
+"""Fixes for a resource released on the normal path by code that comes later, which an
+error before it skips: the release already in a later ``try``'s ``finally`` (the statements
+before that ``try`` go into it), and an attribute set in ``__init__`` that a failing
+``__init__`` leaves open (released in an ``except`` that re-raises)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.leaks import Leak
+from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, refuse
+from leaklint.fixes.transforms import (
+    CLOSE_ON_ERROR,
+    CLOSE_ON_ERROR_SAFE,
+    ERROR_PATH_KINDS,
+    TRY_FINALLY_ERROR_PATH,
+    Tree,
+    _Bound,
+    _count_uses,
+    _derived_escapes,
+    _finalizer,
+    _HeldHere,
+    _release_method,
+    _released_in,
+    except_edit,
+    has_comment,
+    leaves_block,
+    names_in,
+    own_line,
+    remove,
+)
+
+INTO_LATER_FINALLY = Fix(
+    ("LL100", "LL101", "LL130", "LL150", "LL200"),
+    SAFE,
+    "Move the statements before the `try` whose `finally` releases it into that `try`",
+    "the path that does not fail runs the same calls in the same order; an error in those "
+    "statements now reaches the release (the `finally` does nothing else); only when they "
+    "use the object through its methods and hand nothing of it on",
+)
+INTO_LATER_FINALLY_UNSAFE = Fix(
+    INTO_LATER_FINALLY.codes,
+    UNSAFE,
+    INTO_LATER_FINALLY.title,
+    "the statements moved hand the object (or something made from it) on: whoever holds it "
+    "when one of them fails now finds it released",
+)
+ATTRIBUTE_CLOSE_ON_ERROR = Fix(
+    CLOSE_ON_ERROR.codes,
+    UNSAFE,
+    "Release the attribute in an `except` that re-raises, around the statements after it",
+    "the path that does not fail stays as it was; on an error after it the attribute is "
+    "released, and the object it is stored on may have been handed on already (registered, "
+    "passed to a method that keeps it): whoever holds that object finds it released",
+)
+
+
+def _acquired(leak: Leak, tree: Tree) -> tuple[cst.SimpleStatementLine, cst.IndentedBlock, int] | None:
+    """``target = factory(...)`` as a statement line of its own in an indented block of a
+    function: the line, its block, its index there."""
+    call, var = leak.call, leak.var
+    if var is None or not isinstance(call, cst.Call) or leak.resource.is_async:
+        return None
+    assign = tree.parents.get(call)
+    if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+        return None
+    if tree.module.code_for_node(assign.targets[0].target) != var:
+        return None
+    placed = own_line(tree, assign)
+    if placed is None or not isinstance(tree.scope_of(placed[1]), cst.FunctionDef):
+        return None
+    first, block = placed
+    start = next(i for i, stmt in enumerate(block.body) if stmt is first)
+    return first, block, start
+
+
+def into_later_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``s = socket()`` / ``s.bind(a)`` / ``try: ... finally: s.close()`` → the statements
+    between the acquisition and the ``try`` moved into it (when its ``finally`` is only the
+    release and it has no ``except``), or else in a ``try`` of their own whose ``except``
+    releases and re-raises."""
+    found = _acquired(leak, tree)
+    var = leak.var
+    if found is None or var is None or "." in var or leak.resource.return_to:
+        return None
+    first, block, start = found
+    body = list(block.body)
+    later = next((j for j in range(start + 1, len(body)) if isinstance(body[j], cst.Try)
+                  and _finally_releases(body[j], var, leak, tree)), None)
+    if later is None:
+        return None
+    guard = body[later]
+    assert isinstance(guard, cst.Try)
+    middle = body[start + 1 : later]
+    if not middle:
+        return None
+    methods = frozenset(leak.resource.release)
+    if _released_in(middle, var, methods):
+        return refuse("released on some path before the try that releases it")
+    if any(leaves_block(stmt) for stmt in middle):
+        return refuse("a return, break or yield before the try that releases it")
+    between = names_in(*middle)
+    if var in between.bound or var in between.in_nested or var in between.declared:
+        return refuse("rebound, deleted or captured by a nested function in between")
+    if _count_uses(leak.call, var):
+        return refuse("the acquisition's own arguments use the name")
+    scope = tree.scope_of(block)
+    release = next(stmt for stmt in guard.finalbody.body.body if _release_method(stmt, var, leak, None, tree))
+    assert isinstance(scope, cst.FunctionDef) and isinstance(release, cst.SimpleStatementLine)
+    bound = _Bound(var, leak.call, first, block, scope, middle, release, "close", release, False)
+    alone = not _derived_escapes(middle, var, scope, _HeldHere)
+    caught = _caught_and_used_after(tree, bound, guard)
+    only_release = len(guard.finalbody.body.body) == 1 and not has_comment(release)
+    if not guard.handlers and guard.orelse is None and only_release:
+        fix = INTO_LATER_FINALLY if alone else INTO_LATER_FINALLY_UNSAFE
+        if caught:
+            fix = TRY_FINALLY_ERROR_PATH
+        head = middle[0]
+
+        def build(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Try)
+            moved = [head.with_changes(leading_lines=()), *middle[1:]]
+            return updated.with_changes(
+                body=updated.body.with_changes(body=[*moved, *updated.body.body]),
+                leading_lines=getattr(head, "leading_lines", ()),
+            )
+
+        targets = ((guard, build), *((stmt, remove) for stmt in middle))
+        return Edit(fix, code, line, col, tree.span(head, guard), targets)
+    # the try does more than release (an except, other clean-up): the statements before it
+    # release on an error in an except of their own
+    fix = CLOSE_ON_ERROR_SAFE if alone and not caught else CLOSE_ON_ERROR
+    return except_edit(bound, code, line, col, tree, fix)
+
+
+def _caught_and_used_after(tree: Tree, found: _Bound, guard: cst.Try) -> bool:
+    """An error in the statements moved may be caught in the function (an enclosing ``try``
+    or ``with``) and the name is used after the ``try`` that releases it (issue 24's F1)."""
+    enclosed = False
+    for above in tree.ancestors(found.block):
+        if above is found.scope:
+            break
+        enclosed = enclosed or isinstance(above, (cst.Try, cst.TryStar, cst.With))
+    region = sum(_count_uses(stmt, found.var) for stmt in (found.first, *found.middle, guard))
+    return enclosed and _count_uses(found.scope, found.var) > region
+
+
+def _finally_releases(stmt: cst.Try, var: str, leak: Leak, tree: Tree) -> bool:
+    return stmt.finalbody is not None and any(
+        _release_method(inner, var, leak, None, tree) for inner in stmt.finalbody.body.body
+    )
+
+
+def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``self.f = open(p)`` in ``__init__`` followed by statements that may raise (then the
+    object is never returned and nothing can close it) → those statements in a ``try`` whose
+    ``except BaseException`` closes ``self.f`` and re-raises. Unsafe: ``self`` may have been
+    handed on in between (registered, passed to a method that stores it)."""
+    var = leak.var
+    if var is None or "." not in var or leak.kind not in ERROR_PATH_KINDS:
+        return None
+    found = _acquired(leak, tree)
+    if found is None:
+        return refuse("stored on an attribute by a tuple or inside an expression")
+    first, block, start = found
+    middle = list(block.body[start + 1 :])
+    if not middle:
+        return refuse("nothing after the acquisition in its block (the error is later)")
+    finalizer = _finalizer(var, leak, None)
+    if finalizer is None:
+        return refuse("no release a fix may add (close, aclose, release, dispose; never a wait or join)")
+    text = "".join(tree.module.code_for_node(stmt) for stmt in middle)
+    if any(f"{var}.{method}(" in text for method in leak.resource.release):
+        return refuse("released on some path in between")
+    root = var.split(".")[0]
+    between = names_in(*middle)
+    if root in between.bound or root in between.declared:
+        return refuse("the object it is stored on is rebound in between")
+    if any(leaves_block(stmt) for stmt in middle):
+        return refuse("a return or yield after the acquisition")
+    scope = tree.scope_of(block)
+    assert isinstance(scope, cst.FunctionDef)
+    bound = _Bound(var, leak.call, first, block, scope, middle, None, "close", finalizer, False)
+    return except_edit(bound, code, line, col, tree, ATTRIBUTE_CLOSE_ON_ERROR)
+
+
+FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR)

@@ -1,0 +1,15 @@
+"""An attribute set in __init__ left open when a later statement of __init__ fails (the
+object is never returned, so nothing can close it): released in an `except` that re-raises.
+Unsafe: `self` may have been handed on before the error."""
+
+import socket
+
+
+class Pipe:
+    def __init__(self, port):
+        self._rsock = socket.socket()
+        self._rsock.connect(("127.0.0.1", port))
+        self._open = True
+
+    def close(self):
+        self._rsock.close()
