@@ -1036,8 +1036,12 @@ def _try_finally(
         alone = not _derived_escapes(middle, found.var, found.scope, _HeldHere)
         fix = CLOSE_ON_ERROR_SAFE if alone and not _used_after_a_caught_error(found, tree) else CLOSE_ON_ERROR
         return except_edit(found, code, line, col, tree, fix)
+    if hands_on and found.release is not None and not found.exits and not kept(middle, found.var, found.scope):
+        # only lent to calls, and released where it was on the path that does not fail:
+        # whatever a callee keeps of it finds it released there already; the error path
+        # only gains the release
+        hands_on = False
     unsafe = hands_on or waits is not None or found.method not in _PLAIN_RELEASES
-    head = middle[0]
     fix = TRY_FINALLY_UNSAFE if unsafe else TRY_FINALLY if found.release is not None else TRY_TO_BLOCK_END
     if not unsafe and _used_after_a_caught_error(found, tree):
         fix = TRY_FINALLY_ERROR_PATH

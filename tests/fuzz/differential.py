@@ -218,6 +218,9 @@ SHAPES = (
      "    x = {v}.read()", "    {v}.close()"),
     ("{v} = open(p)", "{v}.write(data)", "try:", "    data = json.load({v})", "except ValueError:",
      "    data = 'bad'", "finally:", "    {v}.close()"),
+    # lent to a call before the release that was already there: the release into a finally
+    ("{v} = open(p)", "x = repr({v})", "data = {v}.read()", "{v}.close()"),
+    ("{v} = socket.socket()", "{v}.send(data)", "data = [{v}][0].read()", "{v}.close()"),
     # returned where it did not leak: released in an except that re-raises
     ("{v} = socket.socket()", "{v}.send(data)", "return {v}"),
     ("{v} = open(p)", "data = {v}.read()", "{v}.seek(0)", "return ({v}.close, data)"),
