@@ -451,10 +451,12 @@ def pct(part: int, whole: int) -> str:
 
 
 def round_report(entry: dict, judged: dict, peer_judged: dict) -> list[str]:
-    present = {key(f): f for f in entry["findings"]}
     counts: dict[str, Counter] = defaultdict(Counter)
-    for k, row in judged.items():
-        if k in present and row["verdict"] in VERDICTS:
+    for finding in entry["findings"]:
+        # each finding counts, two on one line too (``a, b = socketpair()``: one per name,
+        # one judged row: the judges gave such twins one verdict)
+        row = judged.get(key(finding))
+        if row is not None and row["verdict"] in VERDICTS:
             counts[row["rule"]][row["verdict"]] += 1
     names = ", ".join(f"{p['project']} {p['version']}" for p in entry["projects"])
     lines = [
