@@ -268,6 +268,13 @@ def sample(findings: list[dict], judged: dict, seed: int) -> tuple[list[dict], d
 def run_round(n: int, seed: int, engine_path: str | None, jobs: int, packet: Path | None) -> None:
     draws = load_draws()
     number = max((int(r["round"]) for r in draws), default=0) + 1
+    missing = [tool.name for tool in compare.tools(jobs, "", sys.executable, {})
+               if tool.name in ("pylint", "ruff") and not tool.available()]
+    if missing:
+        # a round drawn without its peers cannot be drawn again (round 6 was, from an
+        # interpreter without the bench extra): refuse before anything is drawn
+        sys.exit(f"{', '.join(missing)} not installed for {sys.executable}: "
+                 "pip install -e '.[bench]' (the peers are part of every round)")
     names = draw(undrawn(draws), n, seed)
     if len(names) < n:
         sys.exit(f"only {len(names)} projects left in the pool")
@@ -464,6 +471,11 @@ def round_report(entry: dict, judged: dict, peer_judged: dict) -> list[str]:
         "",
         f"Engine {entry['engine']} (seed {entry['seed']}, `-j {entry['jobs']}`, leaklint cold).",
         "",
+    ]
+    if not any(p["peers"] for p in entry["projects"]):
+        lines += ["The peers did not run in this round (it was drawn from an interpreter without "
+                  "pylint and ruff; a draw now refuses to start without them).", ""]
+    lines += [
         "| project | source | files | of them tests | lines | leaklint | pylint R1732 | ruff SIM115 "
         "| leaklint (s) | pylint (s) | ruff (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
