@@ -85,12 +85,11 @@ def into_later_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -
         return None
     first, block, start = found
     body = list(block.body)
-    later = next((j for j in range(start + 1, len(body)) if isinstance(body[j], cst.Try)
-                  and _finally_releases(body[j], var, leak, tree)), None)
+    later = next((j for j in range(start + 1, len(body)) if _releases_later(body[j], var, leak, tree)), None)
     if later is None:
         return None
     guard = body[later]
-    assert isinstance(guard, cst.Try)
+    assert isinstance(guard, (cst.Try, cst.With))
     middle = body[start + 1 : later]
     if not middle:
         return None
@@ -105,8 +104,18 @@ def into_later_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -
     if _count_uses(leak.call, var):
         return refuse("the acquisition's own arguments use the name")
     scope = tree.scope_of(block)
+    assert isinstance(scope, cst.FunctionDef)
+    if isinstance(guard, cst.With):  # ``with f:`` / ``with f as g:`` releases it on exit
+        finalizer = _finalizer(var, leak, None)
+        if finalizer is None:
+            return refuse("no release a fix may add (close, aclose, release, dispose; never a wait or join)")
+        bound = _Bound(var, leak.call, first, block, scope, middle, None, "close", finalizer, False)
+        alone = not _derived_escapes(middle, var, scope, _HeldHere)
+        fix = CLOSE_ON_ERROR_SAFE if alone and not _caught_and_used_after(tree, bound, guard) else CLOSE_ON_ERROR
+        return except_edit(bound, code, line, col, tree, fix)
+    assert guard.finalbody is not None
     release = next(stmt for stmt in guard.finalbody.body.body if _release_method(stmt, var, leak, None, tree))
-    assert isinstance(scope, cst.FunctionDef) and isinstance(release, cst.SimpleStatementLine)
+    assert isinstance(release, cst.SimpleStatementLine)
     bound = _Bound(var, leak.call, first, block, scope, middle, release, "close", release, False)
     alone = not _derived_escapes(middle, var, scope, _HeldHere)
     caught = _caught_and_used_after(tree, bound, guard)
@@ -133,7 +142,7 @@ def into_later_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -
     return except_edit(bound, code, line, col, tree, fix)
 
 
-def _caught_and_used_after(tree: Tree, found: _Bound, guard: cst.Try) -> bool:
+def _caught_and_used_after(tree: Tree, found: _Bound, guard: cst.CSTNode) -> bool:
     """An error in the statements moved may be caught in the function (an enclosing ``try``
     or ``with``) and the name is used after the ``try`` that releases it (issue 24's F1)."""
     enclosed = False
@@ -145,10 +154,16 @@ def _caught_and_used_after(tree: Tree, found: _Bound, guard: cst.Try) -> bool:
     return enclosed and _count_uses(found.scope, found.var) > region
 
 
-def _finally_releases(stmt: cst.Try, var: str, leak: Leak, tree: Tree) -> bool:
-    return stmt.finalbody is not None and any(
-        _release_method(inner, var, leak, None, tree) for inner in stmt.finalbody.body.body
-    )
+def _releases_later(stmt: cst.CSTNode, var: str, leak: Leak, tree: Tree) -> bool:
+    """``stmt`` is a ``try`` whose ``finally`` releases ``var``, or a ``with`` of which
+    ``var`` is an item (its ``__exit__`` releases it)."""
+    if isinstance(stmt, cst.Try):
+        return stmt.finalbody is not None and any(
+            _release_method(inner, var, leak, None, tree) for inner in stmt.finalbody.body.body
+        )
+    if isinstance(stmt, cst.With) and leak.resource.cm_closes:
+        return any(isinstance(item.item, cst.Name) and item.item.value == var for item in stmt.items)
+    return False
 
 
 def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:

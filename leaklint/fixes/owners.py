@@ -26,6 +26,29 @@ def _method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     return None
 
 
+_CONTAINERS = (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp,
+               cst.GeneratorExp)
+
+
+def _holds_it_itself(cls: cst.ClassDef, attr: str) -> bool:
+    """Every ``self.<attr> = value`` in the class stores an object, not a container of them."""
+
+    class Stores(cst.CSTVisitor):
+        values: list[cst.BaseExpression] = []
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                t = target.target
+                if (isinstance(t, cst.Attribute) and t.attr.value == attr
+                        and isinstance(t.value, cst.Name) and t.value.value == "self"):
+                    self.values.append(node.value)
+
+    stores = Stores()
+    stores.values = []
+    cls.visit(stores)
+    return not any(isinstance(value, _CONTAINERS) for value in stores.values)
+
+
 def add_close(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     var = leak.var or ""
     attr = var.removeprefix("self.")
@@ -41,6 +64,8 @@ def add_close(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | 
         return None  # a base may have its own close() or context manager
     if _method(cls, "close") is not None:
         return None  # it has one that does not release this: left to a person
+    if not _holds_it_itself(cls, attr):
+        return None  # ``self.files = [f]``: ``self.files.close()`` would not release it
     has_protocol = _method(cls, "__enter__") or _method(cls, "__exit__")
     text = f"def close(self):\n    self.{attr}.{release}()\n"
     if not has_protocol:

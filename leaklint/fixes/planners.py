@@ -63,13 +63,18 @@ _PLANNERS: dict[str, tuple[Planner, ...]] = {
 
 def plan(code: str, leak: Leak, tree: Tree, line: int, col: int, unsafe: bool) -> Edit | None:
     """The edit fixing the finding ``code`` reported for ``leak``, if there is one: the first
-    of its rule's planners that has one allowed (an unsafe edit without ``unsafe`` is not,
-    and the next planner may have a safe one)."""
+    safe edit of its rule's planners, else (with ``unsafe``) the first unsafe one. A planner
+    whose edit is unsafe does not hide a later planner's safe one."""
+    fallback = None
     for planner in _PLANNERS.get(code, ()):
         edit = planner(leak, tree, code, line, col)
-        if edit is not None and (edit.fix.safety != UNSAFE or unsafe):
+        if edit is None:
+            continue
+        if edit.fix.safety != UNSAFE:
             return edit
-    return None
+        if unsafe and fallback is None:
+            fallback = edit
+    return fallback
 
 
 def why_not(code: str, leak: Leak, tree: Tree) -> str:

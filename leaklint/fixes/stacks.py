@@ -23,6 +23,7 @@ from leaklint.fixes.transforms import (
     _count_uses,
     _only_attribute_uses,
     fresh_name,
+    kept,
     leaves_block,
     names_in,
 )
@@ -35,13 +36,14 @@ EXIT_STACK = Fix(
     "the closes stay where they were, in their order; the stack's exit after the last one "
     "closes again only what is closed (a no-op for files, sockets and archives) or what an "
     "error left open; not with a return, break or yield in between, nor in a module that "
-    "patches names",
+    "patches names; each used through its methods or lent to calls (whatever a callee kept "
+    "finds it closed where it was closed before)",
 )
 EXIT_STACK_HANDED_ON = Fix(
     ("LL100", "LL101"),
     UNSAFE,
     _TITLE,
-    "one of them is handed on (stored, passed, returned) in between: whoever holds it finds "
+    "one of them is handed on (stored, returned, yielded) in between: whoever holds it finds "
     "it closed after an error, where it used to stay open",
 )
 FIXES = (EXIT_STACK, EXIT_STACK_HANDED_ON)
@@ -226,7 +228,11 @@ def exit_stack(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit |
         if member.listed:
             handed_on = handed_on or not _iterated_only(tree, uses, member.var)
         else:
-            handed_on = handed_on or not _only_attribute_uses(tree, uses, member.var)
+            # lent to a call is not handed on: its close stays where it was, so whatever the
+            # callee kept finds it closed there already; stored, returned or yielded is
+            handed_on = handed_on or (
+                not _only_attribute_uses(tree, uses, member.var) and kept(uses, member.var, scope)
+            )
     taken = names_in(scope).all
     stack = fresh_name("stack", taken)
     entered = {id(body[m.start]): m for m in group}

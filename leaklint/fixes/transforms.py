@@ -11,7 +11,7 @@ from libcst.metadata import CodeRange
 
 from leaklint.analysis.names import SameScopeVisitor, dotted_name
 from leaklint.analysis.obligations import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, refuse, why_no_with
+from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, UNSAFE, WAITS_OR_JOINS, Edit, Fix, refuse, why_no_with
 
 ADD_AWAIT = Fix(("LL203",), SAFE, "Add the missing `await`", "inside `async def` only")
 ASYNC_WITH = Fix(("LL201",), SAFE, "Use `async with`", "inside `async def` only")
@@ -684,7 +684,8 @@ def _evaluated_first(tree: Tree, call: cst.CSTNode, stmt: cst.CSTNode) -> bool:
 EAGER_METHODS = frozenset(
     {"read", "read1", "readline", "readlines", "readinto", "write", "writelines", "getvalue",
      "recv", "send", "sendall", "getsockname", "getpeername", "namelist", "getnames",
-     "getmembers", "infolist", "extractall", "seek", "tell", "truncate", "flush"}
+     "getmembers", "infolist", "extractall", "seek", "tell", "truncate", "flush",
+     "accept"}  # a listener's accept(): a new socket of its own, which closing it leaves open
 )
 #: Functions that read all they need from a file before they return (not ``csv.reader``).
 EAGER_READERS = frozenset(
@@ -825,6 +826,10 @@ class _Bound:
     method: str
     finalizer: cst.SimpleStatementLine
     exits: bool  # something in between returns, breaks or continues (that path leaked)
+    #: a close() on some path in between (a branch that closes and returns): only an error
+    #: path may release it, and only for types whose second close() does nothing
+    closed_between: bool = False
+    unpacked: bool = False  # ``a, b = socket.socketpair()``: no ``with`` binds one of them
 
     @property
     def last(self) -> cst.CSTNode:
@@ -882,7 +887,7 @@ def _released_in(nodes: list[cst.CSTNode], var: str, methods: frozenset[str]) ->
 
 
 #: Releases a fix may add where the code has none: they only free the object.
-_ADDABLE_RELEASES = ("close", "aclose", "release", "dispose")
+_ADDABLE_RELEASES = ("close", "aclose", "release", "dispose", "cleanup")
 
 
 def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLine | None:
@@ -909,12 +914,13 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     assign = tree.parents.get(call)
     if leak.resource.is_async and isinstance(assign, cst.Await):
         assign = tree.parents.get(assign)  # ``session = await factory()``
-    if not (
-        isinstance(assign, cst.Assign)
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-        and assign.targets[0].target.value == var
-    ):
+    if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+        return refuse("not `name = factory(...)` (the call inside an expression)")
+    target = assign.targets[0].target
+    unpacked = isinstance(target, (cst.Tuple, cst.List)) and leak.resource.kind != "file descriptor" and any(
+        isinstance(element.value, cst.Name) and element.value.value == var for element in target.elements
+    )
+    if not (unpacked or isinstance(target, cst.Name) and target.value == var):
         return refuse("not `name = factory(...)` (a tuple target, or the call inside an expression)")
     first = tree.parents.get(assign)
     if not isinstance(first, cst.SimpleStatementLine) or len(first.body) != 1:
@@ -954,7 +960,14 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
             return refuse("no release a fix may add (close, aclose, release, dispose; never a wait or join)")
         finalizer, method = made, "close"
     methods = frozenset((*leak.resource.release, *leak.resource.return_to))
-    if _released_in(middle, var, methods):
+    closed_between = _released_in(middle, var, methods)
+    if closed_between and (
+        release is not None
+        or leak.resource.qualname not in CLOSES_ON_EXIT
+        or any(isinstance(stmt, cst.Try) and _released_in([stmt.finalbody], var, methods)
+               for stmt in middle if getattr(stmt, "finalbody", None) is not None)
+    ):
+        # (a later try whose finally releases it: ``errorpath.into_later_finally``)
         return refuse("released on some path in between (a branch, or a try of its own)")
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
@@ -965,7 +978,8 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
         if _count_uses(scope, var) != inside:
             return refuse("the name is used outside the block it was acquired in")
     exits = any(leaves_block(stmt) for stmt in middle)
-    return _Bound(var, call, first, block, scope, middle, release, method, finalizer, exits)
+    return _Bound(var, call, first, block, scope, middle, release, method, finalizer, exits,
+                  closed_between, unpacked)
 
 
 def with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
@@ -974,8 +988,11 @@ def with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Ed
     found = _bound(leak, tree)
     if found is None:
         return None
+    if found.closed_between:
+        return _close_on_error_past_a_close(found, leak, tree, code, line, col)
     if (
-        leak.resource.is_async
+        found.unpacked
+        or leak.resource.is_async
         or not leak.resource.cm_closes
         or leak.resource.return_to
         or why_no_with(leak.resource.qualname)
@@ -1007,6 +1024,21 @@ def with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Ed
     gone = [*middle, *([found.release] if found.release is not None else [])]
     targets = ((first, build_first), *((stmt, remove) for stmt in gone))
     return Edit(fix, code, line, col, tree.span(first, found.last), targets)
+
+
+def _close_on_error_past_a_close(
+    found: _Bound, leak: Leak, tree: Tree, code: str, line: int, col: int
+) -> Edit | None:
+    """Closed on a branch in between (``if bad: f.close(); return``), left open when a later
+    statement fails: the ``except`` that releases and re-raises, around the statements after
+    the acquisition (a second close() of these types does nothing)."""
+    if leak.kind not in ERROR_PATH_KINDS:
+        return refuse("released on some path in between (a branch), and leaked on a normal path")
+    if _count_uses(found.call, found.var):
+        return refuse("the acquisition's own arguments use the name")
+    alone = not _derived_escapes(found.middle, found.var, found.scope, _HeldHere)
+    fix = CLOSE_ON_ERROR_SAFE if alone and not _used_after_a_caught_error(found, tree) else CLOSE_ON_ERROR
+    return except_edit(found, code, line, col, tree, fix)
 
 
 def remove(updated: cst.CSTNode) -> object:
@@ -1161,7 +1193,7 @@ def _used_after_a_caught_error(found: _Bound, tree: Tree) -> bool:
 
 
 #: Releases that only free the object: moved into ``finally`` they cannot block.
-_PLAIN_RELEASES = frozenset({"close", "release", "unlink", "aclose", "putconn", "dispose"})
+_PLAIN_RELEASES = frozenset({"close", "release", "unlink", "aclose", "putconn", "dispose", "cleanup"})
 
 
 def leaves_block(stmt: cst.CSTNode) -> bool:

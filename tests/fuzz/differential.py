@@ -162,7 +162,8 @@ def _namespace(world: World, patched: bool) -> dict[str, Any]:
         "json": types.SimpleNamespace(load=load),
         "os": types.SimpleNamespace(close=close_fd, write=write_fd),
         "tempfile": types.SimpleNamespace(mkstemp=lambda *a: (Fake(world), "tmp")),
-        "socket": types.SimpleNamespace(socket=lambda *a: kind(world)),
+        "socket": types.SimpleNamespace(socket=lambda *a: kind(world),
+                                        socketpair=lambda *a: (kind(world), kind(world))),
         "sqlite3": types.SimpleNamespace(connect=lambda *a: Connection(world)),
         "contextlib": contextlib,
         "unittest": types.SimpleNamespace(mock=types.SimpleNamespace()),
@@ -224,6 +225,11 @@ SHAPES = (
     # returned where it did not leak: released in an except that re-raises
     ("{v} = socket.socket()", "{v}.send(data)", "return {v}"),
     ("{v} = open(p)", "data = {v}.read()", "{v}.seek(0)", "return ({v}.close, data)"),
+    # closed on a branch that returns, returned on the other: the except that re-raises
+    ("{v} = socket.socket()", "if p == 'raw':", "    {v}.close()", "    return None",
+     "{v}.send(data)", "return {v}"),
+    # the ends of a socketpair: try/finally (no with binds one of them)
+    ("{v}, other = socket.socketpair()", "{v}.send(data)", "data = other.read()", "{v}.close()"),
 )
 #: What an ``except`` around a shape does: some read the resource again (issue 24's F1).
 HANDLERS = ("pass", "data = 'caught'", "{v}.seek(0)", "data = {v}.read()")

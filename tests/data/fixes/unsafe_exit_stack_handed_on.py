@@ -1,12 +1,13 @@
-"""An ExitStack whose files are passed to a function in between: the fix cannot see what
-it keeps of them, and after an error it would find them closed (unsafe)."""
+"""An ExitStack whose file is stored where it outlives the function: whoever holds it finds
+it closed after an error, where it used to stay open (unsafe)."""
 
 import shutil
 
 
-def copy(src_path, dst_path):
+def copy(src_path, dst_path, seen):
     src = open(src_path, "rb")
     dst = open(dst_path, "wb")
+    seen[src_path] = src
     shutil.copyfileobj(src, dst)
     src.close()
     dst.close()

@@ -1,0 +1,25 @@
+"""Closed on a branch that returns, left open when a later statement fails: released in an
+`except` that re-raises (a socket's second close() does nothing). Safe when nothing but the
+function holds it there."""
+
+import socket
+
+
+def probe(fd):
+    s = socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM)
+    name = s.getsockname()
+    if not name:
+        s.close()
+        return None
+    s.setblocking(False)
+    return s
+
+
+def adopt(cls, fd, factory):
+    # handed to cls() before the return: unsafe, left here
+    skt = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+    proto = factory.build(skt.getsockname())
+    if proto is None:
+        skt.close()
+        return None
+    return cls(skt, proto)
