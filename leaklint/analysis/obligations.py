@@ -2359,6 +2359,12 @@ class _ScopeAnalyser:
                     items = self.value_of(arg.value, fx)
                     fx.released.extend(i[1] for i in items if i[0] == "name")
                 return []
+            if method in ownership.WRAPPING_METHODS:
+                # ``s = ctx.wrap_socket(s)``: the wrapper takes the socket once it is built; a
+                # handshake that raised took nothing, and the handler's path still owns it
+                for arg in call.args:
+                    self.hand(arg.value, fx)
+                return []
             if ownership.is_owning_method(method) or method == "__init__":
                 for arg in call.args:
                     self.escape(arg.value, fx)

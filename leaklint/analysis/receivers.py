@@ -7,7 +7,7 @@ be a ``Type``. What is known statically, flow-insensitively:
 * a name: what it was assigned from in its scope or an enclosing one (a module global
   included), the call a ``with`` entered to bind it (``with socket.socket() as s``), its
   annotation, its parameter default (``lock=threading.Lock()``), pytest's
-  ``tmp_path`` fixture parameter (a ``pathlib.Path``);
+  ``tmp_path`` fixture parameter (a ``pathlib.Path``, as ``tmp_path_factory.mktemp()`` is);
 * ``self.x``: what any method of the class or its project bases stores there, the class
   body (``lock = Lock()``, ``pool: ConnectionPool``), a dataclass field's ``default_factory``;
 * a call: the factory itself, or for a project function its return annotation and what it
@@ -48,6 +48,9 @@ _PATH_METHODS = frozenset(
 _PATH_ATTRIBUTES = frozenset({"parent"})
 #: pytest fixtures whose value is a ``pathlib.Path``.
 _PATH_FIXTURES = frozenset({"tmp_path"})
+#: pytest fixtures whose methods give a ``pathlib.Path`` (``tmp_path_factory.mktemp("d")``).
+_PATH_FACTORY_FIXTURES = frozenset({"tmp_path_factory"})
+_PATH_FACTORY_METHODS = frozenset({"mktemp", "getbasetemp"})
 #: Set while ``callee`` asks for a receiver's type (see there).
 _ASKING = [0]
 #: How deep one question may follow names and containers (``q = p / "x"``; ``r = q``...).
@@ -113,6 +116,13 @@ class ReceiverTypes:
         if isinstance(func, cst.Attribute) and func.attr.value in _PATH_METHODS:
             # ``p.with_suffix(".x")``
             yield from self._paths(list(self._types(func.value, depth + 1, seen)))
+        elif (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _PATH_FACTORY_METHODS
+            and isinstance(func.value, cst.Name)
+            and self._fixture_parameter(func.value.value, _PATH_FACTORY_FIXTURES)
+        ):
+            yield "pathlib.Path"  # ``tmp_path_factory.mktemp("data")``
 
     def _name(self, name: str, depth: int, seen: set[str]) -> Iterator[str]:
         scope = self._binding_scope(name)
@@ -132,8 +142,20 @@ class ReceiverTypes:
             callee = self.callee(call.func.func if isinstance(call.func, cst.Call) else call.func)
             if callee is not None:
                 yield callee
-        if name in scope.params and name in _PATH_FIXTURES and name not in scope.made_by:
+        if self._fixture_parameter(name, _PATH_FIXTURES):
             yield "pathlib.Path"
+
+    def _fixture_parameter(self, name: str, fixtures: frozenset[str]) -> bool:
+        """``name`` is a parameter named as one of pytest's ``fixtures``, with no annotation
+        or default saying otherwise."""
+        scope = self._binding_scope(name)
+        return (
+            scope is not None
+            and name in fixtures
+            and name in scope.params
+            and name not in scope.made_by
+            and name not in scope.values
+        )
 
     def _elements(
         self, container: cst.BaseExpression, depth: int, seen: set[str]
