@@ -9,6 +9,7 @@ import libcst as cst
 
 from leaklint.analysis.leaks import Leak
 from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, refuse
+from leaklint.fixes.generators import block_after, finally_after
 from leaklint.fixes.transforms import (
     CLOSE_ON_ERROR,
     CLOSE_ON_ERROR_SAFE,
@@ -55,16 +56,26 @@ ATTRIBUTE_CLOSE_ON_ERROR = Fix(
 )
 
 
-def _acquired(leak: Leak, tree: Tree) -> tuple[cst.SimpleStatementLine, cst.IndentedBlock, int] | None:
+def _acquired(
+    leak: Leak, tree: Tree, unpacked: bool = False
+) -> tuple[cst.SimpleStatementLine, cst.IndentedBlock, int] | None:
     """``target = factory(...)`` as a statement line of its own in an indented block of a
-    function: the line, its block, its index there."""
+    function: the line, its block, its index there. ``unpacked``: ``target`` may also be one
+    of a tuple's (``self.r, self.w = socket.socketpair()``), objects, not descriptors."""
     call, var = leak.call, leak.var
     if var is None or not isinstance(call, cst.Call) or leak.resource.is_async:
         return None
     assign = tree.parents.get(call)
     if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
         return None
-    if tree.module.code_for_node(assign.targets[0].target) != var:
+    target = assign.targets[0].target
+    code_of = tree.module.code_for_node
+    if code_of(target) != var and not (
+        unpacked
+        and isinstance(target, (cst.Tuple, cst.List))
+        and leak.resource.kind != "file descriptor"
+        and any(code_of(element.value) == var for element in target.elements)
+    ):
         return None
     placed = own_line(tree, assign)
     if placed is None or not isinstance(tree.scope_of(placed[1]), cst.FunctionDef):
@@ -174,9 +185,9 @@ def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: 
     var = leak.var
     if var is None or "." not in var or leak.kind not in ERROR_PATH_KINDS:
         return None
-    found = _acquired(leak, tree)
+    found = _acquired(leak, tree, unpacked=True)
     if found is None:
-        return refuse("stored on an attribute by a tuple or inside an expression")
+        return refuse("stored on an attribute inside an expression, or as a descriptor of a tuple")
     first, block, start = found
     middle = list(block.body[start + 1 :])
     if not middle:
@@ -199,4 +210,36 @@ def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: 
     return except_edit(bound, code, line, col, tree, ATTRIBUTE_CLOSE_ON_ERROR)
 
 
-FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR)
+REST_IN_FINALLY = Fix(
+    ("LL162",),
+    SAFE,
+    "Put the release that may raise in a `try` and the releases after it in its `finally`",
+    "the path that does not fail runs the same releases in the same order; when the first "
+    "raises, the others still run and the error goes on; only when what follows it in its "
+    "block has no return, break or continue (in a finally they would swallow the error)",
+)
+
+
+def rest_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """An exit that releases several resources, the first release raising before the others
+    run (``self._resp.close()`` / ``await self._session.close()``): ``try:`` the first,
+    ``finally:`` the rest of its block."""
+    call = leak.call
+    stmt = tree.parents.get(call)
+    if isinstance(stmt, cst.Await):
+        stmt = tree.parents.get(stmt)
+    first = tree.parents.get(stmt) if isinstance(stmt, cst.Expr) else None
+    if not (isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and first.body[0] is stmt):
+        return refuse("the release that raises is not a statement of its own")
+    placed = block_after(tree, first)
+    if placed is None:
+        return refuse("the release is on the line of its block's header")
+    block, rest = placed
+    if not rest:
+        return refuse("nothing after the release in its block (the others are released elsewhere)")
+    if any(leaves_block(s) for s in rest):
+        return refuse("what follows returns, breaks or continues: in a finally it would swallow the error")
+    return finally_after(first, rest, block, REST_IN_FINALLY, code, line, col, tree)
+
+
+FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR, REST_IN_FINALLY)

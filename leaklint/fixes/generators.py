@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes.base import SAFE, Edit, Fix
+from leaklint.fixes.base import SAFE, Edit, Fix, refuse
 from leaklint.fixes.transforms import Tree, leaves_block, remove
 
 TRY_AROUND_YIELD = Fix(
@@ -33,20 +33,47 @@ def _is_bare_yield(stmt: cst.CSTNode) -> bool:
 def try_around_yield(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     stmt = leak.call
     if not _is_bare_yield(stmt):
-        return None
+        return refuse("the yield's value is bound, or it shares its line")
+    placed = block_after(tree, stmt)
+    if placed is None:
+        return refuse("the yield is on the line of its block's header")
+    block, following = placed
+    after: list[cst.BaseStatement] = []
+    for later in following:
+        if _is_bare_yield(later) or _yields(later):
+            break  # a second yield: not this one's clean-up
+        after.append(later)
+    if not after:
+        return refuse("nothing after the yield in its block (the clean-up is elsewhere)")
+    if any(leaves_block(s) for s in after):
+        return refuse("the clean-up returns, breaks or continues: in a finally it would swallow the with-block's error")
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    return finally_after(stmt, after, block, TRY_AROUND_YIELD, code, line, col, tree)
+
+
+def block_after(
+    tree: Tree, stmt: cst.CSTNode
+) -> tuple[cst.IndentedBlock, list[cst.BaseStatement]] | None:
+    """The indented block ``stmt`` is a statement of, and the statements after it there."""
     block = tree.parents.get(stmt)
     if not isinstance(block, cst.IndentedBlock):
         return None
     body = list(block.body)
-    index = next(i for i, s in enumerate(body) if s is stmt)
-    after: list[cst.BaseStatement] = []
-    for later in body[index + 1 :]:
-        if _is_bare_yield(later) or _yields(later):
-            break  # a second yield: not this one's clean-up
-        after.append(later)
-    if not after or any(leaves_block(s) for s in after):
-        return None
-    assert isinstance(stmt, cst.SimpleStatementLine)
+    return block, body[next(i for i, s in enumerate(body) if s is stmt) + 1 :]
+
+
+def finally_after(
+    stmt: cst.SimpleStatementLine,
+    after: list[cst.BaseStatement],
+    block: cst.IndentedBlock,
+    fix: Fix,
+    code: str,
+    line: int,
+    col: int,
+    tree: Tree,
+) -> Edit:
+    """The edit that makes ``stmt`` a ``try`` of its own whose ``finally`` is ``after`` (the
+    statements that follow it in ``block``)."""
 
     def build(updated: cst.CSTNode) -> cst.CSTNode:
         return cst.Try(
@@ -56,7 +83,7 @@ def try_around_yield(leak: Leak, tree: Tree, code: str, line: int, col: int) -> 
         )
 
     targets = ((stmt, build), *((s, remove) for s in after))
-    return Edit(TRY_AROUND_YIELD, code, line, col, tree.span(stmt, after[-1]), targets)
+    return Edit(fix, code, line, col, tree.span(stmt, after[-1]), targets)
 
 
 def _yields(stmt: cst.CSTNode) -> bool:

@@ -57,6 +57,7 @@ _PLANNERS: dict[str, tuple[Planner, ...]] = {
     "LL130": (transforms.with_for_bound,),
     "LL140": (locks.with_lock,),
     "LL161": (generators.try_around_yield,),
+    "LL162": (errorpath.rest_in_finally,),
     "LL120": (owners.add_close,),
 }
 

@@ -17,3 +17,18 @@ class Pipe:
 
     def close(self):
         self._rsock.close()
+
+
+class Loop:
+    def __init__(self, selector):
+        self._r, self._w = socket.socketpair()
+        try:
+            self._r.setblocking(False)
+            selector.register(self._r)
+        except BaseException:
+            self._w.close()
+            raise
+
+    def close(self):
+        self._r.close()
+        self._w.close()

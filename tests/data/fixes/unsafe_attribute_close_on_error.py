@@ -13,3 +13,14 @@ class Pipe:
 
     def close(self):
         self._rsock.close()
+
+
+class Loop:
+    def __init__(self, selector):
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        selector.register(self._r)
+
+    def close(self):
+        self._r.close()
+        self._w.close()
