@@ -8,7 +8,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, refuse
+from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, UNSAFE, Edit, Fix, refuse
 from leaklint.fixes.generators import block_after, finally_after
 from leaklint.fixes.transforms import (
     CLOSE_ON_ERROR,
@@ -53,6 +53,15 @@ ATTRIBUTE_CLOSE_ON_ERROR = Fix(
     "the path that does not fail stays as it was; on an error after it the attribute is "
     "released, and the object it is stored on may have been handed on already (registered, "
     "passed to a method that keeps it): whoever holds that object finds it released",
+)
+
+ATTRIBUTE_CLOSE_ON_ERROR_SAFE = Fix(
+    CLOSE_ON_ERROR.codes,
+    SAFE,
+    ATTRIBUTE_CLOSE_ON_ERROR.title,
+    "the path that does not fail stays as it was; on an error after it, __init__ raises and "
+    "the object is lost: nothing after the acquisition passes it on or calls its methods "
+    "(which could register it), and a second close() of these types does nothing",
 )
 
 
@@ -207,7 +216,53 @@ def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: 
     scope = tree.scope_of(block)
     assert isinstance(scope, cst.FunctionDef)
     bound = _Bound(var, leak.call, first, block, scope, middle, None, "close", finalizer, False)
-    return except_edit(bound, code, line, col, tree, ATTRIBUTE_CLOSE_ON_ERROR)
+    alone = (
+        leak.kind == "init-raises"
+        and scope.name.value == "__init__"
+        and leak.resource.qualname in CLOSES_ON_EXIT  # a second close() (a __del__'s) does nothing
+        and _only_its_attributes(tree, middle, root, var)
+    )
+    return except_edit(bound, code, line, col, tree, ATTRIBUTE_CLOSE_ON_ERROR_SAFE if alone else ATTRIBUTE_CLOSE_ON_ERROR)
+
+
+def _only_its_attributes(tree: Tree, middle: list[cst.BaseStatement], root: str, var: str) -> bool:
+    """``root`` (``self``) is used in ``middle`` only to read or set its attributes, never
+    passed, aliased or asked to run a method (which could register it); ``var``
+    (``self.sock``) only has its own methods called or attributes read."""
+
+    class Look(cst.CSTVisitor):
+        ok = True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value != root:
+                return
+            parent = tree.parents.get(node)
+            if not (isinstance(parent, cst.Attribute) and parent.value is node):
+                self.ok = False  # passed, aliased, or super() ... (``super`` is no root)
+                return
+            above = tree.parents.get(parent)
+            if isinstance(above, cst.Call) and above.func is parent:
+                self.ok = False  # self.method(...): may hand self on
+            elif tree.module.code_for_node(parent) == var:
+                if not (isinstance(above, cst.Attribute) and above.value is parent):
+                    self.ok = False  # the resource itself passed or stored
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "super":
+                self.ok = False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            self.ok = False  # a nested function may outlive __init__ holding self
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            self.ok = False
+            return False
+
+    look = Look()
+    for stmt in middle:
+        stmt.visit(look)
+    return look.ok
 
 
 REST_IN_FINALLY = Fix(
@@ -242,4 +297,5 @@ def rest_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
     return finally_after(first, rest, block, REST_IN_FINALLY, code, line, col, tree)
 
 
-FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR, REST_IN_FINALLY)
+FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR,
+         ATTRIBUTE_CLOSE_ON_ERROR_SAFE, REST_IN_FINALLY)

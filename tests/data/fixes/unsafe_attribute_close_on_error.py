@@ -1,6 +1,7 @@
 """An attribute set in __init__ left open when a later statement of __init__ fails (the
 object is never returned, so nothing can close it): released in an `except` that re-raises.
-Unsafe: `self` may have been handed on before the error."""
+Safe when nothing after it passes `self` on or calls its methods (Pipe); unsafe when `self`
+may have been handed on before the error (Registered), or for a socketpair's end."""
 
 import socket
 
@@ -24,3 +25,13 @@ class Loop:
     def close(self):
         self._r.close()
         self._w.close()
+
+
+class Registered:
+    def __init__(self, registry, port):
+        self.sock = socket.socket()
+        registry.add(self)
+        self.sock.connect(("127.0.0.1", port))
+
+    def close(self):
+        self.sock.close()
