@@ -2257,7 +2257,9 @@ class _ScopeAnalyser:
             and not made.on_receiver
             and not items
             and not self.expecting_raise
-            and not self.summarised(call)
+            # (``lock = DirLock(p).acquire()`` ... ``lock.release()``: a project acquire()
+            # that gives its object back is summarised as returning no resource, and is one)
+            and (not self.summarised(call) or (made.kind == "lock" and made.code == "LL140"))
             and self.registry.get(self.callee_name(call.func)) is None
         ):
             # ``conn = bind.connect()`` ... ``conn.close()``: the code's own release says so;
@@ -2937,12 +2939,25 @@ class _Evidence(SameScopeVisitor):
         self.first_acquire: dict[str, int] = {}
         self.last_release: dict[str, int] = {}
         self.given_back: dict[tuple[str, str], str] = {}  # (pool, name) -> putconn/release
+        # name or ``self.x`` -> (``X(...).acquire()`` bound to it, when): released later, the
+        # acquire() gave back the lock itself
+        self.taken: dict[str, list[tuple[cst.Call, int]]] = {}
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value.expression if isinstance(node.value, cst.Await) else node.value
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             if isinstance(value, cst.Call):
                 self.made.setdefault(node.targets[0].target.value, []).append(value)
+        if (
+            len(node.targets) == 1
+            and isinstance(node.value, cst.Call)  # (an awaited acquire() is a pool's)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "acquire"
+        ):
+            # ``lock = DirLock(p).acquire()``: an acquire() that gives its object back
+            holder = dotted_name(node.targets[0].target)
+            if holder is not None:
+                self.taken.setdefault(holder, []).append((value, self.order))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -3010,6 +3025,15 @@ def _evidence_from_use(
                     dotted_name(func) or "call", kind="resource",
                     release=(*verbs, *ownership.EVIDENCE_ALSO_RELEASES),
                     origin=_EVIDENCE.format(verbs[0]),
+                )
+    for holder, taken in seen.taken.items():
+        for call, when in taken:
+            if seen.last_release.get(holder, 0) > when and id(call) not in out and not known(
+                call.func
+            ):
+                out[id(call)] = Resource(
+                    dotted_name(call.func) or "acquire", kind="lock", release=("release",),
+                    code="LL140", origin=_EVIDENCE.format("release"),
                 )
     for holder, acquires in seen.acquired.items():
         # released after it is taken; not a lock this function made (nobody else waits on it)
