@@ -253,6 +253,7 @@ NON_RAISING_FUNCTIONS = frozenset(
         "time.monotonic",
         "time.perf_counter",
         "os.getpid",
+        "mimetypes.guess_type",  # string work on a name (the database is loaded once)
         # a descriptor's flag, a buffer in front of a raw file: fail only on a closed or bad
         # descriptor (the caller's error)
         "os.set_inheritable",
@@ -311,6 +312,7 @@ NON_RAISING_METHODS = frozenset(
         "setsockopt",  # only an option or level the caller got wrong raises
         "set_inheritable",
         "fileno",
+        "getsockname",  # a bound socket's own address (not getpeername: ENOTCONN)
 
         "__enter__",  # an object's own __enter__ gives itself back
         # a mapping's views: made without looking at a key (a dict's never fail)
