@@ -5,6 +5,8 @@ before that ``try`` go into it), and an attribute set in ``__init__`` that a fai
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
@@ -21,6 +23,7 @@ from leaklint.fixes.transforms import (
     _derived_escapes,
     _finalizer,
     _HeldHere,
+    _imports_module,
     _release_method,
     _released_in,
     except_edit,
@@ -82,7 +85,6 @@ def _acquired(
     if code_of(target) != var and not (
         unpacked
         and isinstance(target, (cst.Tuple, cst.List))
-        and leak.resource.kind != "file descriptor"
         and any(code_of(element.value) == var for element in target.elements)
     ):
         return None
@@ -196,16 +198,22 @@ def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: 
         return None
     found = _acquired(leak, tree, unpacked=True)
     if found is None:
-        return refuse("stored on an attribute inside an expression, or as a descriptor of a tuple")
+        return refuse("stored on an attribute inside an expression")
     first, block, start = found
     middle = list(block.body[start + 1 :])
     if not middle:
         return refuse("nothing after the acquisition in its block (the error is later)")
-    finalizer = _finalizer(var, leak, None)
+    descriptor = leak.resource.kind == "file descriptor"  # ``self.r, self.w = os.pipe()``
+    if descriptor and not _imports_module(tree.module, "os") and "os" in names_in(tree.module).all:
+        return refuse("`os` names something else in this module")
+    finalizer = cst.parse_statement(f"os.close({var})") if descriptor else _finalizer(var, leak, None)
     if finalizer is None:
         return refuse("no release a fix may add (close, aclose, release, dispose; never a wait or join)")
+    assert isinstance(finalizer, cst.SimpleStatementLine)
     text = "".join(tree.module.code_for_node(stmt) for stmt in middle)
-    if any(f"{var}.{method}(" in text for method in leak.resource.release):
+    if any(f"{var}.{method}(" in text for method in leak.resource.release) or (
+        descriptor and f"close({var})" in text
+    ):
         return refuse("released on some path in between")
     root = var.split(".")[0]
     between = names_in(*middle)
@@ -222,7 +230,19 @@ def attribute_close_on_error(leak: Leak, tree: Tree, code: str, line: int, col: 
         and leak.resource.qualname in CLOSES_ON_EXIT  # a second close() (a __del__'s) does nothing
         and _only_its_attributes(tree, middle, root, var)
     )
-    return except_edit(bound, code, line, col, tree, ATTRIBUTE_CLOSE_ON_ERROR_SAFE if alone else ATTRIBUTE_CLOSE_ON_ERROR)
+    # the other leaks of the same acquisition (``self.r, self.w = os.pipe()``), released too
+    others = [o for o, *_ in tree.fixing if o is not leak and o.call is leak.call and o.var and o.kind == leak.kind]
+    if any(f"close({o.var})" in text or f"{o.var}." in text and f"{o.var}.close(" in text for o in others):
+        return refuse("another of the acquisition's is released on some path in between")
+    more = tuple(
+        cst.parse_statement(f"os.close({o.var})" if descriptor else f"{o.var}.{leak.resource.release[0]}()")
+        for o in others
+    )
+    fix = ATTRIBUTE_CLOSE_ON_ERROR_SAFE if alone else ATTRIBUTE_CLOSE_ON_ERROR
+    edit = except_edit(bound, code, line, col, tree, fix, more)  # type: ignore[arg-type]
+    where = {id(o): (l, c, k) for o, l, c, k in tree.fixing}
+    edit = replace(edit, also=tuple(where[id(o)] for o in others))
+    return replace(edit, imports=("os",)) if descriptor and not _imports_module(tree.module, "os") else edit
 
 
 def _only_its_attributes(tree: Tree, middle: list[cst.BaseStatement], root: str, var: str) -> bool:

@@ -1105,20 +1105,27 @@ def try_edit(found: _Bound, fix: Fix, code: str, line: int, col: int, tree: Tree
 
 
 def except_edit(
-    found: _Bound, code: str, line: int, col: int, tree: Tree, fix: Fix = CLOSE_ON_ERROR
+    found: _Bound,
+    code: str,
+    line: int,
+    col: int,
+    tree: Tree,
+    fix: Fix = CLOSE_ON_ERROR,
+    more: tuple[cst.SimpleStatementLine, ...] = (),
 ) -> Edit:
-    """``f = F()`` ... → ``f = F()`` / ``try:`` ... ``except BaseException: f.close(); raise``."""
+    """``f = F()`` ... → ``f = F()`` / ``try:`` ... ``except BaseException: f.close(); raise``
+    (``more``: releases of the others the acquisition made, after ``f``'s)."""
     middle, head = found.middle, found.middle[0]
     indent = found.block.indent
 
     def build(updated: cst.CSTNode) -> cst.CSTNode:
-        release = found.finalizer.with_changes(leading_lines=())
+        releases = [stmt.with_changes(leading_lines=()) for stmt in (found.finalizer, *more)]
         reraise = cst.SimpleStatementLine(body=[cst.Raise()])
         return cst.Try(
             body=cst.IndentedBlock(body=[head.with_changes(leading_lines=()), *middle[1:]], indent=indent),
             handlers=[
                 cst.ExceptHandler(
-                    body=cst.IndentedBlock(body=[release, reraise], indent=indent),
+                    body=cst.IndentedBlock(body=[*releases, reraise], indent=indent),
                     type=cst.Name("BaseException"),
                 )
             ],

@@ -5,13 +5,12 @@ function holds it there."""
 import socket
 
 
-def probe(fd):
+def probe(fd, peer):
     s = socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM)
-    name = s.getsockname()
-    if not name:
+    if not peer:
         s.close()
         return None
-    s.setblocking(False)
+    s.connect(peer)
     return s
 
 

@@ -1,8 +1,10 @@
 """An attribute set in __init__ left open when a later statement of __init__ fails (the
 object is never returned, so nothing can close it): released in an `except` that re-raises.
 Safe when nothing after it passes `self` on or calls its methods (Pipe); unsafe when `self`
-may have been handed on before the error (Registered), or for a socketpair's end."""
+may have been handed on before the error (Registered), for a socketpair's end, or a pipe's
+descriptors (both closed by os.close() in the one except)."""
 
+import os
 import socket
 
 
@@ -47,3 +49,19 @@ class Registered:
 
     def close(self):
         self.sock.close()
+
+
+class Waker:
+    def __init__(self, nonblocking):
+        self.i, self.o = os.pipe()
+        try:
+            nonblocking(self.i)
+            nonblocking(self.o)
+        except BaseException:
+            os.close(self.i)
+            os.close(self.o)
+            raise
+
+    def close(self):
+        os.close(self.i)
+        os.close(self.o)
