@@ -256,7 +256,7 @@ def refusal_reasons(
     for place in fixable - set(why):
         why[place] = (
             "a fix is made, but the finding stays after it (or its edit overlaps another's)"
-            if place in made else "the leak is not found where the finding stands"
+            if place in made else "no leak at the finding's place when the file is analysed alone"
         )
     return why
 

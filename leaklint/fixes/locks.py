@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix
+from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, refuse
 from leaklint.fixes.transforms import (
     Tree,
     has_comment,
@@ -82,19 +82,19 @@ class _Touches(cst.CSTVisitor):
 def with_lock(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
     call = leak.call
     if not isinstance(call, cst.Call) or call.args or not isinstance(call.func, cst.Attribute):
-        return None
+        return refuse("not a plain `lock.acquire()` (arguments: a timeout or non-blocking)")
     if call.func.attr.value != "acquire" or not _plain_path(call.func.value):
-        return None
+        return refuse("not a plain `lock.acquire()` on a name or attribute path")
     awaited = isinstance(tree.parents.get(call), cst.Await)
     expr = tree.parents.get(tree.parents.get(call) if awaited else call)
     first = tree.parents.get(expr) if isinstance(expr, cst.Expr) else None
     if first is None or statement_call(first, awaited) is not call:
-        return None
+        return refuse("the acquire() is not a statement of its own (its result is used)")
     if awaited and not in_async_def(tree, first):
-        return None
+        return refuse("an awaited acquire outside `async def`")
     block = tree.parents.get(first)
     if not isinstance(block, cst.IndentedBlock):
-        return None
+        return refuse("the acquire() is on the line of its block's header")
     lock = call.func.value
     path = tree.module.code_for_node(lock)
     head = path.split(".", 1)[0]
@@ -111,18 +111,20 @@ def with_lock(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | 
         ):
             end = j
             break
-    if end is None or end == start + 1:
-        return None
+    if end is None:
+        return refuse("no release() of the same lock later in its block (released elsewhere or in a branch)")
+    if end == start + 1:
+        return refuse("nothing between the acquire() and the release()")
     release_stmt = body[end]
     assert isinstance(release_stmt, cst.SimpleStatementLine) and isinstance(first, cst.SimpleStatementLine)
     if has_comment(release_stmt):
-        return None
+        return refuse("the release line carries a comment")
     middle = body[start + 1 : end]
     touches = _Touches(tree.module, path, head)
     for stmt in middle:
         stmt.visit(touches)
     if touches.found:
-        return None
+        return refuse("the statements in between touch the lock (or what holds it)")
     fix = WITH_LOCK_EXITS if any(leaves_block(stmt) for stmt in middle) else WITH_LOCK
 
     def build(updated: cst.CSTNode) -> cst.CSTNode:
