@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -215,6 +215,8 @@ class _Module:
     #: the methods of ``Type.method`` entries (``get_connection``, ``acquire``, ``open``):
     #: only a call of one asks for its receiver's type
     receiver_methods: frozenset[str] = frozenset()
+    #: module-level class -> its methods by name (``flag_reset_elsewhere`` reads a base's)
+    class_methods: dict[str, dict[str, cst.FunctionDef]] = field(default_factory=dict)
 
 
 def analyse_module(
@@ -235,6 +237,15 @@ def analyse_module(
         for stmt in module.body
         if isinstance(stmt, cst.ClassDef) and not stmt.decorators
     )
+    ctx.class_methods = {
+        f"{module_name}.{stmt.name.value}" if module_name else stmt.name.value: {
+            method.name.value: method
+            for method in stmt.body.body
+            if isinstance(method, cst.FunctionDef)
+        }
+        for stmt in module.body
+        if isinstance(stmt, cst.ClassDef)
+    }
     scope = body_scope("module", None, module.body, module_name, is_package)
     _ScopeAnalyser(ctx, scope, "module").run(module.body)
     return ctx.leaks
@@ -256,8 +267,11 @@ class _ScopeAnalyser:
         mocked: frozenset[str] = frozenset(),
         cleanup_skipped: bool = False,
         in_test: bool = False,
+        siblings: Mapping[str, cst.FunctionDef] | None = None,
     ) -> None:
         self.ctx = ctx
+        # in a method: the other methods of its class body, by name (see flag_reset_elsewhere)
+        self.siblings = siblings or {}
         # inside a test function (``def test_...``), at any depth: a class defined there is
         # that test's own stand-in, exercised by the test itself
         self.in_test = in_test
@@ -360,6 +374,10 @@ class _ScopeAnalyser:
     # ---- driver
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
+        if self.kind == "class":
+            self.siblings = {
+                stmt.name.value: stmt for stmt in body if isinstance(stmt, cst.FunctionDef)
+            }
         if self.kind == "function":
             self.evidence = _evidence_from_use(body, self.known_callee)
         if self.kind == "module":
@@ -725,9 +743,53 @@ class _ScopeAnalyser:
                 key = _flag_key(target)
                 if key is not None:
                     post.flags.pop(key, None)
-                    if vouched and isinstance(target, cst.Name):
+                    if vouched and (
+                        isinstance(target, cst.Name)
+                        or (
+                            (attr := self.self_attribute(target)) is not None
+                            and not self.flag_reset_elsewhere(attr)
+                        )
+                    ):
+                        # ``locked = True`` / ``self._locked = True`` after a guarded acquire
                         post.flags[key] = frozenset(vouched)
         return post
+
+    def flag_reset_elsewhere(self, attr: str) -> bool:
+        """Might a method of the class this method calls reset ``self.attr``
+        (``self.make_connection()`` setting ``self._locked = False``: redis's pool, realworld
+        R-015)? Then ``self._locked = True`` vouches for no lock here. A method of this class
+        body is read; one the class inherits from elsewhere might; ``self.queue_class()`` of an
+        attribute holding a class, or a method that does not assign it, does not."""
+        if self.method is None or self.class_name is None:
+            return True
+        project = self.ctx.project
+        inherited: dict[str, cst.FunctionDef | None] = {}  # None: defined in another module
+        if project is not None:
+            for name, base in project.lineage(self.class_name):
+                if base is None or name is None or name == self.class_name:
+                    continue
+                bodies = self.ctx.class_methods.get(name, {})
+                for method in base.methods:
+                    inherited.setdefault(method, bodies.get(method))
+        for node in _walk_expression(self.method.body):
+            if not (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and isinstance(node.func.value, cst.Name)
+                and node.func.value.value == self.self_name
+            ):
+                continue
+            called = node.func.attr.value
+            sibling = self.siblings.get(called)
+            if sibling is None and called in inherited:
+                sibling = inherited[called]
+                if sibling is None:
+                    return True  # defined in another module: it might
+            if sibling is None:
+                continue
+            if sibling is not self.method and attr in _self_attrs_assigned(sibling):
+                return True
+        return False
 
     def stmt_AnnAssign(self, stmt: cst.AnnAssign, state: _State) -> _MaybeState:
         if stmt.value is None:
@@ -1292,6 +1354,7 @@ class _ScopeAnalyser:
                 yield_raises=not fixture,
                 class_name=self.class_name if in_class else None,
                 method=stmt if in_class else None,
+                siblings=self.siblings if in_class else None,
                 mocked=frozenset(patched),
                 cleanup_skipped=any(leak.kind == "cleanup-skipped" for leak in skipped),
                 in_test=self.in_test or stmt.name.value.startswith("test"),
@@ -2436,6 +2499,27 @@ class _ScopeAnalyser:
 
     # ---- conditions
 
+    def waits_forever(self, test: cst.BaseExpression, state: _State) -> bool:
+        """``cond.wait()`` / ``cond.wait_for(pred)`` with no timeout, on a condition this scope
+        holds (``cond.acquire()`` before): it returns True (or the predicate's true value)
+        once notified, never a false one (realworld: six asyncio Condition tests). With a
+        timeout it may give False, the lock held again."""
+        if isinstance(test, cst.Await):
+            test = test.expression
+        if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)):
+            return False
+        method = test.func.attr.value
+        if not (
+            (method == "wait" and not test.args)
+            or (method == "wait_for" and len(test.args) == 1 and test.args[0].keyword is None)
+        ):
+            return False
+        holder = _receiver_key(test.func)
+        return holder is not None and any(
+            self.obligations[oid].resource.on_receiver and state.status.get(oid, 0) & OPEN
+            for oid in state.names.get(holder, frozenset())
+        )
+
     def refine(self, test: cst.BaseExpression, state: _State) -> tuple[_MaybeState, _MaybeState]:
         """States where ``test`` is true / false, knowing ``f is None`` means f holds nothing."""
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
@@ -2452,6 +2536,8 @@ class _ScopeAnalyser:
                 return left_true, None
             right_true, right_false = self.refine(test.right, left_false)
             return _join(left_true, right_true), right_false
+        if self.waits_forever(test, state):
+            return state, None  # ``if await cond.wait():`` is never false
         if isinstance(test, cst.Call) and id(test) in self.conditional:
             # ``if lock.acquire(blocking=False):`` — not acquired when false
             not_held = state.copy()
@@ -3565,6 +3651,26 @@ def _expects_resource_warning(expr: cst.BaseExpression) -> bool:
 _EXPECTING_WARNING = frozenset(
     {"assertWarns", "assertWarnsRegex", "check_warnings", "warns", "catch_warnings"}
 )
+
+
+def _self_attrs_assigned(method: cst.FunctionDef) -> set[str]:
+    """The attributes of its first parameter a method assigns (``self._locked = False``)."""
+    me = _first_param(method)
+    found: set[str] = set()
+    for node in _walk_expression(method.body):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            if (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value == me
+            ):
+                found.add(target.attr.value)
+    return found
 
 
 def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:
