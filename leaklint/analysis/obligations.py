@@ -170,6 +170,9 @@ class _Effects:
     method_uses: list[tuple[str, str]] = field(default_factory=list)  # (name, attr)
     opened: list[tuple[str, str]] = field(default_factory=list)  # (name, method) of every call
     released: list[str] = field(default_factory=list)  # names handed to a releasing helper
+    # names formatted into a string (``f"open({w})"``, ``"{:d}".format(w)``): a descriptor
+    # written into code another interpreter or process runs is handed to it
+    formatted: list[str] = field(default_factory=list)
     escaped: list[str] = field(default_factory=list)
     # given to a constructor (``Connection(sock)``): taken only once the call has returned
     handed: list[str] = field(default_factory=list)
@@ -1769,6 +1772,11 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
         for name in (*fx.released, *fx.escaped):
             state.discharge(state.names.get(name, frozenset()))
+        for name in fx.formatted:
+            state.discharge(frozenset(
+                oid for oid in state.names.get(name, frozenset())
+                if self.obligations[oid].resource.kind == "file descriptor"
+            ))
         for name, method in fx.method_args:
             for oid in state.names.get(name, frozenset()):
                 if method in self.obligations[oid].resource.return_to:
@@ -1984,6 +1992,13 @@ class _ScopeAnalyser:
                 return resource
         return None
 
+    def format_into(self, expr: cst.BaseExpression, fx: _Effects) -> None:
+        """``expr`` is written into a string: a named descriptor goes with it (see
+        ``_Effects.formatted``); anything else is used and dropped."""
+        items = self.value_of(expr, fx)
+        fx.formatted.extend(item[1] for item in items if item[0] == "name")
+        self.consume_items([item for item in items if item[0] != "name"], fx)
+
     def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
         """The value is used and dropped: a fresh resource in it is LL102."""
         self.consume_items(self.value_of(expr, fx), fx)
@@ -2159,6 +2174,11 @@ class _ScopeAnalyser:
             self.lambda_handed |= _handed_in(expr.body) - _lambda_params(expr)
             return []
         if isinstance(expr, _LEAF_EXPRESSIONS):
+            return []
+        if isinstance(expr, cst.FormattedString):
+            for part in expr.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    self.format_into(part.expression, fx)
             return []
         if isinstance(expr, _CHAINS):
             # ``"a" "b" "c" ...`` and ``a + b + c ...`` nest one level per operand
@@ -2414,6 +2434,12 @@ class _ScopeAnalyser:
                     self.consume_items(
                         [item], fx, opened=item[0] == "new" and method in item[2].opens_on
                     )
+            if method == "format" and isinstance(
+                func.value, (cst.SimpleString, cst.ConcatenatedString)
+            ):
+                for arg in call.args:
+                    self.format_into(arg.value, fx)
+                return []
             if method in ("__enter__", "__aenter__"):
                 # ``x = x.__enter__()``: what it gives back is the object itself
                 return [item for item in receiver if item[0] == "name"]
