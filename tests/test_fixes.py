@@ -466,6 +466,8 @@ def test_a_finding_left_unfixed_says_why(tmp_path: Path) -> None:
         b"def later(p, flag):\n"
         b"    if flag:\n"
         b"        f = open(p)\n"
+        b"    else:\n"
+        b"        f = None\n"
         b"    data = f.read()\n"
         b"    return data\n"
     )

@@ -24,9 +24,12 @@ from leaklint.fixes.transforms import (
     _finalizer,
     _HeldHere,
     _imports_module,
+    _only_attribute_uses,
     _release_method,
     _released_in,
     except_edit,
+    fresh_name,
+    kept,
     has_comment,
     leaves_block,
     names_in,
@@ -319,3 +322,88 @@ def rest_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -> E
 
 FIXES = (INTO_LATER_FINALLY, INTO_LATER_FINALLY_UNSAFE, ATTRIBUTE_CLOSE_ON_ERROR,
          ATTRIBUTE_CLOSE_ON_ERROR_SAFE, REST_IN_FINALLY)
+#: (and GUARDED_TO_BLOCK_END, GUARDED_TO_BLOCK_END_UNSAFE: ``planners.ALL_FIXES``)
+
+
+GUARDED_TO_BLOCK_END = Fix(
+    ("LL100",),
+    SAFE,
+    "Name what the branch opens, and release it in a `finally` after the branch if it was opened",
+    "nothing released it: the only change is the added release at the function's end (and on "
+    "an early return or an error), of exactly what the branch opened (a fresh name, `None` "
+    "until then); only when the rest uses it through its methods and nothing made from it "
+    "leaves",
+)
+GUARDED_TO_BLOCK_END_UNSAFE = Fix(
+    GUARDED_TO_BLOCK_END.codes,
+    UNSAFE,
+    GUARDED_TO_BLOCK_END.title,
+    "the rest of the function hands it to a call: the callee may keep it and find it "
+    "released after the function returns",
+)
+
+
+def guarded_to_block_end(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``if not hasattr(f, "read"): f = open(f)`` ... (never released) → ``opened = None`` /
+    ``if ...: f = opened = open(f)`` / ``try:`` the rest of the function ``finally: if opened
+    is not None: opened.close()``, where a ``with`` cannot express the scope (opened on one
+    branch, used after it)."""
+    found = _acquired(leak, tree)
+    var = leak.var
+    if found is None or var is None or "." in var or leak.resource.return_to or leak.resource.is_async:
+        return None
+    first, inner, _ = found
+    branch = tree.parents.get(inner)
+    scope = tree.scope_of(inner)
+    outer = tree.parents.get(branch) if isinstance(branch, cst.If) else None
+    if not (isinstance(branch, cst.If) and branch.orelse is None and isinstance(scope, cst.FunctionDef)
+            and outer is scope.body and isinstance(outer, cst.IndentedBlock)):
+        return None
+    body = list(outer.body)
+    rest = body[next(i for i, s in enumerate(body) if s is branch) + 1 :]
+    finalizer = _finalizer("x", leak, None)
+    if not rest or finalizer is None:
+        return None
+    later = [s for s in inner.body[list(inner.body).index(first) + 1 :]]
+    region = [*later, *rest]
+    methods = frozenset(leak.resource.release)
+    if _released_in(region, var, methods):
+        return refuse("released on some path after the branch")
+    between = names_in(*region)
+    if var in between.bound or var in between.in_nested or var in between.declared:
+        return refuse("rebound, deleted or captured by a nested function after the branch")
+    if kept(region, var, scope):
+        return refuse("handed on (returned or stored) after the branch")
+    taken = names_in(scope)
+    opened = fresh_name("opened", taken.all | taken.declared)
+    lent = not _only_attribute_uses(tree, region, var) or _derived_escapes(region, var, scope)
+    fix = GUARDED_TO_BLOCK_END_UNSAFE if lent else GUARDED_TO_BLOCK_END
+    release = cst.parse_statement(
+        f"if {opened} is not None:\n    {tree.module.code_for_node(finalizer.body[0]).replace('x.', opened + '.', 1)}\n"
+    )
+    indent = outer.indent
+
+    def build_first(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.SimpleStatementLine)
+        assign = updated.body[0]
+        assert isinstance(assign, cst.Assign)
+        targets = [*assign.targets, cst.AssignTarget(target=cst.Name(opened))]
+        return updated.with_changes(body=[assign.with_changes(targets=targets)])
+
+    def build_branch(updated: cst.CSTNode) -> cst.CSTNode:
+        none = cst.parse_statement(f"{opened} = None\n").with_changes(
+            leading_lines=getattr(updated, "leading_lines", ())
+        )
+        return cst.FlattenSentinel([none, updated.with_changes(leading_lines=())])  # type: ignore[return-value]
+
+    head = rest[0]
+
+    def build_try(updated: cst.CSTNode) -> cst.CSTNode:
+        return cst.Try(
+            body=cst.IndentedBlock(body=[head.with_changes(leading_lines=()), *rest[1:]], indent=indent),
+            finalbody=cst.Finally(body=cst.IndentedBlock(body=[release], indent=indent)),
+            leading_lines=getattr(head, "leading_lines", ()),
+        )
+
+    targets = ((first, build_first), (branch, build_branch), (head, build_try), *((s, remove) for s in rest[1:]))
+    return Edit(fix, code, line, col, tree.span(branch, rest[-1]), targets)

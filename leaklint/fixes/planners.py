@@ -31,6 +31,8 @@ ALL_FIXES: tuple[Fix, ...] = (
     *descriptors.FIXES,
     *stacks.FIXES,
     *errorpath.FIXES,
+    errorpath.GUARDED_TO_BLOCK_END,
+    errorpath.GUARDED_TO_BLOCK_END_UNSAFE,
 )
 FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
@@ -41,6 +43,7 @@ _OWN_LOCALS: tuple[Planner, ...] = (
     transforms.with_for_bound,
     errorpath.into_later_finally,
     errorpath.attribute_close_on_error,
+    errorpath.guarded_to_block_end,
     descriptors.close_fd_in_finally,
 )
 

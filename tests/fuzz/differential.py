@@ -228,6 +228,8 @@ SHAPES = (
     # closed on a branch that returns, returned on the other: the except that re-raises
     ("{v} = socket.socket()", "if p == 'raw':", "    {v}.close()", "    return None",
      "{v}.send(data)", "return {v}"),
+    # opened on a branch, used after it, never released: a fresh name and a guarded release
+    ("if p:", "    {v} = open(p)", "    {v}.seek(0)", "data = {v}.read()"),
     # the ends of a socketpair: try/finally (no with binds one of them)
     ("{v}, other = socket.socketpair()", "{v}.send(data)", "data = other.read()", "{v}.close()"),
 )
