@@ -3247,11 +3247,27 @@ class _SelfReleases(SameScopeVisitor):
     def __init__(self, self_name: str) -> None:
         self.self_name = self_name
         self.attrs: set[str] = set()
+        # a release in an except handler only is clean-up on failure: on success the method
+        # leaves the attribute to its object (celery's Cassandra backend, realworld X-005)
+        self.handlers = 0
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.handlers += 1
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self.handlers -= 1
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self.handlers += 1
+
+    def leave_ExceptStarHandler(self, original_node: cst.ExceptStarHandler) -> None:
+        self.handlers -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if (
-            isinstance(func, cst.Attribute)
+            not self.handlers
+            and isinstance(func, cst.Attribute)
             and is_releasing(func.attr.value)
             and isinstance(func.value, cst.Attribute)
             and isinstance(func.value.value, cst.Name)
