@@ -735,6 +735,9 @@ class _ScopeAnalyser:
                 if patched is not None:
                     self.patched.add(patched)
         vouched = self.previous_fresh if _is_true_constant(stmt.value) else []
+        # ``fileobj = _LowLevelFile(p); self._extfileobj = False``: where the flag is false,
+        # it was made here (tarfile's _Stream: ``if not self._extfileobj: close()``)
+        disowned = self.previous_fresh if _is_false_constant(stmt.value) else []
         if isinstance(stmt.value, cst.Call) and _acquires_conditionally(stmt.value):
             vouched = [-1]  # filled in below, once the acquisition has an obligation
         post = self.assign(targets, stmt.value, fx, state, stmt)
@@ -746,15 +749,16 @@ class _ScopeAnalyser:
                 key = _flag_key(target)
                 if key is not None:
                     post.flags.pop(key, None)
-                    if vouched and (
-                        isinstance(target, cst.Name)
-                        or (
-                            (attr := self.self_attribute(target)) is not None
-                            and not self.flag_reset_elsewhere(attr)
-                        )
-                    ):
+                    post.flags.pop(f"not {key}", None)
+                    trusted = isinstance(target, cst.Name) or (
+                        (attr := self.self_attribute(target)) is not None
+                        and not self.flag_reset_elsewhere(attr)
+                    )
+                    if vouched and trusted:
                         # ``locked = True`` / ``self._locked = True`` after a guarded acquire
                         post.flags[key] = frozenset(vouched)
+                    elif disowned and trusted:
+                        post.flags[f"not {key}"] = frozenset(disowned)
         return post
 
     def flag_reset_elsewhere(self, attr: str) -> bool:
@@ -2955,6 +2959,10 @@ def _iterated_names(expr: cst.BaseExpression) -> list[str]:
 
 def _is_true_constant(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "True"
+
+
+def _is_false_constant(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.Name) and value.value == "False"
 
 
 def _sets_test_true(stmt: cst.SimpleStatementLine, test: cst.BaseExpression) -> bool:
