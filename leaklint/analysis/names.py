@@ -10,7 +10,8 @@ the functions nested in them).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -101,6 +102,23 @@ class Scope:
             scope = scope.lookup_parent()
         return set()
 
+    def common_base(self, targets: Collection[str]) -> str | None:
+        """Of the classes a name is bound to on different paths (``if win: Reader =
+        ThreadReader else: Reader = PosixReader``), the one all the others derive from,
+        through the bases this scope's module defines: what the name makes is one of it."""
+        for candidate in sorted(targets):
+            if all(other == candidate or self._derives(other, candidate) for other in targets):
+                return None if candidate == UNKNOWN else candidate
+        return None
+
+    def _derives(self, class_name: str, base: str, depth: int = 0) -> bool:
+        module = _module_of(self)
+        prefix = f"{module.module}."
+        if depth > 8 or not module.module or not class_name.startswith(prefix):
+            return False
+        bases = module.bases.get(class_name[len(prefix):], set())
+        return base in bases or any(self._derives(b, base, depth + 1) for b in bases)
+
     def bind(self, name: str, target: str = UNKNOWN) -> None:
         self.bindings.setdefault(name, set()).add(target)
 
@@ -123,7 +141,8 @@ class Scope:
                 if len(targets) == 1:
                     (target,) = targets
                     return None if target == UNKNOWN else target
-                return None  # bound to different things on different paths
+                # bound to different things on different paths: their common class, if one
+                return scope.common_base(targets)
             scope = scope.lookup_parent()
         return f"builtins.{name}" if name in _BUILTINS else None
 
@@ -209,10 +228,14 @@ class _BindingCollector:
             self.block(stmt.body)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):
             self.block(stmt.body)
+            imported = _stdlib_imports_only(stmt.body)
             for handler in stmt.handlers:
                 if handler.name is not None:
                     self.target(handler.name.name)
-                self.block(handler.body)
+                if imported and _catches_import_error(handler):
+                    self.fallback(handler.body, imported)
+                else:
+                    self.block(handler.body)
             if stmt.orelse:
                 self.block(stmt.orelse.body)
             if stmt.finalbody:
@@ -221,6 +244,16 @@ class _BindingCollector:
             for case in stmt.cases:
                 self.pattern(case.pattern)
                 self.block(case.body)
+
+    def fallback(self, block: cst.BaseSuite, imported: set[str]) -> None:
+        """An ``except ImportError:`` handler after a ``try`` that only imports standard
+        library modules (``try: import builtins`` / ``except ImportError: import __builtin__
+        as builtins``): on Python 3 the import never fails, so what the handler binds to
+        those names never stands."""
+        bindings = self.scope.bindings
+        kept = {name: set(bindings[name]) for name in imported if name in bindings}
+        self.block(block)
+        bindings.update(kept)
 
     def block(self, block: cst.BaseSuite) -> None:
         if isinstance(block, cst.IndentedBlock):
@@ -264,6 +297,8 @@ class _BindingCollector:
         elif isinstance(small, cst.Assign):
             value = _alias_target(scope, small.value)
             for target in small.targets:
+                if value == UNKNOWN:  # ``socket = patcher.original("socket")``
+                    value = _imported_by_its_name(target.target, small.value) or value
                 self.target(target.target, value)
                 self.made_by(target.target, small.value)
                 self.value(target.target, small.value)
@@ -342,6 +377,34 @@ class _BindingCollector:
                 self.pattern(keyword.pattern)
 
 
+def _stdlib_imports_only(block: cst.BaseSuite) -> set[str]:
+    """The names a ``try`` body binds when all it does is ``import m [as n]`` of top-level
+    standard library modules (which always import); else nothing."""
+    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    names: set[str] = set()
+    for stmt in statements:
+        simple = isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
+        for small in stmt.body if simple else [None]:
+            if not isinstance(small, cst.Import):
+                return set()
+            for alias in small.names:
+                module = _import_module_name(alias.name)
+                if "." in module or module not in sys.stdlib_module_names:
+                    return set()
+                asname = alias.asname.name if alias.asname is not None else None
+                names.add(asname.value if isinstance(asname, cst.Name) else module)
+    return names
+
+
+def _catches_import_error(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """``except ImportError:`` / ``except (ImportError, AttributeError):``."""
+    kind = handler.type
+    kinds = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return any(
+        dotted_name(k) in ("ImportError", "ModuleNotFoundError") for k in kinds if k is not None
+    )
+
+
 def _alias_target(scope: Scope, value: cst.BaseExpression) -> str | None:
     """What ``name = value`` binds: an alias of a dotted name, nothing for ``None``."""
     if isinstance(value, cst.Name) and value.value == "None":
@@ -366,6 +429,24 @@ def _imported_by_call(value: cst.BaseExpression) -> str | None:
         return None
     text = module.evaluated_value
     if not isinstance(text, str) or not all(part.isidentifier() for part in text.split(".")):
+        return None
+    return text
+
+
+def _imported_by_its_name(target: cst.BaseExpression, value: cst.BaseExpression) -> str | None:
+    """A name bound to a call given that very name, a standard library module's, as its one
+    positional argument: an import helper returning the module (eventlet's
+    ``socket = patcher.original("socket")``, ``ssl = pytest.importorskip("ssl")``,
+    ``select = __import__("select")``)."""
+    if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+        return None
+    positional = [arg for arg in value.args if arg.keyword is None]
+    if len(positional) != 1 or positional[0].star or not isinstance(
+        positional[0].value, cst.SimpleString
+    ):
+        return None
+    text = positional[0].value.evaluated_value
+    if text != target.value or text not in sys.stdlib_module_names:
         return None
     return text
 

@@ -370,6 +370,7 @@ class _FunctionReader:
         module_globals = {
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
         }
+        param_aliases = _param_aliases(nodes, params)
         for sub in nodes:
             if type(sub) not in _READ_NODES:
                 continue
@@ -394,6 +395,7 @@ class _FunctionReader:
                     else:
                         attr = _is_self_attr(target, me) if me else None
                         for kept in _kept_names(value):
+                            kept = param_aliases.get(kept, kept)  # ``fd = realsock``
                             if kept not in params:
                                 continue
                             if attr is not None:  # ``self.file = fileobj``: see param_attrs
@@ -901,6 +903,21 @@ def _element_factories(value: ast.expr, resolve: Callable[[ast.expr], str | None
         if isinstance(element, ast.Call):
             made.add(resolve(element.func) or "")
     return made - {""}
+
+
+def _param_aliases(nodes: list[ast.AST], params: Collection[str]) -> dict[str, str]:
+    """Local names bound to a parameter, and to no other one (``fd = family_or_realsock`` in
+    one branch, ``fd = socket(family)`` in the other): keeping them keeps the parameter."""
+    out: dict[str, str] = {}
+    other: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Name) and target.id not in params:
+                if isinstance(value, ast.Name) and value.id in params:
+                    if out.setdefault(target.id, value.id) != value.id:
+                        other.add(target.id)
+    return {name: param for name, param in out.items() if name not in other}
 
 
 def _value_leaves(node: ast.expr) -> Iterable[ast.expr]:
