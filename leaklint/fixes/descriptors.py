@@ -123,20 +123,21 @@ def _only_borrowed(middle: list[cst.CSTNode], var: str) -> bool:
 
 
 def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
-    """``fd, path = tempfile.mkstemp()`` ... ``os.close(fd)`` → the same with the statements
-    in between in a ``try`` and ``os.close(fd)`` in its ``finally``."""
+    """``fd, path = tempfile.mkstemp()`` (or ``fd = os.open(path, flags)``) ... ``os.close(fd)``
+    → the same with the statements in between in a ``try`` and ``os.close(fd)`` in its
+    ``finally``."""
     call, var = leak.call, leak.var
-    if not leak.resource.unpack or leak.resource.release != ("close",) or var is None:
+    descriptor = leak.resource.kind == "file descriptor"  # ``fd = os.open(path, flags)``
+    if not (leak.resource.unpack or descriptor) or leak.resource.release != ("close",) or var is None:
         return None
     assign = tree.parents.get(call)
+    target = assign.targets[0].target if isinstance(assign, cst.Assign) and len(assign.targets) == 1 else None
     if not (
         isinstance(call, cst.Call)
-        and isinstance(assign, cst.Assign)
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, (cst.Tuple, cst.List))
-        and any(
-            isinstance(el.value, cst.Name) and el.value.value == var
-            for el in assign.targets[0].target.elements
+        and (
+            isinstance(target, (cst.Tuple, cst.List))
+            and any(isinstance(el.value, cst.Name) and el.value.value == var for el in target.elements)
+            or descriptor and isinstance(target, cst.Name) and target.value == var
         )
     ):
         return None

@@ -160,7 +160,7 @@ def _namespace(world: World, patched: bool) -> dict[str, Any]:
 
     modules = {
         "json": types.SimpleNamespace(load=load),
-        "os": types.SimpleNamespace(close=close_fd, write=write_fd),
+        "os": types.SimpleNamespace(close=close_fd, write=write_fd, open=lambda *a: Fake(world)),
         "tempfile": types.SimpleNamespace(mkstemp=lambda *a: (Fake(world), "tmp")),
         "socket": types.SimpleNamespace(socket=lambda *a: kind(world),
                                         socketpair=lambda *a: (kind(world), kind(world))),
@@ -204,6 +204,8 @@ SHAPES = (
     ("{v}, path = tempfile.mkstemp()", "os.write({v}, data)", "data = path"),
     ("{v}, path = tempfile.mkstemp()", "if p == 'raw':", "    return path", "os.write({v}, data)",
      "os.close({v})"),
+    # a descriptor from os.open(): os.close(fd) into a finally
+    ("{v} = os.open(p, 0)", "os.write({v}, data)", "os.close({v})", "data = 'written'"),
     # several files whose closes do not nest, a list of them: a contextlib.ExitStack
     ("{v} = open(p)", "out = open(p)", "out.write({v}.read())", "{v}.close()", "out.close()",
      "data = 'copied'"),
