@@ -87,6 +87,10 @@ class ClassFacts:
     #: attr -> the factories of the values of the container it holds
     #: (``self._locks = defaultdict(threading.Lock)``, ``{k: Lock() for k in ks}``)
     attr_elements: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: attr -> the calls whose results a method puts into the container it holds
+    #: (``self._conns[key] = sqlite3.connect(p)``, ``self._socks.append(s)``): the class owns
+    #: them as it owns what it stores on an attribute
+    element_stores: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +345,7 @@ class _FunctionReader:
         self.mention_lines: dict[str, list[int]] = {}
         self.attr_types: dict[str, set[str]] = {}  # ``self.x: T = ...``: T
         self.attr_elements: dict[str, set[str]] = {}  # ``self.x = defaultdict(F)``: F
+        self.element_stores: dict[str, set[str]] = {}  # ``self.x[k] = F()``: F
 
     def refreshed(self) -> frozenset[str]:
         """The attributes of self the method's first mention of is a store, on a line that
@@ -370,13 +375,21 @@ class _FunctionReader:
         module_globals = {
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
         }
-        param_aliases = _param_aliases(nodes, params)
+        drawn, param_aliases = _local_sources(nodes, me, params)
+        put: list[tuple[str, ast.expr]] = []  # (container on self, what is put into it)
         for sub in nodes:
             if type(sub) not in _READ_NODES:
                 continue
             if isinstance(sub, ast.Assign):
                 value = sub.value
                 calls = self._call_sources(value, assigned, me, class_name)
+                for target in sub.targets:
+                    container = (
+                        _is_self_attr(target.value, me)
+                        if me and isinstance(target, ast.Subscript) else None
+                    )
+                    if container is not None:  # ``self._conns[key] = connect()``
+                        put.append((container, value))
                 if any(self._keeps(t, module_globals) for t in sub.targets):
                     # ``conn = _local.conn = connect()``, ``_CACHE[key] = conn``: a cache
                     # outliving the call keeps it; whoever gets it back only borrows it
@@ -430,6 +443,10 @@ class _FunctionReader:
                     if isinstance(receiver, ast.Name):
                         if is_releasing(func.attr):
                             released_names.add(receiver.id)
+                            if receiver.id in drawn:
+                                # ``for conn in self._conns.values(): conn.close()``: what
+                                # the container holds is released
+                                self.attr_calls.setdefault(drawn[receiver.id], set()).add(func.attr)
                             if receiver.id in params:
                                 takes.add(receiver.id)
                         if receiver.id != me:
@@ -447,6 +464,12 @@ class _FunctionReader:
                     if attr is not None:
                         quiet.add(id(receiver))
                         self.attr_calls.setdefault(attr, set()).add(func.attr)
+                    elif me and isinstance(receiver, ast.Subscript) and is_releasing(func.attr):
+                        held = _is_self_attr(receiver.value, me)  # ``self._conns[k].close()``
+                        if held is not None:
+                            self.attr_calls.setdefault(held, set()).add(func.attr)
+                    if attr is not None and func.attr in _CACHE_FILLING:
+                        put.extend((attr, arg) for arg in sub.args)  # ``self._s.append(s)``
                     if (
                         attr is not None and func.attr in _KEEPING_CALLEES
                         or func.attr in _CACHE_FILLING and self._outlives(receiver, module_globals)
@@ -511,6 +534,10 @@ class _FunctionReader:
                     self.handed.add(attr)
         for name in closed_locals - params:
             self.closed_callees.update(assigned.get(name, ()))
+        for container, value in put:
+            made = self._call_sources(value, assigned, me, class_name)
+            if made:
+                self.element_stores.setdefault(container, set()).update(made)
         sources: dict[str, int] = {}
         for value in returned:
             for leaf in _value_leaves(value):
@@ -905,19 +932,61 @@ def _element_factories(value: ast.expr, resolve: Callable[[ast.expr], str | None
     return made - {""}
 
 
-def _param_aliases(nodes: list[ast.AST], params: Collection[str]) -> dict[str, str]:
-    """Local names bound to a parameter, and to no other one (``fd = family_or_realsock`` in
-    one branch, ``fd = socket(family)`` in the other): keeping them keeps the parameter."""
-    out: dict[str, str] = {}
-    other: set[str] = set()
+#: Methods that take an element out of a container (``conn = self._conns.pop(key)``).
+_DRAWING = frozenset({"pop", "popitem", "popleft", "get", "get_nowait"})
+#: Views of a container a loop runs over (``for conn in self._conns.values()``).
+_VIEWS = frozenset({"values", "items", "copy"})
+_COPIES = frozenset({"list", "tuple", "sorted", "reversed"})
+
+
+def _local_sources(
+    nodes: list[ast.AST], me: str | None, params: Collection[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What some local names stand for, from their bindings (one pass over the body):
+
+    - drawn: the local names bound to an element of a container held on self -> that
+      attribute (``for conn in self._conns.values()``, ``_, conn = self._conns.popitem()``,
+      ``conn = self._conns[key]``, ``for s in list(self._socks)``), for a method;
+    - aliases: the local names bound to a parameter, and to no other one (``fd =
+      family_or_realsock`` in one branch, ``fd = socket(family)`` in the other): keeping
+      them keeps the parameter."""
+    drawn: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    ambiguous: set[str] = set()
     for node in nodes:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-            if isinstance(target, ast.Name) and target.id not in params:
-                if isinstance(value, ast.Name) and value.id in params:
-                    if out.setdefault(target.id, value.id) != value.id:
-                        other.add(target.id)
-    return {name: param for name, param in out.items() if name not in other}
+        kind = type(node)
+        if kind is ast.Assign:
+            source, targets = node.value, node.targets
+            if len(targets) == 1 and type(targets[0]) is ast.Name and type(source) is ast.Name:
+                name = targets[0].id
+                if source.id in params and name not in params:
+                    if aliases.setdefault(name, source.id) != source.id:
+                        ambiguous.add(name)
+                continue
+        elif kind is ast.For or kind is ast.AsyncFor:
+            source, targets = node.iter, [node.target]
+        else:
+            continue
+        if me is None:
+            continue
+        element = kind is not ast.Assign  # (a loop's target is one)
+        while isinstance(source, ast.Call):
+            func = source.func
+            if isinstance(func, ast.Name) and func.id in _COPIES and len(source.args) == 1:
+                source = source.args[0]
+            elif isinstance(func, ast.Attribute) and func.attr in _VIEWS | _DRAWING:
+                source, element = func.value, element or func.attr in _DRAWING
+            else:
+                break
+        if isinstance(source, ast.Subscript) and kind is ast.Assign:
+            source, element = source.value, True  # ``conn = self._conns[key]``
+        attr = _is_self_attr(source, me)
+        if attr is None or not element:
+            continue
+        for target in targets:
+            for name in _target_names(target):
+                drawn[name] = attr
+    return drawn, {name: p for name, p in aliases.items() if name not in ambiguous}
 
 
 def _value_leaves(node: ast.expr) -> Iterable[ast.expr]:
@@ -954,6 +1023,7 @@ class _ClassReader:
         method_refreshes: dict[str, frozenset[str]] = {}
         method_stores: dict[str, frozenset[str]] = {}
         method_closes: dict[str, frozenset[str]] = {}
+        element_stores: dict[str, set[str]] = {}
         self.closed_callees: set[str] = set()
         functions: list[FunctionFacts] = []
         attr_types, attr_elements = self._body_types()
@@ -976,6 +1046,8 @@ class _ClassReader:
                 attr_types.setdefault(attr, set()).update(types)
             for attr, types in reader.attr_elements.items():
                 attr_elements.setdefault(attr, set()).update(types)
+            for attr, types in reader.element_stores.items():
+                element_stores.setdefault(attr, set()).update(types)
             handed |= reader.handed
             self.released_outside |= reader.released_outside
             self.closed_callees |= reader.closed_callees
@@ -1009,6 +1081,7 @@ class _ClassReader:
             method_closes=method_closes,
             attr_types={k: frozenset(v) for k, v in attr_types.items()},
             attr_elements={k: frozenset(v) for k, v in attr_elements.items()},
+            element_stores={k: frozenset(v) for k, v in element_stores.items()},
         )
         return facts, functions
 
@@ -1460,6 +1533,7 @@ def build_project(
         functions.pop(name, None)
         classes.pop(name, None)
     known = dict(registry.by_name)
+    aliases = {name: target for module in modules for name, target in module.exports}
     closed_types = frozenset().union(*(m.closed_types for m in modules)) | {
         callee
         for cls in classes.values()
@@ -1482,8 +1556,10 @@ def build_project(
         for cls in classes.values():
             if cls.qualname in known:
                 continue
-            resource = _class_resource(cls, known) or _closing_class(
-                cls, known, (functions, classes), closed_types
+            resource = (
+                _class_resource(cls, known)
+                or _closing_class(cls, known, (functions, classes), closed_types)
+                or _inherited_resource(cls, known, classes, aliases, registry)
             )
             if resource is not None:
                 known[cls.qualname] = resource
@@ -1533,7 +1609,7 @@ def build_project(
             for module in modules
             if module.session_closed
         },
-        aliases={name: target for module in modules for name, target in module.exports},
+        aliases=aliases,
         global_types=_merged(pair for module in modules for pair in module.global_types),
         method_names=frozenset(m for cls in classes.values() for m in cls.methods),
     )
@@ -1682,17 +1758,60 @@ def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource 
     def fresh(callee: str) -> bool:
         return callee in known and known[callee].tracked and known[callee].qualname != cls.qualname
 
-    owned = {attr for attr, callees in cls.stores.items() if any(fresh(c) for c in callees)}
+    held = _held(cls)
+    owned = {attr for attr, callees in held.items() if any(fresh(c) for c in callees)}
     if not owned:
         return None
     releasing = {m for m, attrs in cls.method_releases.items() if attrs & owned}
     inner = next(
         known[c]
         for attr in sorted(owned)
-        for c in sorted(cls.stores[attr])
+        for c in sorted(held[attr])
         if c in known and known[c].tracked
     )
     return _owning_class(cls, known, owned, releasing, fresh, f"owns a {inner.kind}")
+
+
+def _inherited_resource(
+    cls: ClassFacts,
+    known: Mapping[str, Resource],
+    classes: Mapping[str, ClassFacts],
+    aliases: Mapping[str, str],
+    registry: Registry,
+) -> Resource | None:
+    """A subclass of a project class that is a resource type is one too, released the same
+    way (beets' ``Library(Database)``): what the base's constructor keeps, it keeps. (Not of
+    a class the registry knows, whose subclasses it lists itself: ``ssl.SSLSocket``.)"""
+    base = cls.bases[0] if cls.bases else None
+    for _ in range(8):  # ``from .db import Database`` in the package: where it is defined
+        if base is None or base in classes or base not in aliases:
+            break
+        base = aliases[base]
+    if (
+        base is None
+        or base not in classes
+        or base not in known
+        or base in registry.by_name
+        or not known[base].tracked
+    ):
+        return None
+    inherited = known[base]
+    short = base.rsplit(".", 1)[-1]
+    return dataclasses.replace(
+        inherited,
+        qualname=cls.qualname,
+        kind=cls.qualname.rsplit(".", 1)[-1],
+        origin=f"a {short}, {Path(cls.path).name}:{cls.line}",
+    )
+
+
+def _held(cls: ClassFacts) -> dict[str, set[str]]:
+    """attr -> the calls whose results the class keeps there: stored on it, or put into the
+    container it holds (``ClassFacts.element_stores``)."""
+    out = {attr: set(callees) for attr, callees in cls.stores.items()}
+    for attr, callees in cls.element_stores.items():
+        out.setdefault(attr, set()).update(callees)
+    return out
 
 
 def _closing_class(
@@ -1808,6 +1927,15 @@ def _owning_class(
         )
     )
     is_context_manager = "__exit__" in cls.methods or "__aexit__" in cls.methods
+    if not public and not is_context_manager:
+        # none public, no ``with``: its private release method is its contract (beets'
+        # ``Database._close()`` closes the connections it keeps per thread; callers call it)
+        public = tuple(
+            sorted(
+                m for m in releasing
+                if not _is_dunder(m) and m.lstrip("_") in _RELEASE_METHOD_NAMES
+            )
+        )
     if not public and not (
         allow_context_manager_only and releasing & {"__exit__", "__aexit__"}
     ):
