@@ -1776,7 +1776,9 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
         for name in (*fx.released, *fx.escaped):
             state.discharge(state.names.get(name, frozenset()))
-        for name in fx.formatted:
+        for name in fx.formatted if isinstance(stmt, cst.Assign) else ():
+            # (a string bound to be run later: ``script = f"...{w}..."``; one handed straight
+            # to a call is a message more often, ``debug(f"got {fd=}")``)
             state.discharge(frozenset(
                 oid for oid in state.names.get(name, frozenset())
                 if self.obligations[oid].resource.kind == "file descriptor"
