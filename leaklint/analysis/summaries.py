@@ -58,6 +58,9 @@ class FunctionFacts:
     #: its return annotation, resolved (``-> redis.ConnectionPool``): the type of what it
     #: returns, fresh or kept (see ``Project.returned_types``)
     return_annotation: str | None = None
+    #: what the tuples it returns hold (``return stream, name``): (index, qualified name of
+    #: the call that made the element, its line); the caller's ``f, n = ...`` owns element 0
+    tuple_returns: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,8 +478,13 @@ class _FunctionReader:
                         or func.attr in _CACHE_FILLING and self._outlives(receiver, module_globals)
                     ):
                         # ``self._socks.append(s)``, ``_POOL.setdefault(k, s)``; ``return s``:
-                        # the object (or the module's cache) keeps s
-                        released_names.update(a.id for a in sub.args if isinstance(a, ast.Name))
+                        # the object (or the module's cache) keeps s; ``extend((a, b))``: a, b
+                        released_names.update(
+                            e.id
+                            for a in sub.args
+                            for e in (a.elts if isinstance(a, (ast.Tuple, ast.List)) else [a])
+                            if isinstance(e, ast.Name)
+                        )
                 elif (
                     isinstance(func, ast.Name)
                     and func.id == "setattr"
@@ -548,14 +556,16 @@ class _FunctionReader:
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
                     for callee, line in assigned.get(leaf.id, {}).items():
                         sources.setdefault(callee, line)
+        tuple_returns = self._tuple_returns(returned, assigned, released_names)
         if _is_abstract(node):
             return None
         takes |= _built_into_returns(nodes, params, returned)
         ends_unless = self._ends_unless(nodes, assigned, me, class_name)
         if _decorated_as_context_manager(node, self.names):
-            sources = {}  # its yield lends, it returns nothing to own; what it takes still holds
+            sources, tuple_returns = {}, ()  # its yield lends, it returns nothing to own
         elif _memoised(node, self.names):
-            sources = {}  # ``@lru_cache``: every caller gets the one object the cache keeps
+            # ``@lru_cache``: every caller gets the one object the cache keeps
+            sources, tuple_returns = {}, ()
         return FunctionFacts(
             qualname=qualname,
             path=path,
@@ -572,7 +582,36 @@ class _FunctionReader:
             ends_unless=ends_unless,
             never_returns=frozenset() in ends_unless,
             return_annotation=self.names.resolve(node.returns) if node.returns else None,
+            tuple_returns=tuple_returns,
         )
+
+    def _tuple_returns(
+        self,
+        returned: list[ast.expr],
+        assigned: dict[str, dict[str, int]],
+        released_names: set[str],
+    ) -> tuple[tuple[int, str, int], ...]:
+        """``FunctionFacts.tuple_returns``: the calls each returned tuple's elements come
+        from (``return (stream, filename)``; ``stream = open(p)`` before it)."""
+        out: set[tuple[int, str, int]] = set()
+        for value in returned:
+            for leaf in _value_leaves(value):
+                if not isinstance(leaf, ast.Tuple) or any(
+                    isinstance(e, ast.Starred) for e in leaf.elts
+                ):
+                    continue
+                for index, element in enumerate(leaf.elts):
+                    for part in _value_leaves(element):
+                        if isinstance(part, ast.Call):
+                            callee = self.names.resolve(part.func)
+                            if callee:
+                                out.add((index, callee, part.lineno))
+                        elif isinstance(part, ast.Name) and part.id not in released_names:
+                            out.update(
+                                (index, callee, line)
+                                for callee, line in assigned.get(part.id, {}).items()
+                            )
+        return tuple(sorted(out))
 
     def _ends_unless(
         self,
@@ -807,7 +846,7 @@ _RELEASE_REGISTERING = frozenset(
 
 #: Methods of a container that keep what they are given (a module's cache, a pool).
 _CACHE_FILLING = frozenset(
-    {"append", "appendleft", "add", "insert", "setdefault", "put", "put_nowait"}
+    {"append", "appendleft", "add", "insert", "setdefault", "put", "put_nowait", "extend"}
 )
 #: Decorators that memoise: the function returns the object they keep, to every caller.
 _MEMOISING = re.compile(r"(a?lru_|ttl_)?cached?(_method)?|memoi[sz]ed?", re.IGNORECASE)
@@ -1553,6 +1592,11 @@ def build_project(
             if source is not None:
                 known[facts.qualname] = _derived(facts, known[source], facts.returns[source])
                 changed = True
+            elif facts.tuple_returns:
+                resource = _tuple_factory(facts, known)
+                if resource is not None:
+                    known[facts.qualname] = resource
+                    changed = True
         for cls in classes.values():
             if cls.qualname in known:
                 continue
@@ -1733,6 +1777,25 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
         owns_arguments=_taken_arguments(facts),
         finalised=inner.finalised,
     )
+
+
+def _tuple_factory(facts: FunctionFacts, known: Mapping[str, Resource]) -> Resource | None:
+    """A project function returning a fresh resource inside a tuple (``return stream,
+    name``): a factory whose result unpacks, its ``unpack`` the indexes of the elements that
+    hold one (of the first kind found: one release for all)."""
+    held = [
+        (index, callee, line)
+        for index, callee, line in facts.tuple_returns
+        if callee in known and known[callee].tracked and not known[callee].unpack
+    ]
+    if not held:
+        return None
+    _, first, line = held[0]
+    inner = known[first]
+    indexes = sorted(
+        {i for i, c, _ in held if (known[c].kind, known[c].release) == (inner.kind, inner.release)}
+    )
+    return dataclasses.replace(_derived(facts, inner, line), unpack=tuple(indexes))
 
 
 def _taken_arguments(facts: FunctionFacts) -> tuple[str, ...]:
