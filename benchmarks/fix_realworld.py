@@ -41,10 +41,12 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from leaklint.config import Config
 from leaklint.core import check_source
 from leaklint.fixes import FIXABLE_CODES, WAITS_OR_JOINS, fix_source
+from leaklint.fixes.apply import refusal_reasons
 
 HERE = Path(__file__).resolve().parent
 FINDINGS = HERE / "realworld" / "findings.json"
@@ -74,7 +76,7 @@ def fix_one(path: str) -> dict:
         "fixed": {code: max(0, before[code] - after[code]) for code in before},
         "safe": dict(Counter(a.code for a in outcome.applied if a.safety == "safe")),
         "unsafe_reasons": dict(Counter(a.safety for a in outcome.applied if a.safety != "safe")),
-        "left": [f"{f.code}" for f in (outcome.remaining or first).findings],
+        "left": _left(outcome.fixed or data, path, config, (outcome.remaining or first).findings),
         "error": outcome.error,
         "compiles": True,
         "idempotent": True,
@@ -89,6 +91,20 @@ def fix_one(path: str) -> dict:
         row["idempotent"] = again.fixed is None
         row["comments_kept"] = _comments(outcome.fixed) == _comments(data)
     return row
+
+
+def _left(data: bytes, path: str, config: Config, findings: list) -> list[tuple[str, str]]:
+    """Each finding left after the fixes, with why no fix removed it (the planners' own
+    reason, or the waiting factory's)."""
+    why = refusal_reasons(data, path, config, findings)
+    left = []
+    for f in findings:
+        factory = _FACTORY.search(f.message)
+        reason = why.get((f.line, f.col, f.code), "no fix shape matches this place")
+        if factory and factory.group(1) in WAITS_OR_JOINS:
+            reason = "never fixed: " + WAITS_OR_JOINS[factory.group(1)]
+        left.append((f.code, reason))
+    return left
 
 
 def corpus_files(substrings: list[str]) -> list[str]:
@@ -139,6 +155,16 @@ def report(rows: list[dict], only: list[str]) -> str:
     if reasons:
         lines += ["", "Unsafe fixes applied, by reason:", ""]
         lines += [f"- {n} × {reason}" for reason, n in reasons.most_common()]
+    left = Counter(tuple(item) for row in rows for item in row["left"])
+    if left:
+        lines += ["", "Left, by reason (the planners' own reason for giving no fix):", "",
+                  "| reason | findings | rules |", "|---|---:|---|"]
+        by_reason: dict[str, Counter[str]] = {}
+        for (code, reason), n in left.items():
+            by_reason.setdefault(reason, Counter())[code] += n
+        for reason, codes in sorted(by_reason.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+            rules = ", ".join(f"{c} {n}" for c, n in sorted(codes.items()))
+            lines.append(f"| {reason} | {sum(codes.values())} | {rules} |")
     errors = Counter(row["error"].split(";")[0] for row in rows if row["error"])
     if errors:
         lines += ["", "Files left as they were:", ""]
@@ -236,8 +262,10 @@ def _leaklint(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 _FACTORY = re.compile(r"from ([\w.]+)\(\)")
 
 
-def left_reason(finding: dict, refused: set[str]) -> str:
-    """Why a finding is still there after ``--fix --unsafe-fixes``."""
+def left_reason(finding: dict, refused: set[str], root: Path) -> str:
+    """Why a finding is still there after ``--fix --unsafe-fixes``: the planners' own reason
+    (``refusal_reasons``, the file analysed on its own) unless the file was refused, the rule
+    has no fix or the factory waits or joins."""
     if finding["path"] in refused:
         return "file not fixed (see the run's message)"
     if finding["code"] not in FIXABLE_CODES:
@@ -245,11 +273,13 @@ def left_reason(finding: dict, refused: set[str]) -> str:
     factory = _FACTORY.search(finding["message"])
     if factory and factory.group(1) in WAITS_OR_JOINS:
         return "never fixed: " + WAITS_OR_JOINS[factory.group(1)]
-    if "__init__ then returns no object" in finding["message"]:
-        return "acquired in __init__, which fails before returning it: no fix shape"
-    if "stored on" in finding["message"] or "returned" in finding["message"]:
-        return "handed on (stored or returned): no fix shape"
-    return "no fix shape matches this place"
+    path = root / finding["path"]
+    place = SimpleNamespace(line=finding["line"], col=finding["column"] - 1, code=finding["code"])
+    try:
+        why = refusal_reasons(path.read_bytes(), str(path), Config(root=str(root)), [place])
+    except Exception as err:  # noqa: BLE001 - a reason that cannot be found is said so
+        return f"no reason found ({type(err).__name__})"
+    return why.get((place.line, place.col, place.code), "no fix shape matches this place")
 
 
 def prove(project: Project) -> dict:
@@ -272,7 +302,7 @@ def prove(project: Project) -> dict:
         "findings": sum(count_before.values()),
         "fixed": sum(count_before.values()) - sum(count_after.values()),
         "by_code": {c: (count_before[c], count_before[c] - count_after[c]) for c in sorted(count_before)},
-        "left": Counter(left_reason(f, refused) for f in after),
+        "left": Counter(left_reason(f, refused, root) for f in after),
         "summary": (fixing.stderr.strip().splitlines() or [""])[-1],
         "second": (again.stderr.strip().splitlines() or [""])[-1],
         "tests_before": Counter(before_tests.values()),
