@@ -275,6 +275,7 @@ class _ScopeAnalyser:
         self.ctx = ctx
         # in a method: the other methods of its class body, by name (see flag_reset_elsewhere)
         self.siblings = siblings or {}
+        self._flag_resets: dict[str, bool] = {}  # attr -> flag_reset_elsewhere(attr)
         # inside a test function (``def test_...``), at any depth: a class defined there is
         # that test's own stand-in, exercised by the test itself
         self.in_test = in_test
@@ -750,9 +751,12 @@ class _ScopeAnalyser:
                 if key is not None:
                     post.flags.pop(key, None)
                     post.flags.pop(f"not {key}", None)
-                    trusted = isinstance(target, cst.Name) or (
-                        (attr := self.self_attribute(target)) is not None
-                        and not self.flag_reset_elsewhere(attr)
+                    trusted = (vouched or disowned) and (
+                        isinstance(target, cst.Name)
+                        or (
+                            (attr := self.self_attribute(target)) is not None
+                            and not self.flag_reset_elsewhere(attr)
+                        )
                     )
                     if vouched and trusted:
                         # ``locked = True`` / ``self._locked = True`` after a guarded acquire
@@ -769,6 +773,12 @@ class _ScopeAnalyser:
         attribute holding a class, or a method that does not assign it, does not."""
         if self.method is None or self.class_name is None:
             return True
+        if attr not in self._flag_resets:
+            self._flag_resets[attr] = self._resets(attr)
+        return self._flag_resets[attr]
+
+    def _resets(self, attr: str) -> bool:
+        assert self.method is not None and self.class_name is not None
         project = self.ctx.project
         inherited: dict[str, cst.FunctionDef | None] = {}  # None: defined in another module
         if project is not None:
