@@ -681,14 +681,6 @@ def _check(data: bytes, path: str, config: Config, project: Project | None) -> F
             if not leak.resource.finalised
             or rule_for(leak.kind, leak.resource.code).code in _EXCEPTION_PATH_RULES
         ]
-        # a project class whose own __del__ releases what it holds (pymysql's Connection,
-        # tqdm's bar): its owner relies on it by design, on a failing path too (first contact
-        # rounds 4-6: every such finding judged debatable); ``--strict`` reports them
-        leaks = [
-            leak
-            for leak in leaks
-            if not _closed_by_its_finaliser(leak, project)
-        ]
     if not leaks:
         return FileResult(path)
     located = _Positions(module, source, tree)
@@ -756,21 +748,6 @@ def _past_the_scripts_end(
 #: adjacent string literals libcst's parser takes in one expression (it rejects a run of
 #: about 3,100 or more, which CPython reads: ``"a" "b" ...``)
 _MANY_ADJACENT_STRINGS = 1_000
-
-
-def _closed_by_its_finaliser(leak: Leak, project: Project) -> bool:
-    """An LL100/LL101/LL102 leak of a project class whose ``__del__`` (its own or a base's,
-    directly or through its other methods) releases what the object holds."""
-    qualname = leak.resource.qualname
-    if qualname not in project.classes:
-        return False
-    if rule_for(leak.kind, leak.resource.code).code not in ("LL100", "LL101", "LL102"):
-        return False
-    return any(
-        facts is not None and "__del__" in facts.methods and project.released_by(name, "__del__")
-        for name, facts in project.lineage(qualname)
-        if name is not None
-    )
 
 
 def _parse_failure(data: bytes, err: cst.ParserSyntaxError) -> tuple[int, int, str]:

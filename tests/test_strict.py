@@ -64,31 +64,3 @@ def test_a_finalised_resource_is_reported_only_strict(tmp_path: Path) -> None:
     assert codes(check("--no-cache", "mod.py", cwd=tmp_path)) == []
     assert codes(check("--no-cache", "--strict", "mod.py", cwd=tmp_path)) == [("mod.py", 5, "LL100")]
 
-
-FINALISED = '''\
-import socket
-
-
-class Conn:
-    def __init__(self, host):
-        self.sock = socket.create_connection(host)
-
-    def close(self):
-        self.sock.close()
-
-    def __del__(self):
-        self.close()
-
-
-def use(host):
-    c = Conn(host)
-    return c.sock.recv(1)
-'''
-
-
-def test_strict_reports_a_class_left_to_its_own_finaliser(tmp_path: Path) -> None:
-    """A project class whose ``__del__`` releases is left to it by design (first contact:
-    judged debatable); ``--strict`` reports it."""
-    write(tmp_path, "mod.py", FINALISED)
-    assert codes(check("--no-cache", "mod.py", cwd=tmp_path)) == []
-    assert codes(check("--no-cache", "--strict", "mod.py", cwd=tmp_path)) == [("mod.py", 16, "LL100")]
