@@ -63,4 +63,3 @@ def test_a_finalised_resource_is_reported_only_strict(tmp_path: Path) -> None:
     write(tmp_path, "mod.py", EXECUTOR)
     assert codes(check("--no-cache", "mod.py", cwd=tmp_path)) == []
     assert codes(check("--no-cache", "--strict", "mod.py", cwd=tmp_path)) == [("mod.py", 5, "LL100")]
-
