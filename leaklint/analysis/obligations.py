@@ -2809,17 +2809,27 @@ def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
         and isinstance(test.left.target, cst.Name)
     ):
         test = test.with_changes(left=test.left.target)
+    if isinstance(test, cst.Subscript):
+        key = _subscript_key(test)  # ``if found[0]:`` of ``found = imp.find_module(m)``
+        return ("".join(key), False) if key is not None else None
     if (
         isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Name)
+        and isinstance(test.left, (cst.Name, cst.Subscript))
         and len(test.comparisons) == 1
     ):
+        if isinstance(test.left, cst.Name):
+            name = test.left.value
+        else:
+            key = _subscript_key(test.left)
+            if key is None:
+                return None
+            name = "".join(key)
         target = test.comparisons[0]
         # ``f is None`` / ``f is sys.stdout``: when true, f does not hold our resource
         if isinstance(target.operator, cst.Is):
-            return test.left.value, True
+            return name, True
         if isinstance(target.operator, cst.IsNot):
-            return test.left.value, False
+            return name, False
     return None
 
 
