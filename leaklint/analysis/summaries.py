@@ -188,7 +188,13 @@ class _Names:
                 for alias in node.names:
                     if alias.name != "*":
                         target = f"{base}.{alias.name}" if base else None
-                        self.bound[alias.asname or alias.name] = target
+                        name = alias.asname or alias.name
+                        if name in self.bound and self.bound[name] != target:
+                            # ``if asyncio: from ...asyncio import create_async_engine as
+                            # create_engine`` / ``else: from sqlalchemy import create_engine``:
+                            # either, so neither (sqlalchemy's testing_engine, realworld R-041)
+                            target = None
+                        self.bound[name] = target
                         if target:
                             self.imports.add(target)  # ``from pkg import sub``: a submodule?
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
