@@ -77,6 +77,9 @@ class Scope:
     # name -> the calls a ``with`` entered to bind it (``with socket.socket() as s``): most
     # objects' ``__enter__`` gives the object itself, so the call's callee is its type
     entered: dict[str, list[cst.Call]] = field(default_factory=dict)
+    # the modules a module-level ``from m import *`` reads (first contact round 6, trio's
+    # tests: ``from ..testing import *`` then ``MemoryReceiveStream()``)
+    star_imports: list[str] = field(default_factory=list)
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -144,7 +147,13 @@ class Scope:
                 # bound to different things on different paths: their common class, if one
                 return scope.common_base(targets)
             scope = scope.lookup_parent()
-        return f"builtins.{name}" if name in _BUILTINS else None
+        if name in _BUILTINS:
+            return f"builtins.{name}"
+        module = _module_of(self)
+        if len(module.star_imports) == 1:
+            # bound nowhere else: the one module whose names were all imported gives it
+            return f"{module.star_imports[0]}.{name}"
+        return None
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain through this scope's imports."""
@@ -285,6 +294,8 @@ class _BindingCollector:
             else:
                 base = _import_module_name(small.module)
             if isinstance(small.names, cst.ImportStar):
+                if base and scope.kind == "module":
+                    scope.star_imports.append(base)
                 return
             for alias in small.names:
                 name = _import_module_name(alias.name)
