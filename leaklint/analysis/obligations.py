@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -218,8 +218,6 @@ class _Module:
     #: the methods of ``Type.method`` entries (``get_connection``, ``acquire``, ``open``):
     #: only a call of one asks for its receiver's type
     receiver_methods: frozenset[str] = frozenset()
-    #: module-level class -> its methods by name (``flag_reset_elsewhere`` reads a base's)
-    class_methods: dict[str, dict[str, cst.FunctionDef]] = field(default_factory=dict)
 
 
 def analyse_module(
@@ -240,15 +238,6 @@ def analyse_module(
         for stmt in module.body
         if isinstance(stmt, cst.ClassDef) and not stmt.decorators
     )
-    ctx.class_methods = {
-        f"{module_name}.{stmt.name.value}" if module_name else stmt.name.value: {
-            method.name.value: method
-            for method in stmt.body.body
-            if isinstance(method, cst.FunctionDef)
-        }
-        for stmt in module.body
-        if isinstance(stmt, cst.ClassDef)
-    }
     scope = body_scope("module", None, module.body, module_name, is_package)
     _ScopeAnalyser(ctx, scope, "module").run(module.body)
     return ctx.leaks
@@ -270,11 +259,8 @@ class _ScopeAnalyser:
         mocked: frozenset[str] = frozenset(),
         cleanup_skipped: bool = False,
         in_test: bool = False,
-        siblings: Mapping[str, cst.FunctionDef] | None = None,
     ) -> None:
         self.ctx = ctx
-        # in a method: the other methods of its class body, by name (see flag_reset_elsewhere)
-        self.siblings = siblings or {}
         self._flag_resets: dict[str, bool] = {}  # attr -> flag_reset_elsewhere(attr)
         # inside a test function (``def test_...``), at any depth: a class defined there is
         # that test's own stand-in, exercised by the test itself
@@ -378,10 +364,6 @@ class _ScopeAnalyser:
     # ---- driver
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
-        if self.kind == "class":
-            self.siblings = {
-                stmt.name.value: stmt for stmt in body if isinstance(stmt, cst.FunctionDef)
-            }
         if self.kind == "function":
             self.evidence = _evidence_from_use(body, self.known_callee)
         if self.kind == "module":
@@ -778,16 +760,13 @@ class _ScopeAnalyser:
         return self._flag_resets[attr]
 
     def _resets(self, attr: str) -> bool:
+        """(see ``flag_reset_elsewhere``) From the project's summaries of the class and its
+        bases, not from the method bodies here: the statement filter may have stood them in."""
         assert self.method is not None and self.class_name is not None
         project = self.ctx.project
-        inherited: dict[str, cst.FunctionDef | None] = {}  # None: defined in another module
-        if project is not None:
-            for name, base in project.lineage(self.class_name):
-                if base is None or name is None or name == self.class_name:
-                    continue
-                bodies = self.ctx.class_methods.get(name, {})
-                for method in base.methods:
-                    inherited.setdefault(method, bodies.get(method))
+        if project is None:
+            return True
+        lineage = list(project.lineage(self.class_name))
         for node in _walk_expression(self.method.body):
             if not (
                 isinstance(node, cst.Call)
@@ -797,15 +776,17 @@ class _ScopeAnalyser:
             ):
                 continue
             called = node.func.attr.value
-            sibling = self.siblings.get(called)
-            if sibling is None and called in inherited:
-                sibling = inherited[called]
-                if sibling is None:
-                    return True  # defined in another module: it might
-            if sibling is None:
+            if called == self.method_name:
                 continue
-            if sibling is not self.method and attr in _self_attrs_assigned(sibling):
-                return True
+            for name, facts in lineage:
+                if facts is None:
+                    if name is None or name.split(".", 1)[0] not in sys.stdlib_module_names:
+                        return True  # a third-party base may define it and reset the flag
+                    continue  # (the standard library's ``abc.ABC`` knows no flag of ours)
+                if called in facts.methods:
+                    if attr in facts.method_assigns.get(called, ()):
+                        return True
+                    break  # the first class of the lineage that defines it is the one
         return False
 
     def stmt_AnnAssign(self, stmt: cst.AnnAssign, state: _State) -> _MaybeState:
@@ -1371,7 +1352,6 @@ class _ScopeAnalyser:
                 yield_raises=not fixture,
                 class_name=self.class_name if in_class else None,
                 method=stmt if in_class else None,
-                siblings=self.siblings if in_class else None,
                 mocked=frozenset(patched),
                 cleanup_skipped=any(leak.kind == "cleanup-skipped" for leak in skipped),
                 in_test=self.in_test or stmt.name.value.startswith("test"),
@@ -3723,26 +3703,6 @@ def _expects_resource_warning(expr: cst.BaseExpression) -> bool:
 _EXPECTING_WARNING = frozenset(
     {"assertWarns", "assertWarnsRegex", "check_warnings", "warns", "catch_warnings"}
 )
-
-
-def _self_attrs_assigned(method: cst.FunctionDef) -> set[str]:
-    """The attributes of its first parameter a method assigns (``self._locked = False``)."""
-    me = _first_param(method)
-    found: set[str] = set()
-    for node in _walk_expression(method.body):
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            targets = [node.target]
-        for target in targets:
-            if (
-                isinstance(target, cst.Attribute)
-                and isinstance(target.value, cst.Name)
-                and target.value.value == me
-            ):
-                found.add(target.attr.value)
-    return found
 
 
 def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:

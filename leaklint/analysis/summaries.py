@@ -83,6 +83,9 @@ class ClassFacts:
     #: method -> attrs of self it closes (``self._ds.close()``, ``self._t.shutdown()``):
     #: a close-like call, not a lock's ``release()``, not a hand-over
     method_closes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: method -> attrs of self it assigns, whatever the value (``self._locked = False``):
+    #: a flag on self a caller set may be reset by it (``_ScopeAnalyser.flag_reset_elsewhere``)
+    method_assigns: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: attr -> what its type is known from, besides ``stores``: the class body
     #: (``lock = Lock()``, ``pool: ConnectionPool``), a dataclass field's
     #: ``default_factory``, ``self.x: T`` in a method. Types only: the class owns none of it
@@ -238,6 +241,31 @@ class _Names:
         if head is None:
             return None
         return ".".join([head, *reversed(parts)])
+
+
+def _self_attrs_assigned(method: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The attributes of its first parameter a method assigns (``self._locked = False``)."""
+    params = method.args.posonlyargs + method.args.args
+    if not params:
+        return frozenset()
+    me = params[0].arg
+    found = set()
+    for node in ast.walk(method):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            for part in ast.walk(target):
+                if (
+                    isinstance(part, ast.Attribute)
+                    and isinstance(part.value, ast.Name)
+                    and part.value.id == me
+                    and isinstance(part.ctx, ast.Store)
+                ):
+                    found.add(part.attr)
+    return frozenset(found)
 
 
 def _statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
@@ -1068,6 +1096,7 @@ class _ClassReader:
         method_refreshes: dict[str, frozenset[str]] = {}
         method_stores: dict[str, frozenset[str]] = {}
         method_closes: dict[str, frozenset[str]] = {}
+        method_assigns: dict[str, frozenset[str]] = {}
         element_stores: dict[str, set[str]] = {}
         self.closed_callees: set[str] = set()
         functions: list[FunctionFacts] = []
@@ -1107,6 +1136,9 @@ class _ClassReader:
                 if any(is_releasing(m) for m in methods)
             ) | frozenset(reader.handed)
             method_calls[item.name] = frozenset(reader.self_calls)
+            assigned = _self_attrs_assigned(item)
+            if assigned:
+                method_assigns[item.name] = assigned
             refreshed = reader.refreshed() & method_releases[item.name]
             if refreshed:
                 method_refreshes[item.name] = refreshed
@@ -1124,6 +1156,7 @@ class _ClassReader:
             method_refreshes=method_refreshes,
             method_stores=method_stores,
             method_closes=method_closes,
+            method_assigns=method_assigns,
             attr_types={k: frozenset(v) for k, v in attr_types.items()},
             attr_elements={k: frozenset(v) for k, v in attr_elements.items()},
             element_stores={k: frozenset(v) for k, v in element_stores.items()},
