@@ -1709,16 +1709,25 @@ def _attrs_released(classes: Mapping[str, ClassFacts]) -> dict[str, frozenset[st
     """``Project.attrs_released``: what each class releases or hands on of self, with what its
     project bases and its subclasses do (a subclass's close() may close what __init__ kept)."""
     out: dict[str, set[str]] = {name: set() for name in classes}
+    lineages = {name: list(_lineage(name, classes)) for name in classes}
+    owns: dict[str, set[str]] = {}
     for name, facts in classes.items():
         own = {
             attr for attr, methods in facts.attr_calls.items() if any(map(is_releasing, methods))
         } | set(facts.handed)
-        lineage = [(n, f) for n, f in _lineage(name, classes)]
+        owns[name] = own
+        lineage = lineages[name]
         if any(f is None and n not in _BASES_KEEPING_NOTHING for n, f in lineage):
             own.add("*")
         for ancestor, ancestor_facts in lineage:
             if ancestor_facts is not None and ancestor is not None:
                 out[ancestor] |= own
+    # and what its bases' own methods release: a mixin's ``close()`` (``self.file.close()``)
+    # is the subclass's too (django's ``File(FileProxyMixin)``: ``File(open(p))`` keeps it)
+    for name in classes:
+        for ancestor, ancestor_facts in lineages[name]:
+            if ancestor_facts is not None and ancestor in owns:
+                out[name] |= owns[ancestor]
     return {name: frozenset(attrs) for name, attrs in out.items()}
 
 
