@@ -442,6 +442,13 @@ class _FunctionReader:
                     elif isinstance(target, ast.Name):
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
+                    elif isinstance(target, (ast.Tuple, ast.List)) and all(
+                        isinstance(e, ast.Name) and e.id not in module_globals
+                        for e in target.elts
+                    ):
+                        # ``a, b = convert(a, b)``: local names again, nothing kept elsewhere
+                        # (a parameter handed back is not taken: leakfixes LF026)
+                        continue
                     else:
                         attr = _is_self_attr(target, me) if me else None
                         for kept in _kept_names(value):
