@@ -322,6 +322,9 @@ class _ScopeAnalyser:
         self.receivers: set[str] = set()
         # a name bound to a factory's tuple of resources -> ``name[i]``, each one's holder
         self.parts: dict[str, list[str]] = {}
+        # inside the arguments of a message (``debug(f"got {fd=}")``, ``print``, ``log.info``):
+        # a descriptor formatted there is not handed to anyone (see ``format_into``)
+        self.in_message = 0
         self.loop_targets: list[frozenset[str]] = []  # names the enclosing for loops bind
         # on-receiver obligations taken on each element of a loop (``for k in ks:
         # locks[k].acquire()``): one per element, given back by a loop of their own
@@ -1766,9 +1769,7 @@ class _ScopeAnalyser:
                     state.status[oid] = DONE
         for name in (*fx.released, *fx.escaped):
             state.discharge(state.names.get(name, frozenset()))
-        for name in fx.formatted if isinstance(stmt, cst.Assign) else ():
-            # (a string bound to be run later: ``script = f"...{w}..."``; one handed straight
-            # to a call is a message more often, ``debug(f"got {fd=}")``)
+        for name in fx.formatted:
             state.discharge(frozenset(
                 oid for oid in state.names.get(name, frozenset())
                 if self.obligations[oid].resource.kind == "file descriptor"
@@ -1992,7 +1993,8 @@ class _ScopeAnalyser:
         """``expr`` is written into a string: a named descriptor goes with it (see
         ``_Effects.formatted``); anything else is used and dropped."""
         items = self.value_of(expr, fx)
-        fx.formatted.extend(item[1] for item in items if item[0] == "name")
+        if not self.in_message:
+            fx.formatted.extend(item[1] for item in items if item[0] == "name")
         self.consume_items([item for item in items if item[0] != "name"], fx)
 
     def consume(self, expr: cst.BaseExpression, fx: _Effects) -> None:
@@ -2384,6 +2386,14 @@ class _ScopeAnalyser:
         return callee in project.classes or callee in project.functions
 
     def call_effects(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
+        message = _is_message_call(call.func)
+        self.in_message += message
+        try:
+            return self._call_effects(call, fx, escaping)
+        finally:
+            self.in_message -= message
+
+    def _call_effects(self, call: cst.Call, fx: _Effects, escaping: bool) -> list[_Item]:
         func = call.func
         self.note_call(call, fx)
         if self.ctx.project is not None:
@@ -2961,6 +2971,25 @@ def _iterated_names(expr: cst.BaseExpression) -> list[str]:
 
 def _is_true_constant(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "True"
+
+
+#: Callees whose arguments are messages: what is formatted into them is shown, not run.
+_MESSAGE_CALLEES = frozenset(
+    {
+        "print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log",
+        "write", "fail", "skipTest", "format_exc", "AssertionError", "RuntimeError",
+        "ValueError", "OSError", "Exception",
+    }
+)
+
+
+def _is_message_call(func: cst.BaseExpression) -> bool:
+    """``print(...)``, ``log.debug(...)``, ``sys.stderr.write(...)``, ``self.fail(...)``,
+    ``assertEqual(...)`` and the like, ``raise ValueError(...)``."""
+    name = func.attr.value if isinstance(func, cst.Attribute) else (
+        func.value if isinstance(func, cst.Name) else None
+    )
+    return name is not None and (name in _MESSAGE_CALLEES or name.startswith("assert"))
 
 
 def _is_false_constant(value: cst.BaseExpression) -> bool:
