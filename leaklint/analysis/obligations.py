@@ -1217,24 +1217,30 @@ class _ScopeAnalyser:
                 self.obligations[self.by_site[(id(call), -1 if index is None else index)]].via_with = True
         if cur is None:
             return None
-        if expects_raise and catches and len(stmt.body.body) > 1 and not _ends_in_cleanup(stmt.body):
-            return self.raising_body(stmt.body.body, cur, warns, patched)
-        self.expecting_raise += expects_raise
+        # ``with pytest.raises(E):`` of several statements: see ``raising_body``
+        split = (
+            expects_raise and catches and len(stmt.body.body) > 1
+            and not _ends_in_cleanup(stmt.body)
+        )
+        self.expecting_raise += expects_raise and not split
         self.expecting_resource_warning += warns
         mocked_before = self.mocked
         self.mocked = self.mocked | patched
         try:
-            if suppress:
+            if suppress or split:
                 frame = _Frame("suppress")
                 self.frames.append(frame)
-                out = self.suite(stmt.body, cur)
+                if split:
+                    out = self.raising_body(stmt.body.body, cur)
+                else:
+                    out = self.suite(stmt.body, cur)
                 self.frames.pop()
                 if frame.exc is not None:
                     frame.exc.blame = {}
                 return _join(out, frame.exc)
             return self.suite(stmt.body, cur)
         finally:
-            self.expecting_raise -= expects_raise
+            self.expecting_raise -= expects_raise and not split
             self.expecting_resource_warning -= warns
             self.mocked = mocked_before
 
@@ -1246,37 +1252,22 @@ class _ScopeAnalyser:
             isinstance(arg.value, (cst.Name, cst.Attribute)) for arg in expr.args
         ):
             return False
-        qualname = self.qualname(expr.func)
-        return qualname in ownership.SUPPRESSING_CONTEXT_MANAGERS or ownership.cannot_raise(
-            qualname, expr.func
+        return self.qualname(expr.func) in ownership.SUPPRESSING_CONTEXT_MANAGERS or (
+            self.cannot_raise(expr)  # (not under strict, as for any other call)
         )
 
-    def raising_body(
-        self, body: Sequence[cst.BaseStatement], state: _State, warns: bool, patched: set[str]
-    ) -> _MaybeState:
+    def raising_body(self, body: Sequence[cst.BaseStatement], state: _State) -> _MaybeState:
         """``with pytest.raises(E): f = open(p); int(f.read())``: the statements before the
         last are meant to succeed (what they acquire is tracked), the last one to fail; the
-        context manager catches what the body raises, so the run goes on after it with what
-        was still open (LF032: a file opened in the block and never closed)."""
-        frame = _Frame("suppress")
-        self.frames.append(frame)
-        self.expecting_resource_warning += warns
-        mocked_before = self.mocked
-        self.mocked = self.mocked | patched
+        context manager catches what the body raises (the caller's suppress frame), so the
+        run goes on after it with what was still open (LF032: a file opened in the block and
+        never closed)."""
+        out = self.block(body[:-1], state)
+        self.expecting_raise += 1
         try:
-            out = self.block(body[:-1], state)
-            self.expecting_raise += 1
-            try:
-                out = self.block(body[-1:], out)
-            finally:
-                self.expecting_raise -= 1
+            return self.block(body[-1:], out)
         finally:
-            self.frames.pop()
-            self.expecting_resource_warning -= warns
-            self.mocked = mocked_before
-        if frame.exc is not None:
-            frame.exc.blame = {}
-        return _join(out, frame.exc)
+            self.expecting_raise -= 1
 
     def check_with_protocol(self, expr: cst.BaseExpression, stmt: cst.With) -> None:
         """LL164: a project context manager in the kind of ``with`` it does not support."""
@@ -3644,8 +3635,7 @@ def _ends_in_cleanup(body: cst.BaseSuite) -> bool:
     call = _statement_call_of(last) if isinstance(last, cst.SimpleStatementLine) else None
     if call is None or not isinstance(call.func, cst.Attribute):
         return False
-    method = call.func.attr.value.lower()
-    return any(word in method for word in ownership.RELEASING_WORDS + ownership.UNDOING_WORDS)
+    return protocols._is_undoing_name(call.func.attr.value)
 
 
 def _catches_raise(expr: cst.BaseExpression) -> bool:
