@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import ast
 import codecs
-import gc
 import io
 import os
 import re
 import tokenize
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from functools import lru_cache, partial
 
 import libcst as cst
@@ -34,6 +31,7 @@ from leaklint.analysis.summaries import (
 )
 from leaklint import suppressions
 from leaklint.config import Config
+from leaklint.parsing import collector_paused, parse_unvalidated, users_warnings_ignored
 from leaklint.resources import Registry
 from leaklint.results import FileResult, Finding
 from leaklint.rules import FILE_NOT_ANALYSED, rule_for
@@ -540,47 +538,6 @@ def _longest_elif_chain(data: bytes) -> int:
     return longest
 
 
-def parse_unvalidated(source: bytes) -> cst.Module:
-    """``libcst.parse_module`` without each node's ``_validate``: a node built by the parser
-    from source that parsed is valid by construction, and the checks were 30% of the parse
-    (`benchmarks/README.md`; libcst's own ``CSTNode.__post_init__`` notes that the parser
-    could skip them). Nodes built while it runs are not checked, so it is for the analysis
-    only, which builds none; the fixes parse and build with libcst's checks on. Should a
-    libcst release move its validation elsewhere, or an old one be asked for its pure-Python
-    parser (``LIBCST_PARSER_TYPE=pure``, which may lean on the checks), the parse is the
-    plain one."""
-    base = cst.CSTNode
-    validate = base.__dict__.get("__post_init__")
-    if validate is None or os.environ.get("LIBCST_PARSER_TYPE") == "pure":
-        return cst.parse_module(source)
-    base.__post_init__ = _unchecked  # type: ignore[method-assign]
-    try:
-        return cst.parse_module(source)
-    finally:
-        base.__post_init__ = validate  # type: ignore[method-assign]
-
-
-def _unchecked(self: cst.CSTNode) -> None:
-    pass
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """CPython's cycle collector off while one file is parsed and analysed (or summarised):
-    its trees are hundreds of thousands of objects that live until the file is done, and
-    every collection walks them all, and everything the run keeps besides (on a generated
-    0.8 MB module, three quarters of ``ast.parse``'s time; in the summary pass, 40% of its
-    time on the standard library). On again, with its usual thresholds, once the file is
-    done."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _internal_errors(
     path: str,
     errors: list[tuple[Rule | None, int, int, BaseException]],
@@ -601,17 +558,6 @@ def _internal_errors(
         lines.extend(_not_analysed(path, line, col, why, config).findings)
         details.append("".join(traceback.format_exception(err)))
     return FileResult(path, tuple(sorted({*findings, *lines})), internal_error="\n".join(details))
-
-
-@contextmanager
-def users_warnings_ignored() -> Iterator[None]:
-    """Around CPython parsing or compiling the checked code: its SyntaxWarnings (and, before
-    3.12, DeprecationWarnings: ``"\\d"``) are the file's business, not lines on our standard
-    error, and under ``-W error`` they must not turn into syntax errors (LL900)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SyntaxWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def single_file_project(data: bytes, path: str, config: Config) -> Project:
