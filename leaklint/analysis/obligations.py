@@ -192,6 +192,9 @@ _Item = tuple
 class _Frame:
     kind: str  # "handler" | "finally" | "loop" | "suppress"
     exc: _MaybeState = None
+    #: a handler frame whose handlers catch only what no call raises itself (``except
+    #: KeyboardInterrupt:``, an interrupt arriving between any two bytecodes)
+    interrupts_only: bool = False
     ret: _MaybeState = None
     ret_node: cst.CSTNode | None = None
     brk: _MaybeState = None
@@ -1053,7 +1056,11 @@ class _ScopeAnalyser:
         finally_frame = _Frame("finally") if stmt.finalbody is not None else None
         if finally_frame is not None:
             self.frames.append(finally_frame)
-        handler_frame = _Frame("handler") if stmt.handlers else None
+        handler_frame = (
+            _Frame("handler", interrupts_only=all(map(_catches_interrupts_only, stmt.handlers)))
+            if stmt.handlers
+            else None
+        )
         if handler_frame is not None:
             self.frames.append(handler_frame)
         # ``try: open(missing) except FileNotFoundError: pass else: self.fail(...)``, or
@@ -1770,8 +1777,11 @@ class _ScopeAnalyser:
                 if method in self.obligations[oid].resource.return_to:
                     state.status[oid] = DONE
         # a constructor that raised took nothing: ``try: c = Conn(sock) except OSError:
-        # return`` leaves sock open on the handler's path (one outside the function: as before)
-        caught = bool(fx.handed) and any(frame.kind == "handler" for frame in self.frames)
+        # return`` leaves sock open on the handler's path (one outside the function: as before;
+        # so does one caught only as ``except KeyboardInterrupt:``, which no call raises)
+        caught = bool(fx.handed) and any(
+            frame.kind == "handler" and not frame.interrupts_only for frame in self.frames
+        )
         if not caught:
             for name in fx.handed:
                 state.discharge(state.names.get(name, frozenset()))
@@ -3244,19 +3254,36 @@ _ERRORS_OF_USE = frozenset(
 )
 
 
+def _caught_names(handler: cst.ExceptHandler) -> list[str] | None:
+    """The plain names an ``except`` clause catches (``except (KeyError, IndexError):``);
+    None for a bare ``except:`` or a class named otherwise (``except socket.error:``)."""
+    kind = handler.type
+    if kind is None:
+        return None
+    names = []
+    for element in kind.elements if isinstance(kind, cst.Tuple) else [kind]:
+        value = element.value if isinstance(element, cst.Element) else element
+        if not isinstance(value, cst.Name):
+            return None
+        names.append(value.value)
+    return names
+
+
 def _catch_only_errors_of_use(handlers: Sequence[cst.ExceptHandler]) -> bool:
     """Every handler names only classes of ``_ERRORS_OF_USE`` (``except AttributeError:``,
     ``except (KeyError, IndexError):``): an OSError from the body passes them all."""
     for handler in handlers:
-        kind = handler.type
-        if kind is None:
+        names = _caught_names(handler)
+        if names is None or not _ERRORS_OF_USE.issuperset(names):
             return False
-        names = kind.elements if isinstance(kind, cst.Tuple) else [kind]
-        for name in names:
-            value = name.value if isinstance(name, cst.Element) else name
-            if not (isinstance(value, cst.Name) and value.value in _ERRORS_OF_USE):
-                return False
     return True
+
+
+def _catches_interrupts_only(handler: cst.ExceptHandler) -> bool:
+    """``except KeyboardInterrupt:``: what it catches arrives from a signal between any two
+    bytecodes, never raised by the call it interrupts."""
+    names = _caught_names(handler)
+    return names is not None and set(names) == {"KeyboardInterrupt"}
 
 
 def _is_constant_true(test: cst.BaseExpression) -> bool:
