@@ -329,6 +329,8 @@ class _ScopeAnalyser:
         # a descriptor formatted there is not handed to anyone (see ``format_into``)
         self.in_message = 0
         self.loop_targets: list[frozenset[str]] = []  # names the enclosing for loops bind
+        #: a branch a loop takes at most once -> the calls in it (see ``_once_per_loop``)
+        self.once_per_loop: dict[int, frozenset[int]] = {}
         # on-receiver obligations taken on each element of a loop (``for k in ks:
         # locks[k].acquire()``): one per element, given back by a loop of their own
         self.per_element: set[int] = set()
@@ -508,6 +510,28 @@ class _ScopeAnalyser:
             owner, _, _ = self.receiver_types.method_of(self.class_name, method).rpartition(".")
             if attr in project.released_by(owner, method):
                 return True
+        return False
+
+    def released_across_methods(self, holder: str) -> bool:
+        """``self.X.acquire()`` where another method of the class (or of a project base)
+        releases ``self.X``: the class holds it from one call to the next by design, a
+        semaphore's slot kept for a message until its ``ack()`` (first contact round 8,
+        dramatiq's ``_StubConsumer.__next__``); a method releasing it on its way out of its
+        own acquisition does not count."""
+        project = self.ctx.project
+        if project is None or self.class_name is None:
+            return False
+        head, _, attr = holder.partition(".")
+        if head != self.self_name or not attr or "." in attr:
+            return False
+        for name, facts in project.lineage(self.class_name):
+            if facts is None:
+                continue
+            for method, released in facts.method_releases.items():
+                if (name, method) == (self.class_name, self.method_name):
+                    continue
+                if attr in released and attr not in facts.method_refreshes.get(method, ()):
+                    return True
         return False
 
     def exit_normal(self, state: _State, node: cst.CSTNode | None) -> None:
@@ -911,6 +935,11 @@ class _ScopeAnalyser:
         if state is None:
             return None
         truthy, falsy = self.refine(stmt.test, state)
+        once = self.once_per_loop.get(id(stmt))
+        if once and truthy is not None and any(
+            id(self.obligations[oid].call) in once for oid in truthy.open_ids()
+        ):
+            truthy = None  # the loop took this branch already: its key does not come again
         if truthy is falsy and truthy is not None:
             falsy = truthy.copy()  # the body changes its state in place
         mark = len(self.created)
@@ -987,6 +1016,7 @@ class _ScopeAnalyser:
 
         # a loop over a display of resources runs at least once
         targets = _names_in(stmt.target)
+        self.once_per_loop.update(_once_per_loop(stmt))
         self.loop_targets.append(targets)
         try:
             out = self.loop(stmt, state, head, runs_once=bool(elements) and not held)
@@ -1805,7 +1835,7 @@ class _ScopeAnalyser:
             self.bind(state, name, items, stmt)
         for call, resource, holder in fx.on_receiver:
             oid = self.new_obligation(state, ("new", call, resource, None), holder)
-            if self.paired_release(holder):
+            if self.paired_release(holder) or self.released_across_methods(holder):
                 self.kept_for_caller.add(oid)
             if any(_names_in_text(holder) & targets for targets in self.loop_targets):
                 self.per_element.add(oid)
@@ -2671,10 +2701,24 @@ _BUFFER_SIZE = 8192  # io.DEFAULT_BUFFER_SIZE
 def _iterates_without_failing(
     iterable: cst.BaseExpression, qualname: Callable[[cst.BaseExpression], str | None]
 ) -> bool:
-    """``for i in range(n)``, ``for x in (a, b)``: next() on it cannot raise."""
+    """``for i in range(n)``, ``for x in (a, b)``, ``for k, v in d.items()``: next() on it
+    cannot raise (a mapping's view only if the mapping changes size, a programming error)."""
     if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
         return True
-    return isinstance(iterable, cst.Call) and qualname(iterable.func) == "builtins.range"
+    if not isinstance(iterable, cst.Call):
+        return False
+    if _is_mapping_view(iterable):
+        return True
+    return qualname(iterable.func) == "builtins.range"
+
+
+def _is_mapping_view(call: cst.Call) -> bool:
+    """``d.items()``, ``d.keys()``, ``d.values()``."""
+    return (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in ("items", "keys", "values")
+        and not call.args
+    )
 
 
 def _literal_size(expr: cst.BaseExpression) -> int | None:
@@ -3252,6 +3296,73 @@ _ERRORS_OF_USE = frozenset(
         "StopAsyncIteration", "AssertionError", "UnboundLocalError", "RecursionError",
     }
 )
+
+
+def _once_per_loop(loop: cst.For) -> dict[int, frozenset[int]]:
+    """The branches a loop over a mapping's keys takes under a test of the key for one value
+    (``for option, values in parse_qs(q).items(): if option == "file": out = open(...)``),
+    each with the calls in it: keys are unique, so the branch runs at most once and the loop
+    never comes back to it with what it acquired there still held (first contact round 8,
+    pyserial)."""
+    iterated = loop.iter
+    if not (
+        isinstance(iterated, cst.Call)
+        and _is_mapping_view(iterated)
+        and iterated.func.attr.value in ("items", "keys")
+    ):
+        return {}
+    target = loop.target
+    if iterated.func.attr.value == "items":
+        if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2):
+            return {}
+        target = target.elements[0].value
+    if not isinstance(target, cst.Name):
+        return {}
+    key = target.value
+    if _rebinds(loop.body, key):
+        return {}  # the key is rebound in the body: the test may hold twice
+    out: dict[int, frozenset[int]] = {}
+    for stmt in loop.body.body:
+        branch: cst.If | cst.Else | None = stmt if isinstance(stmt, cst.If) else None
+        while isinstance(branch, cst.If):
+            if _compares_to_a_constant(branch.test, key):
+                out[id(branch)] = frozenset(
+                    id(node) for node in _walk_expression(branch.body) if isinstance(node, cst.Call)
+                )
+            branch = branch.orelse
+    return out
+
+
+#: The nodes that bind a name, and the field holding what they bind.
+_BINDING_FIELDS = (
+    ((cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr), "target"),
+    ((cst.AsName,), "name"),
+)
+
+
+def _rebinds(suite: cst.BaseSuite, name: str) -> bool:
+    """Does ``suite`` bind ``name`` (an assignment, a loop or ``with ... as`` target, ``:=``)?"""
+    return any(
+        isinstance(node, kinds) and name in _names_in(getattr(node, field))
+        for node in _walk_expression(suite)
+        for kinds, field in _BINDING_FIELDS
+    )
+
+
+def _compares_to_a_constant(test: cst.BaseExpression, name: str) -> bool:
+    """``name == "file"`` or ``"file" == name`` (a string or number)."""
+    if not (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.Equal)
+    ):
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    constant = (cst.SimpleString, cst.Integer, cst.ConcatenatedString)
+    return any(
+        isinstance(a, cst.Name) and a.value == name and isinstance(b, constant)
+        for a, b in (sides, sides[::-1])
+    )
 
 
 def _caught_names(handler: cst.ExceptHandler) -> list[str] | None:
