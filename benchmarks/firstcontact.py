@@ -134,7 +134,7 @@ POOL = [
     ("ldap3", "2.9.1", "library"),
     ("minio", "7.2.20", "library"),
     ("motor", "3.7.1", "library, async"),
-    ("mutagen", "1.48.1", "library (file formats)"),
+    ("mutagen", "1.48.1", "library (file format)"),
     ("nats-py", "2.16.0", "library, async"),
     ("nbclient", "0.11.0", "library, async"),
     ("nbconvert", "7.17.2", "application"),
