@@ -181,3 +181,49 @@ def test_a_tests_folder_without_init_sees_the_projects_package(tmp_path: Path) -
         write(base, "tests/test_a.py", test)
         proc = check("--no-cache", "--format", "concise", "tests/test_a.py", cwd=base)
         assert codes(proc) == [("tests/test_a.py", 5, "LL100")], proc.stdout
+
+
+MODULE_KEEPERS = '''
+global_broker = None
+REGISTRY = []
+
+
+def set_broker(broker):
+    global global_broker
+    global_broker = broker
+
+
+def set_alias(broker):
+    global global_broker
+    b = broker
+    global_broker = b
+
+
+def register(broker):
+    REGISTRY.append(broker)
+
+
+def show(broker):
+    print(broker.name)
+
+
+def rebinds(broker):
+    global global_broker
+    global_broker = broker.name
+'''
+
+
+def _first_argument_taken(project, callees: list[str]) -> dict[str, bool | None]:
+    return {callee: project.takes_argument(callee, 0, None) for callee in callees}
+
+
+def test_a_parameter_kept_by_the_module_is_taken(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"keepers.py": MODULE_KEEPERS})
+    names = ["set_broker", "set_alias", "register", "show", "rebinds"]
+    assert _first_argument_taken(project, [f"keepers.{n}" for n in names]) == {
+        "keepers.set_broker": True,
+        "keepers.set_alias": True,
+        "keepers.register": True,
+        "keepers.show": False,  # only reads it
+        "keepers.rebinds": False,  # keeps an attribute of it
+    }

@@ -436,9 +436,13 @@ class _FunctionReader:
                 for target in sub.targets:
                     if isinstance(target, ast.Name) and target.id in module_globals:
                         # ``global _state; _state = FileInput(); return _state``: the module
-                        # keeps it (and closes it on the next call), not the caller
+                        # keeps it (and closes it on the next call), not the caller;
+                        # ``global broker; broker = b``: the module takes the parameter
+                        # (dramatiq's set_broker, first contact round 8)
                         released_names.add(target.id)
                         released_names.update(_kept_names(value))
+                        kept = {param_aliases.get(n, n) for n in _kept_names(value)}
+                        takes.update(kept & params)
                     elif isinstance(target, ast.Name):
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
