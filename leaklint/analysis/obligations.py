@@ -2104,6 +2104,9 @@ class _ScopeAnalyser:
                 if item[0] == "name":
                     # ``f.close`` handed over as a value: whoever calls it releases f
                     fx.method_uses.append((item[1], expr.attr.value))
+                    if not self.expecting_raise:
+                        # ``broker.connection``: a property that connects opens it too
+                        fx.opened.append((item[1], expr.attr.value))
             self.consume_items([i for i in inner if i[0] != "name"], fx)
             return []
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):

@@ -1112,6 +1112,12 @@ class _ClassReader:
         self.closed_callees: set[str] = set()
         functions: list[FunctionFacts] = []
         attr_types, attr_elements = self._body_types()
+        properties = {
+            item.name
+            for item in self.node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(_is_property(d, self.names.resolve) for d in item.decorator_list)
+        }
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -1123,8 +1129,12 @@ class _ClassReader:
                 functions.append(facts)
             for attr, callees in reader.stores.items():
                 stores.setdefault(attr, set()).update(callees)
-            if reader.stores:
-                method_stores[item.name] = frozenset().union(*reader.stores.values())
+            if reader.stores or reader.element_stores:
+                # what it keeps on self, or puts into a container it keeps there
+                # (``self.connections.add(conn)``): where the class acquires
+                method_stores[item.name] = frozenset().union(
+                    *reader.stores.values(), *reader.element_stores.values()
+                )
             for attr, methods in reader.attr_calls.items():
                 attr_calls.setdefault(attr, set()).update(methods)
             for attr, types in reader.attr_types.items():
@@ -1146,7 +1156,10 @@ class _ClassReader:
                 for attr, methods in reader.attr_calls.items()
                 if any(is_releasing(m) for m in methods)
             ) | frozenset(reader.handed)
-            method_calls[item.name] = frozenset(reader.self_calls)
+            # ``self.connection`` of a property runs it as a call would
+            method_calls[item.name] = frozenset(reader.self_calls) | (
+                reader.first_mention.keys() & properties
+            )
             assigned = _self_attrs_assigned(item)
             if assigned:
                 method_assigns[item.name] = assigned
@@ -1925,6 +1938,11 @@ def _inherited_resource(
         kind=cls.qualname.rsplit(".", 1)[-1],
         origin=f"a {short}, {Path(cls.path).name}:{cls.line}",
     )
+
+
+def _is_property(decorator: ast.expr, resolve: Callable[[ast.expr], str | None]) -> bool:
+    """``@property``, ``@functools.cached_property``."""
+    return resolve(decorator) in ("builtins.property", "functools.cached_property")
 
 
 def _held(cls: ClassFacts) -> dict[str, set[str]]:
