@@ -127,7 +127,7 @@ def test_an_idle_definition_is_not_given_to_libcst(monkeypatch: pytest.MonkeyPat
     parsed: list[bytes] = []
     real = core.cst.parse_module
     monkeypatch.setattr(core.cst, "parse_module", lambda data: parsed.append(data) or real(data))
-    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    monkeypatch.setattr("leaklint.prefilter._worth_reducing", lambda *args: True)
     source = BIG_CLASS.encode()
     core.check_source(source, "big.py", Config())
     (reduced,) = parsed

@@ -94,10 +94,10 @@ def test_the_statement_filter_changes_nothing_on_the_fixtures(
     fixtures: list[Target], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The statement filter on every file, not only where it guesses that it pays."""
-    import leaklint.core as core
+    import leaklint.prefilter as prefilter
 
     config = Config(root=str(ROOT))
-    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    monkeypatch.setattr(prefilter, "_worth_reducing", lambda *args: True)
     filtered = check_paths(fixtures, config, jobs=1)
     monkeypatch.setenv("LEAKLINT_NO_PREFILTER", "1")
     unfiltered = check_paths(fixtures, config, jobs=1)
@@ -177,9 +177,9 @@ STATEMENT_FILTER_CASES = {
 def test_the_statement_filter_keeps_what_can_matter(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import leaklint.core as core
+    import leaklint.prefilter as prefilter
 
-    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    monkeypatch.setattr(prefilter, "_worth_reducing", lambda *args: True)
     file = tmp_path / "module.py"
     for newline in ("\n", "\r\n"):
         file.write_bytes(("\ufeff" + STATEMENT_FILTER_CASES[case]).replace("\n", newline).encode())
@@ -238,7 +238,7 @@ def test_idle_methods_of_a_kept_class_are_stand_ins(
     parsed: list[bytes] = []
     real = core.cst.parse_module
     monkeypatch.setattr(core.cst, "parse_module", lambda data: parsed.append(data) or real(data))
-    monkeypatch.setattr(core, "_worth_reducing", lambda *args: True)
+    monkeypatch.setattr("leaklint.prefilter._worth_reducing", lambda *args: True)
     source = ("\ufeff" + IDLE_METHODS).replace("\n", newline).encode()
     filtered = core.check_source(source, "client.py", Config()).findings
     (reduced,) = parsed
