@@ -675,8 +675,10 @@ class _ScopeAnalyser:
             fx.may_raise = True  # its one way out is an exception (``SystemExit`` too)
             self.never_ended.update(state.open_ids())
         state = self.apply(fx, state, stmt)
-        if never and self.in_cleanup:
+        if never and self.in_cleanup and not self.exits_process(value):
             self.raise_(state, stmt)  # (``apply`` lets a call in a handler fall through)
+            # (``except OSError: log(e); sys.exit(1)``: a fatal error ends the process, which
+            # reclaims what the failed block left; only what the handler made itself is owed)
         if ends or never:
             # no clean-up runs after ``os._exit(0)`` or a successful ``os.execv(...)``: the
             # operating system reclaims every descriptor left (a failing exec raises above);
@@ -684,6 +686,10 @@ class _ScopeAnalyser:
             # leaves, through the handlers and finally blocks
             return None
         return state
+
+    def exits_process(self, expr: cst.BaseExpression) -> bool:
+        """``sys.exit(n)``, ``exit()``, ``quit()``: SystemExit, the way a program ends."""
+        return isinstance(expr, cst.Call) and self.qualname(expr.func) in _PROCESS_EXITS
 
     def never_returns(self, expr: cst.BaseExpression) -> bool:
         """A call statement (or ``await f()``) whose callee never returns, as the project's
@@ -3091,6 +3097,9 @@ def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
 
 
 #: A method that takes a lock for its caller -> the methods of its class that give it back.
+#: The calls that end the program by raising SystemExit.
+_PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit"})
+
 _PAIRED_RELEASE: dict[str, tuple[str, ...]] = {
     "acquire": ("release",),
     "__enter__": ("__exit__",),
