@@ -283,6 +283,11 @@ NON_RAISING_BY_MAKER["select"] = NON_RAISING_BY_MAKER["modify"] = NON_RAISING_BY
 NON_RAISING_BY_MAKER["start"] = frozenset({"threading.Thread", "threading.Timer"})
 NON_RAISING_BY_MAKER["kill"] = NON_RAISING_BY_MAKER["terminate"] = frozenset({"subprocess.Popen"})
 NON_RAISING_BY_MAKER["send_signal"] = NON_RAISING_BY_MAKER["poll"] = NON_RAISING_BY_MAKER["kill"]
+#: A thread's Event: ``wait(timeout)`` gives back whether it was set (a bad timeout is the
+#: caller's error; only KeyboardInterrupt leaves it), ``set``/``clear`` flip it under its lock
+#: (first contact round 8: anyio's server thread waits on one before closing what it accepted).
+NON_RAISING_BY_MAKER["wait"] = frozenset({"threading.Event"})
+NON_RAISING_BY_MAKER["set"] = NON_RAISING_BY_MAKER["clear"] = NON_RAISING_BY_MAKER["wait"]
 
 #: ``io.open(fd, closefd=False)``: wrapping a descriptor it is lent opens nothing (no path
 #: lookup); it fails only on a bad descriptor or mode, the caller's error.
