@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes import descriptors, errorpath, generators, locks, owners, stacks, transforms
+from leaklint.fixes import descriptors, errorpath, generators, handoff, locks, owners, stacks, transforms
 from leaklint.fixes.base import UNSAFE, Edit, Fix, refusals
 from leaklint.fixes.transforms import Tree
 
@@ -31,6 +31,7 @@ ALL_FIXES: tuple[Fix, ...] = (
     *descriptors.FIXES,
     *stacks.FIXES,
     *errorpath.FIXES,
+    *handoff.FIXES,
     errorpath.GUARDED_TO_BLOCK_END,
     errorpath.GUARDED_TO_BLOCK_END_UNSAFE,
 )
@@ -39,6 +40,7 @@ FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 
 #: A local (or an attribute set in ``__init__``) the function acquires: LL100, LL101.
 _OWN_LOCALS: tuple[Planner, ...] = (
+    handoff.close_until_handed_on,
     stacks.exit_stack,
     transforms.with_for_bound,
     errorpath.into_later_finally,

@@ -1036,9 +1036,43 @@ def _close_on_error_past_a_close(
         return refuse("released on some path in between (a branch), and leaked on a normal path")
     if _count_uses(found.call, found.var):
         return refuse("the acquisition's own arguments use the name")
+    if released_on_error(found.middle, found.var, leak):
+        return refuse("released on an error up to where it is handed on; the statement that hands it on may fail too")
     alone = not _derived_escapes(found.middle, found.var, found.scope, _HeldHere)
     fix = CLOSE_ON_ERROR_SAFE if alone and not _used_after_a_caught_error(found, tree) else CLOSE_ON_ERROR
     return except_edit(found, code, line, col, tree, fix)
+
+
+def _entered(stmts: list[cst.CSTNode], var: str) -> bool:
+    """``with var:`` (or ``with var as x:``) somewhere in ``stmts``: its exit releases it."""
+
+    class Look(cst.CSTVisitor):
+        found = False
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            self.found = self.found or isinstance(node.item, cst.Name) and node.item.value == var
+
+    look = Look()
+    for stmt in stmts:
+        stmt.visit(look)
+    return look.found
+
+
+def released_on_error(stmts: list[cst.BaseStatement], var: str, leak: Leak) -> bool:
+    """One of ``stmts`` is a ``try`` with an ``except`` that releases ``var`` and re-raises
+    (this fix's own, when the hand-off after it may fail too: not wrapped again)."""
+    methods = frozenset(leak.resource.release)
+    for stmt in stmts:
+        if isinstance(stmt, cst.Try):
+            for handler in stmt.handlers:
+                body = list(handler.body.body) if isinstance(handler.body, cst.IndentedBlock) else []
+                last = body[-1] if body else None
+                reraises = isinstance(last, cst.SimpleStatementLine) and any(
+                    isinstance(small, cst.Raise) and small.exc is None for small in last.body
+                )
+                if reraises and _released_in(body, var, methods):
+                    return True
+    return False
 
 
 def remove(updated: cst.CSTNode) -> object:
@@ -1058,13 +1092,19 @@ def _try_finally(
     if (found.release is None or found.exits) and _derived_escapes(middle, found.var, found.scope):
         hands_on = True
     waits = why_no_with(leak.resource.qualname) if leak.resource.qualname in WAITS_OR_JOINS else None
-    if found.release is None and hands_on and kept(middle, found.var, found.scope):
+    if found.release is None and (
+        leak.kind in ERROR_PATH_KINDS or hands_on and kept(middle, found.var, found.scope)
+    ):
+        # (when only an error path leaked, the path that does not fail hands it on or
+        # releases it where no planner sees: a release added at the block's end changes it)
         # handed on (returned, stored) where it did not leak: a `finally` would release what
         # the caller or the object now holds; only the error path may release it
         if waits is not None:
             return refuse(f"never fixed: {waits}")
         if leak.kind not in ERROR_PATH_KINDS:
             return refuse("handed on (returned or stored) where it did not leak, and leaked on a normal path")
+        if _entered(middle, found.var):
+            return refuse("released by a `with` of its own in between")
         alone = not _derived_escapes(middle, found.var, found.scope, _HeldHere)
         fix = CLOSE_ON_ERROR_SAFE if alone and not _used_after_a_caught_error(found, tree) else CLOSE_ON_ERROR
         return except_edit(found, code, line, col, tree, fix)

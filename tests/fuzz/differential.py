@@ -232,6 +232,10 @@ SHAPES = (
      "{v}.send(data)", "return {v}"),
     # opened on a branch, used after it, never released: a fresh name and a guarded release
     ("if p:", "    {v} = open(p)", "    {v}.seek(0)", "data = {v}.read()"),
+    # handed on (kept in a module's list) after statements that may fail: released in an
+    # except that re-raises around those statements only
+    ("{v} = socket.socket()", "{v}.send(data)", "data = {v}.read()", "KEPT.append({v})"),
+    ("{v} = open(p)", "data = json.load({v})", "KEPT.append({v})", "data = 'kept'"),
     # the ends of a socketpair: try/finally (no with binds one of them)
     ("{v}, other = socket.socketpair()", "{v}.send(data)", "data = other.read()", "{v}.close()"),
 )
@@ -246,7 +250,7 @@ def runnable_module(rng: random.Random) -> str:
     patched = rng.random() < 0.3
     lines = ["from unittest import mock", ""] if patched else []
     lines += ["import contextlib", "import json", "import os", "import socket", "import sqlite3",
-              "import tempfile", ""]
+              "import tempfile", "", "KEPT = []", ""]
     for number in range(rng.randint(1, 3)):
         v = rng.choice(("f", "g", "sock"))
         shape = [line.format(v=v) for line in rng.choice(SHAPES)]

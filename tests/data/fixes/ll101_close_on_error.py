@@ -19,7 +19,8 @@ def client_and_closer(port):
 
 
 def wrapped(host, wrap):
-    # handed to wrap() before the return, which may keep it and fail: unsafe, left here
+    # handed to wrap() at the return, which may keep it and fail: the except stops before
+    # that statement (handoff.py)
     s = socket.socket()
     s.bind((host, 0))
     return wrap(s)

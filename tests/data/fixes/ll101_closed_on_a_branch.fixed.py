@@ -19,10 +19,14 @@ def probe(fd, peer):
 
 
 def adopt(cls, fd, factory):
-    # handed to cls() before the return: unsafe, left here
+    # handed to cls() at the return: the except stops before that statement (handoff.py)
     skt = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
-    proto = factory.build(skt.getsockname())
-    if proto is None:
+    try:
+        proto = factory.build(skt.getsockname())
+        if proto is None:
+            skt.close()
+            return None
+    except BaseException:
         skt.close()
-        return None
+        raise
     return cls(skt, proto)
