@@ -403,7 +403,7 @@ def test_a_helper_outside_the_run_is_followed_too(
 def test_old_projects_are_pruned_and_a_manifest_without_its_project_still_works(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner, "_PROJECTS_KEPT", 1)
+    monkeypatch.setattr("leaklint.manifest._PROJECTS_KEPT", 1)
     root = tmp_path / "p"
     targets, config = _project(root, helper=HELPER)
     cache = Cache.open(tmp_path / "c")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from leaklint import pool, runner, summary_pass
+from leaklint import manifest, pool, summary_pass
 from leaklint.cache import Cache
 from leaklint.config import Config
 from leaklint.core import FileResult, Finding
@@ -437,7 +437,7 @@ def test_a_cache_from_another_leaklint_is_not_used(
     cache = Cache.open(tmp_path / "c")
     expected = check_paths(targets, config, jobs=1, cache=cache)
     _doctor(cache)
-    for module in (summary_pass, runner):  # the keys of summaries and results; the manifest's
+    for module in (summary_pass, manifest):  # the keys of summaries and results; the manifest's
         monkeypatch.setattr(module, "code_fingerprint", lambda: "another leaklint")
     assert _findings(check_paths(targets, config, jobs=1, cache=cache)) == _findings(expected)
 
