@@ -2288,6 +2288,8 @@ class _ScopeAnalyser:
         if qualname in ownership.BORROWING_OPENS and _passes(call, ("closefd=False",)):
             return True  # ``io.open(fd, closefd=False)``: wraps a descriptor it is lent
         func = call.func
+        if self.inits_a_non_raising_base(call):
+            return True
         makers = ownership.NON_RAISING_BY_MAKER.get(func.attr.value) if isinstance(
             func, cst.Attribute
         ) else None
@@ -2301,6 +2303,29 @@ class _ScopeAnalyser:
             return True  # ``a, b = socketpair()`` after another pair: EMFILE only
         return ownership.cannot_raise(qualname, call.func, one_number) or self.fills_a_buffer(
             call
+        )
+
+    def inits_a_non_raising_base(self, call: cst.Call) -> bool:
+        """``super().__init__()`` in a class whose bases are all ones whose constructor does
+        not raise (``class Worker(threading.Thread)``: it only checks its arguments; first
+        contact round 8, dramatiq's event loop thread)."""
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Name)
+            and func.value.func.value == "super"
+            and not func.value.args
+        ):
+            return False
+        project = self.ctx.project
+        facts = project.classes.get(self.class_name) if project and self.class_name else None
+        if facts is None or not facts.bases:
+            return False
+        return all(
+            base is not None and (base == "builtins.object" or base in ownership.NON_RAISING_FUNCTIONS)
+            for base in facts.bases
         )
 
     def is_constant(self, node: cst.BaseExpression) -> bool:
