@@ -227,3 +227,50 @@ def test_a_parameter_kept_by_the_module_is_taken(tmp_path: Path) -> None:
         "keepers.show": False,  # only reads it
         "keepers.rebinds": False,  # keeps an attribute of it
     }
+
+
+NESTED = '''
+import io
+
+
+def outer(path):
+    def _wrap(fp):
+        return io.BufferedReader(fp)
+
+    def _peek(fp):
+        def _first(fp):
+            return fp.read(1)
+
+        print(_first(fp))
+
+    def _open():
+        return open(path, "rb")
+
+    return _wrap(_open())
+
+
+class Owner:
+    def method(self, sock):
+        def keep(s):
+            self.kept = [s]
+            return s
+
+        return keep(sock)
+'''
+
+
+def test_nested_functions_are_summarised_under_their_enclosing_def(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"nested.py": NESTED})
+    inner = "nested.outer.<locals>"
+    assert _first_argument_taken(
+        project,
+        [f"{inner}._wrap", f"{inner}._peek", f"{inner}._peek.<locals>._first",
+         "nested.Owner.method.<locals>.keep"],
+    ) == {
+        f"{inner}._wrap": True,
+        f"{inner}._peek": False,
+        f"{inner}._peek.<locals>._first": False,
+        "nested.Owner.method.<locals>.keep": True,
+    }
+    assert "builtins.open" in project.functions[f"{inner}._open"].returns
+    assert "nested._wrap" not in project.functions  # not a module function

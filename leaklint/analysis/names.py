@@ -80,6 +80,12 @@ class Scope:
     # the modules a module-level ``from m import *`` reads (first contact round 6, trio's
     # tests: ``from ..testing import *`` then ``MemoryReceiveStream()``)
     star_imports: list[str] = field(default_factory=list)
+    #: the qualified name of what this scope is the body of, as the project summaries name
+    #: it (``pkg.mod``, ``pkg.mod.C``, ``pkg.mod.f``, ``pkg.mod.f.<locals>.g``); None where
+    #: they do not (a lambda, a class inside a function): a function defined here is bound
+    #: to its qualified name so a call to it finds its summary (leakfixes LF033: Pillow's
+    #: ``open()`` hands the file to its nested ``_open_core(fp, ...)``)
+    qualname: str | None = None
 
     def made_here(self, name: str) -> bool:
         """``name = Factory(...)`` in this very scope (not a parameter, not an outer name)."""
@@ -209,6 +215,8 @@ class _BindingCollector:
                 scope.bases[stmt.name.value] = {base for base in bases if base}
             if scope.kind == "module" and self.module:
                 scope.bind(stmt.name.value, f"{self.module}.{stmt.name.value}")
+            elif scope.kind == "function" and scope.qualname and isinstance(stmt, cst.FunctionDef):
+                scope.bind(stmt.name.value, nested_qualname(scope.qualname, stmt.name.value))
             else:
                 scope.bind(stmt.name.value)
         elif isinstance(stmt, (cst.For,)):
@@ -467,6 +475,8 @@ def function_scope(
 ) -> Scope:
     """The scope of a function: its parameters, then what its body binds."""
     scope = Scope("function", parent)
+    if isinstance(node, cst.FunctionDef):
+        scope.qualname = _function_qualname(parent, node.name.value)
     params = node.params
     collector = _BindingCollector(scope)
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -489,11 +499,38 @@ def body_scope(
     body: Iterable[cst.BaseStatement],
     module: str = "",
     is_package: bool = False,
+    name: str | None = None,
 ) -> Scope:
-    """The scope of a module or class body."""
+    """The scope of a module or class body; ``name``: the class's (a class directly in the
+    module gets its qualified name, as the summaries know it)."""
     scope = Scope(kind, parent, module=module, is_package=is_package)
+    if kind == "module":
+        scope.qualname = module or None
+    elif name is not None and parent is not None and parent.kind == "module" and parent.qualname:
+        scope.qualname = f"{parent.qualname}.{name}"
     _BindingCollector(scope).collect(list(body))
     return scope
+
+
+def locals_of(outer: str) -> str:
+    """The prefix of the qualified names of the functions defined in function ``outer``
+    (Python's own ``__qualname__`` form, ``f.<locals>.g``, which no module attribute takes)."""
+    return f"{outer}.<locals>"
+
+
+def nested_qualname(outer: str, name: str) -> str:
+    """The qualified name of function ``name`` defined in function ``outer``."""
+    return f"{locals_of(outer)}.{name}"
+
+
+def _function_qualname(parent: Scope | None, name: str) -> str | None:
+    """The qualified name of a function defined in ``parent``: a module's or a class's
+    function by its dotted name, a nested one by ``nested_qualname``."""
+    if parent is None or not parent.qualname:
+        return None
+    if parent.kind == "function":
+        return nested_qualname(parent.qualname, name)
+    return f"{parent.qualname}.{name}"
 
 
 def _unbuffered(call: cst.Call) -> bool:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
-from leaklint.analysis.names import resolve_relative
+from leaklint.analysis.names import locals_of, nested_qualname, resolve_relative
 from leaklint.analysis.ownership import CONTEXT_MANAGER_DECORATORS, RELEASING_WORDS, is_owning_method
 from leaklint.resources import Registry, Resource
 
@@ -170,7 +170,9 @@ class _Names:
         #: in ``from m import Parser`` / ``class Parser(Parser)`` the base is ``m.Parser``
         self.class_bases: dict[int, tuple[str | None, ...]] = {}
 
-    def collect(self, body: Iterable[ast.stmt], defs_are_qualified: bool) -> None:
+    def collect(self, body: Iterable[ast.stmt], prefix: str | None, classes: bool = True) -> None:
+        """Record what ``body`` binds; its defs as ``{prefix}.{name}`` (its classes too, when
+        ``classes``: the module's), others' names as unknown (None)."""
         for node in _statements(body):
             if isinstance(node, ast.Import):
                 self.imports.update(alias.name for alias in node.names)
@@ -203,7 +205,8 @@ class _Names:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if isinstance(node, ast.ClassDef):
                     self.class_bases[id(node)] = tuple(self.resolve(b) for b in node.bases)
-                self.bound[node.name] = f"{self.module}.{node.name}" if defs_are_qualified else None
+                qualified = prefix is not None and (classes or not isinstance(node, ast.ClassDef))
+                self.bound[node.name] = f"{prefix}.{node.name}" if qualified else None
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -338,6 +341,16 @@ def _walk_scope(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _in_reraising_handlers(nodes: list[ast.AST]) -> set[int]:
+    """The nodes inside ``except`` handlers that end by raising (``except OSError:
+    sock.close(); raise``): clean-up on the way out of a failure."""
+    out: set[int] = set()
+    for node in nodes:
+        if isinstance(node, ast.ExceptHandler) and node.body and isinstance(node.body[-1], ast.Raise):
+            out.update(id(sub) for sub in walk(node))
+    return out
+
+
 def walk(node: ast.AST) -> list[ast.AST]:
     """``ast.walk(node)``'s nodes (``node`` and all below it, nested scopes included), as a
     list, without its generators: parents before their children, siblings in no set order."""
@@ -363,10 +376,15 @@ def _is_self_attr(node: ast.AST, self_name: str) -> str | None:
 class _FunctionReader:
     """Facts about one function body, in one walk; for a method, what it does with ``self``."""
 
-    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> None:
+    def __init__(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names, qualname: str | None
+    ) -> None:
         self.node = node
+        self.qualname = qualname
         self.names = _Names(names.module, names.is_package, names)
-        self.names.collect(node.body, defs_are_qualified=False)
+        # the functions it defines are known by their qualified names (``open.<locals>.
+        # _open_core``), as the analysis's scopes name them (``names.function_scope``)
+        self.names.collect(node.body, locals_of(qualname) if qualname else None, classes=False)
         args = node.args
         self.params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
         self._fallback_params = _rebound_to_a_fallback(node, set(self.params))
@@ -383,6 +401,17 @@ class _FunctionReader:
         self.attr_types: dict[str, set[str]] = {}  # ``self.x: T = ...``: T
         self.attr_elements: dict[str, set[str]] = {}  # ``self.x = defaultdict(F)``: F
         self.element_stores: dict[str, set[str]] = {}  # ``self.x[k] = F()``: F
+
+    def nested(self) -> Iterator[_FunctionReader]:
+        """Readers of the functions defined in this one (in its blocks, not in a class or a
+        lambda of it), and of theirs: a call to one is resolved to its qualified name."""
+        if not self.qualname:
+            return
+        for stmt in _statements(self.node.body):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = _FunctionReader(stmt, self.names, nested_qualname(self.qualname, stmt.name))
+                yield inner
+                yield from inner.nested()
 
     def refreshed(self) -> frozenset[str]:
         """The attributes of self the method's first mention of is a store, on a line that
@@ -413,6 +442,7 @@ class _FunctionReader:
             name for sub in nodes if isinstance(sub, ast.Global) for name in sub.names
         }
         drawn, param_aliases = _local_sources(nodes, me, params)
+        failing = _in_reraising_handlers(nodes)
         put: list[tuple[str, ast.expr]] = []  # (container on self, what is put into it)
         for sub in nodes:
             if type(sub) not in _READ_NODES:
@@ -490,7 +520,10 @@ class _FunctionReader:
                     receiver = func.value
                     if isinstance(receiver, ast.Name):
                         if is_releasing(func.attr):
-                            released_names.add(receiver.id)
+                            if id(sub) not in failing:
+                                # (``except OSError: sock.close(); raise``: released on the
+                                # way out of a failure only, the success path returns it)
+                                released_names.add(receiver.id)
                             if receiver.id in drawn:
                                 # ``for conn in self._conns.values(): conn.close()``: what
                                 # the container holds is released
@@ -1096,9 +1129,11 @@ class _ClassReader:
 
     released_outside: set[str]
     closed_callees: set[str]
+    inner: _NestedFunctions
 
     def facts(self) -> tuple[ClassFacts, list[FunctionFacts]]:
         self.released_outside = set()
+        self.inner = _NestedFunctions()
         stores: dict[str, set[str]] = {}
         attr_calls: dict[str, set[str]] = {}
         handed: set[str] = set()
@@ -1121,12 +1156,13 @@ class _ClassReader:
         for item in self.node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            reader = _FunctionReader(item, self.names)
+            reader = _FunctionReader(item, self.names, f"{self.qualname}.{item.name}")
             facts = reader.read(
                 f"{self.qualname}.{item.name}", self.path, is_method=True, class_name=self.qualname
             )
             if facts is not None:
                 functions.append(facts)
+            functions.extend(self.inner.read(reader, self.path))
             for attr, callees in reader.stores.items():
                 stores.setdefault(attr, set()).update(callees)
             if reader.stores or reader.element_stores:
@@ -1228,11 +1264,32 @@ class _ClassReader:
         return then
 
 
+class _NestedFunctions:
+    """The facts of the functions nested in a module's functions and methods (leakfixes
+    LF033: Pillow's ``open()`` hands its file on through its nested ``_open_core``), and
+    what their bodies tell about the module's code."""
+
+    def __init__(self) -> None:
+        self.released_outside: set[str] = set()
+        self.closed_callees: set[str] = set()
+
+    def read(self, outer: _FunctionReader, path: str) -> list[FunctionFacts]:
+        functions: list[FunctionFacts] = []
+        for reader in outer.nested():
+            assert reader.qualname is not None
+            facts = reader.read(reader.qualname, path, False)
+            self.released_outside |= reader.released_outside
+            self.closed_callees |= reader.closed_callees
+            if facts is not None:
+                functions.append(facts)
+        return functions
+
+
 def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     """The facts of one parsed module."""
     module, is_package, root = _module_location(path)
     names = _Names(module, is_package)
-    names.collect(tree.body, defs_are_qualified=True)
+    names.collect(tree.body, module)
     functions: list[FunctionFacts] = []
     classes: list[ClassFacts] = []
     context_managers: list[tuple[str, str]] = []
@@ -1240,6 +1297,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     closed_types: set[str] = set()
     session_closed: set[str] = set()
     conftest = os.path.basename(path) == "conftest.py"
+    inner = _NestedFunctions()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if conftest:
@@ -1247,17 +1305,18 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
             kind = _context_manager_kind(node, names)
             if kind is not None:
                 context_managers.append((f"{module}.{node.name}", kind))
-            reader = _FunctionReader(node, names)
+            reader = _FunctionReader(node, names, f"{module}.{node.name}")
             facts = reader.read(f"{module}.{node.name}", path, False)
             released_outside |= reader.released_outside
             closed_types |= reader.closed_callees
             if facts is not None:
                 functions.append(facts)
+            functions.extend(inner.read(reader, path))
         elif isinstance(node, ast.ClassDef):
             class_reader = _ClassReader(node, names, f"{module}.{node.name}", path)
             class_facts, methods = class_reader.facts()
-            released_outside |= class_reader.released_outside
-            closed_types |= class_reader.closed_callees
+            released_outside |= class_reader.released_outside | class_reader.inner.released_outside
+            closed_types |= class_reader.closed_callees | class_reader.inner.closed_callees
             classes.append(class_facts)
             functions.extend(methods)
     return ModuleFacts(
@@ -1268,8 +1327,8 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         tuple(sorted(names.imports)),
         str(root),
         tuple(context_managers),
-        frozenset(released_outside),
-        frozenset(closed_types),
+        frozenset(released_outside | inner.released_outside),
+        frozenset(closed_types | inner.closed_callees),
         frozenset(session_closed),
         tuple(sorted(names.imported_names(tree.body))),
         tuple(sorted(_global_types(tree.body, names, module))),
@@ -1676,6 +1735,7 @@ def build_project(
         if not functions[name].never_returns:
             functions[name] = dataclasses.replace(functions[name], never_returns=True)
     derived: dict[str, set[str]] = {}  # module -> names of its project factories
+    nested: dict[str, set[str]] = {}  # module -> those defined in its functions: its own
     # types with a method entry (``redis.ConnectionPool`` of ``....get_connection``): a
     # function returning one (``def pool() -> ConnectionPool``) starts acquisitions too
     receivers = {name.rpartition(".")[0] for name in known} & (known.keys() | classes.keys())
@@ -1685,14 +1745,17 @@ def build_project(
                 isinstance(facts, FunctionFacts)
                 and not receivers.isdisjoint(_returned_types(functions, facts.qualname))
             ):
-                derived.setdefault(module.module, set()).add(facts.qualname.rsplit(".", 1)[-1])
+                short = facts.qualname.rsplit(".", 1)[-1]
+                # ``f.<locals>.make``: no other module can import it
+                found = nested if _LOCALS in facts.qualname else derived
+                found.setdefault(module.module, set()).add(short)
         for name, typed in module.global_types:
             # ``POOL = redis.ConnectionPool()``: ``mod.POOL.get_connection()`` elsewhere
             if typed in receivers:
                 derived.setdefault(module.module, set()).add(name.rsplit(".", 1)[-1])
     triggers = {}
     for module in modules:
-        names = set(derived.get(module.module, ()))
+        names = derived.get(module.module, set()) | nested.get(module.module, set())
         for imported in module.imports:
             names |= derived.get(imported, set())
         if names:
@@ -1881,6 +1944,10 @@ def _taken_arguments(facts: FunctionFacts) -> tuple[str, ...]:
         if param in facts.takes
         for name in (param, f"@{index}")
     )
+
+
+#: What a function's qualified name holds when it is defined in another function.
+_LOCALS = locals_of("")
 
 
 def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource | None:
