@@ -274,3 +274,47 @@ def test_nested_functions_are_summarised_under_their_enclosing_def(tmp_path: Pat
     }
     assert "builtins.open" in project.functions[f"{inner}._open"].returns
     assert "nested._wrap" not in project.functions  # not a module function
+
+
+ACQUIRING = '''
+import threading
+
+
+class FileLock:
+    def acquire(self):
+        return self
+
+    def release(self):
+        pass
+
+
+class Cache:
+    def __init__(self, path):
+        self.path = path
+        self.open()
+
+    def open(self):
+        self._load()
+        self.lock = FileLock().acquire()
+
+    def _load(self):
+        self.f = open(self.path)
+        self.mutex = threading.Lock()
+
+    def close(self):
+        self.lock.release()
+        self.f.close()
+'''
+
+
+def test_what_a_method_of_self_stores_on_self(tmp_path: Path) -> None:
+    """``self.open()`` in ``__init__`` stores what open() and the methods it calls store
+    (leakfixes LF048: borg's ``Cache.__init__`` takes its lock through ``self.open()``)."""
+    project = _project(tmp_path, {"acq.py": ACQUIRING})
+    assert project.acquired_by("acq.Cache", "__init__") == {
+        "lock": frozenset({"acq.FileLock.acquire"}),
+        "f": frozenset({"builtins.open"}),
+        "mutex": frozenset({"threading.Lock"}),
+    }
+    assert project.acquired_by("acq.Cache", "close") == {}
+    assert project.acquired_by("acq.Nothing", "open") == {}

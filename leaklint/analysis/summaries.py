@@ -80,6 +80,10 @@ class ClassFacts:
     method_refreshes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: method -> qualified names of the calls it stores on self: which methods acquire
     method_stores: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: method -> attr of self -> qualified names of the calls it stores there, ``F.m`` for
+    #: ``F(...).m()`` (``def open(self): self.lock = Lock(p).acquire()``): see
+    #: ``Project.acquired_by``
+    method_attr_stores: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
     #: method -> attrs of self it closes (``self._ds.close()``, ``self._t.shutdown()``):
     #: a close-like call, not a lock's ``release()``, not a hand-over
     method_closes: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -401,6 +405,8 @@ class _FunctionReader:
         self.attr_types: dict[str, set[str]] = {}  # ``self.x: T = ...``: T
         self.attr_elements: dict[str, set[str]] = {}  # ``self.x = defaultdict(F)``: F
         self.element_stores: dict[str, set[str]] = {}  # ``self.x[k] = F()``: F
+        # ``self.x = F()``: F, and ``self.x = F(p).acquire()``: F.acquire (see ``acquired_by``)
+        self.acquires: dict[str, set[str]] = {}
 
     def nested(self) -> Iterator[_FunctionReader]:
         """Readers of the functions defined in this one (in its blocks, not in a class or a
@@ -503,6 +509,9 @@ class _FunctionReader:
                             quiet.add(id(target))
                             if calls:
                                 self.stores.setdefault(attr, set()).update(calls)
+                            acquired = calls | self._chained_calls(value)
+                            if acquired:
+                                self.acquires.setdefault(attr, set()).update(acquired)
                             elements = _element_factories(value, self.names.resolve)
                             if elements:
                                 self.attr_elements.setdefault(attr, set()).update(elements)
@@ -752,6 +761,18 @@ class _FunctionReader:
             or node.id not in self.names.bound
             or node.id in self._fallback_params
         )
+
+    def _chained_calls(self, value: ast.expr) -> set[str]:
+        """``F(p).acquire()``: ``F.acquire``, the method of what ``F`` makes (which ``F`` the
+        name of a class, or of a function, tells only where it is defined)."""
+        out: set[str] = set()
+        for leaf in _value_leaves(value):
+            func = leaf.func if isinstance(leaf, ast.Call) else None
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+                made = self.names.resolve(func.value.func)
+                if made is not None:
+                    out.add(f"{made}.{func.attr}")
+        return out
 
     def _call_sources(
         self,
@@ -1141,6 +1162,7 @@ class _ClassReader:
         method_calls: dict[str, frozenset[str]] = {}
         method_refreshes: dict[str, frozenset[str]] = {}
         method_stores: dict[str, frozenset[str]] = {}
+        method_attr_stores: dict[str, Mapping[str, frozenset[str]]] = {}
         method_closes: dict[str, frozenset[str]] = {}
         method_assigns: dict[str, frozenset[str]] = {}
         element_stores: dict[str, set[str]] = {}
@@ -1165,6 +1187,10 @@ class _ClassReader:
             functions.extend(self.inner.read(reader, self.path))
             for attr, callees in reader.stores.items():
                 stores.setdefault(attr, set()).update(callees)
+            if reader.acquires:
+                method_attr_stores[item.name] = {
+                    attr: frozenset(callees) for attr, callees in reader.acquires.items()
+                }
             if reader.stores or reader.element_stores:
                 # what it keeps on self, or puts into a container it keeps there
                 # (``self.connections.add(conn)``): where the class acquires
@@ -1215,6 +1241,7 @@ class _ClassReader:
             methods=frozenset(method_releases),
             method_refreshes=method_refreshes,
             method_stores=method_stores,
+            method_attr_stores=method_attr_stores,
             method_closes=method_closes,
             method_assigns=method_assigns,
             attr_types={k: frozenset(v) for k, v in attr_types.items()},
@@ -1576,16 +1603,23 @@ class Project:
         facts = self.classes.get(class_name)
         if facts is None:
             return frozenset()
-        out: set[str] = set()
-        todo, seen = [method], set()
-        while todo:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            out |= facts.method_releases.get(current, frozenset())
-            todo.extend(facts.method_calls.get(current, ()))
-        return frozenset(out)
+        return frozenset().union(
+            *(facts.method_releases.get(m, frozenset()) for m in _runs(facts, method))
+        )
+
+    def acquired_by(self, class_name: str, method: str) -> dict[str, frozenset[str]]:
+        """What ``self.method()`` stores on self, directly or through the methods of self it
+        calls: attr -> the qualified names of the calls stored there. In ``__init__``,
+        ``self.open()`` whose ``open()`` does ``self.lock = Lock(p).acquire()`` takes the lock
+        onto a half-built object (leakfixes LF048, borg's ``Cache``)."""
+        facts = self.classes.get(class_name)
+        if facts is None:
+            return {}
+        out: dict[str, set[str]] = {}
+        for current in _runs(facts, method):
+            for attr, callees in facts.method_attr_stores.get(current, {}).items():
+                out.setdefault(attr, set()).update(callees)
+        return {attr: frozenset(callees) for attr, callees in out.items()}
 
     def released_elsewhere(self, class_name: str, attr: str, method: str) -> bool:
         """Might anything but ``method`` of the class release ``self.attr`` or take it: another
@@ -1948,6 +1982,20 @@ def _taken_arguments(facts: FunctionFacts) -> tuple[str, ...]:
 
 #: What a function's qualified name holds when it is defined in another function.
 _LOCALS = locals_of("")
+
+
+def _runs(facts: ClassFacts, method: str) -> list[str]:
+    """``method`` and the methods of self it calls, directly or through others, each once."""
+    out: list[str] = []
+    todo, seen = [method], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        out.append(current)
+        todo.extend(facts.method_calls.get(current, ()))
+    return out
 
 
 def _class_resource(cls: ClassFacts, known: Mapping[str, Resource]) -> Resource | None:
