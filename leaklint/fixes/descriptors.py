@@ -47,7 +47,10 @@ FIXES = (CLOSE_FD, CLOSE_FD_HANDED_ON)
 _BORROWING = frozenset(
     {"write", "read", "pread", "pwrite", "fstat", "fsync", "fdatasync", "ftruncate", "lseek",
      "fchmod", "fchown", "set_inheritable", "set_blocking", "get_inheritable", "get_blocking",
-     "isatty", "readv", "writev", "sendfile", "posix_fallocate", "posix_fadvise", "lockf"}
+     "isatty", "readv", "writev", "sendfile", "posix_fallocate", "posix_fadvise", "lockf",
+     # a copy of it on another descriptor (or a new one): the original stays the caller's
+     "dup", "dup2", "fchdir", "fstatvfs", "fpathconf", "ttyname", "device_encoding",
+     "get_terminal_size"}
 )
 
 

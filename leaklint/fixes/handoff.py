@@ -67,6 +67,8 @@ def close_until_handed_on(leak: Leak, tree: Tree, code: str, line: int, col: int
     held = _held_until(found.middle, found.var, found.scope)
     if held == 0 or held == len(found.middle):
         return None  # handed on at once (nothing to wrap), or never (CLOSE_ON_ERROR_SAFE's)
+    if not _itself(tree, found.middle[held], found.var, leak.resource.release):
+        return None  # only something made from it goes (``f.fileno()``): the leak goes on
     before = found.middle[:held]
     if any(_yields(stmt) for stmt in before) or not _only_attribute_uses(tree, before, found.var):
         return None
@@ -74,6 +76,29 @@ def close_until_handed_on(leak: Leak, tree: Tree, code: str, line: int, col: int
     if _used_after_a_caught_error(cut, tree):
         return None  # caught in the function, and the hand-off (at least) uses it after
     return except_edit(cut, code, line, col, tree, CLOSE_UNTIL_HANDED_ON)
+
+
+def _itself(tree: Tree, stmt: cst.CSTNode, var: str, releases: tuple[str, ...]) -> bool:
+    """``stmt`` uses ``var`` itself (not only ``var.attr`` or ``var.m()``), or hands on its
+    release (``self.addCleanup(var.close)``): what hands the object on."""
+
+    class Look(cst.CSTVisitor):
+        found = False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value != var:
+                return
+            parent = tree.parents.get(node)
+            if not (isinstance(parent, cst.Attribute) and parent.value is node):
+                self.found = True
+                return
+            call = tree.parents.get(parent)
+            if parent.attr.value in releases and not (isinstance(call, cst.Call) and call.func is parent):
+                self.found = True
+
+    look = Look()
+    stmt.visit(look)
+    return look.found
 
 
 def _yields(stmt: cst.CSTNode) -> bool:

@@ -895,8 +895,8 @@ def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLin
     resource = leak.resource
     if pool is not None:
         return cst.parse_statement(f"{pool}.{resource.return_to[0]}({var})")  # type: ignore[return-value]
-    if resource.qualname in WAITS_OR_JOINS:
-        return None
+    if resource.qualname in WAITS_OR_JOINS or resource.kind == "file descriptor":
+        return None  # (a descriptor is an int: ``os.close(fd)``, descriptors.py's)
     wanted = resource.awaited_release if resource.is_async else frozenset(resource.release)
     method = next((m for m in _ADDABLE_RELEASES if m in wanted), None)
     if method is None:
@@ -911,6 +911,8 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
         return refuse("not bound to a name (a tuple, a with item, an argument)")
     if "." in var:
         return refuse("stored on an attribute (self.x = ...), not a local name")
+    if leak.resource.kind == "file descriptor":
+        return refuse("a descriptor (an int): only `os.close(fd)` releases it")
     assign = tree.parents.get(call)
     if leak.resource.is_async and isinstance(assign, cst.Await):
         assign = tree.parents.get(assign)  # ``session = await factory()``

@@ -20,3 +20,22 @@ def write_all(path, data):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def to_null(fd):
+    # never closed, only copied onto another descriptor (os.dup2 borrows it): os.close(),
+    # never `dest.close()` (a descriptor is an int)
+    dest = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(dest, fd)
+    finally:
+        os.close(dest)
+
+
+def quiet():
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        raise SystemExit(1)
+    finally:
+        os.close(devnull)
