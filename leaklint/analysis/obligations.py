@@ -1381,6 +1381,10 @@ class _ScopeAnalyser:
             patched = set(self.mocked)
             for decorator in stmt.decorators:
                 patched |= _patched_names(decorator.decorator)
+            if self.ctx.project is not None and self.ctx.project.fixture_mocks:
+                # ``def test_open(self, client):``: the fixture it asks for patches
+                for param in (*stmt.params.params, *stmt.params.kwonly_params):
+                    patched |= self.ctx.project.fixture_mocks.get(param.name.value, frozenset())
             _ScopeAnalyser(
                 self.ctx,
                 scope,
@@ -1995,6 +1999,8 @@ class _ScopeAnalyser:
             return made if made is not None and made.on_receiver else None
         if not resource.tracked:
             return None
+        if self.mocked and any(use.rsplit(".", 1)[-1] in self.mocked for use in resource.uses):
+            return None  # ``mock.patch("fabric.connection.SSHClient")``: it opens a fake
         if self.patched and (qualname in self.patched or self.patched.intersection(resource.uses)):
             return None  # ``http.client.HTTPConnection = Fake``: urlopen() opens the fake
         if resource.borrow_when and _borrows(node, resource, self.scope):

@@ -129,6 +129,9 @@ class ModuleFacts:
     #: (``f"{module}.POOL"``, the qualified name of its type), for ``mod.POOL.get_connection()``
     #: in other modules
     global_types: tuple[tuple[str, str], ...] = ()
+    #: pytest fixtures that patch with ``mock.patch("a.b.C")``: (fixture name, the last
+    #: names patched), for the tests that ask for them (``_fixture_mocks``)
+    fixture_mocks: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -1323,12 +1326,16 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
     released_outside: set[str] = set()
     closed_types: set[str] = set()
     session_closed: set[str] = set()
+    fixture_mocks: list[tuple[str, frozenset[str]]] = []
     conftest = os.path.basename(path) == "conftest.py"
     inner = _NestedFunctions()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if conftest:
                 session_closed |= _closed_by_an_autouse_fixture(node, names)
+            mocks = _fixture_mocks(node, names)
+            if mocks:
+                fixture_mocks.append((node.name, mocks))
             kind = _context_manager_kind(node, names)
             if kind is not None:
                 context_managers.append((f"{module}.{node.name}", kind))
@@ -1359,6 +1366,7 @@ def module_facts(tree: ast.Module, path: str) -> ModuleFacts:
         frozenset(session_closed),
         tuple(sorted(names.imported_names(tree.body))),
         tuple(sorted(_global_types(tree.body, names, module))),
+        fixture_mocks=tuple(fixture_mocks),
     )
 
 
@@ -1416,6 +1424,36 @@ def _closed_by_an_autouse_fixture(
     return patched
 
 
+def _fixture_mocks(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> frozenset[str]:
+    """A pytest fixture's ``mock.patch("fabric.connection.SSHClient")`` (or ``patch.object(
+    mod, "SSHClient")``): the last names it patches, for every test that asks for it by name
+    (first contact round 9, fabric's ``client`` fixture fakes the SSH client a Connection
+    opens through)."""
+    if not any(_is_fixture(d, names) for d in node.decorator_list):
+        return frozenset()
+    out: set[str] = set()
+    for sub in ast.walk(node):
+        if not (isinstance(sub, ast.Call) and sub.args):
+            continue
+        callee = names.resolve(sub.func) or ""
+        first = sub.args[0]
+        if callee.endswith("patch.object") and len(sub.args) > 1:
+            second = sub.args[1]
+            if isinstance(second, ast.Constant) and isinstance(second.value, str):
+                out.add(second.value)
+        elif callee.rsplit(".", 1)[-1] == "patch":
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                out.add(first.value.rsplit(".", 1)[-1])
+    return frozenset(out)
+
+
+def _is_fixture(decorator: ast.expr, names: _Names) -> bool:
+    """``@pytest.fixture``, ``@pytest.fixture(...)``, ``@fixture`` imported from pytest."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    qualname = names.resolve(target) or ""
+    return qualname == "pytest.fixture" or qualname.endswith(".fixture")
+
+
 def _is_autouse_fixture(decorator: ast.expr, names: _Names) -> bool:
     """``@pytest.fixture(autouse=True)`` (or ``@fixture(autouse=True)`` imported from it)."""
     if not isinstance(decorator, ast.Call):
@@ -1458,6 +1496,8 @@ class Project:
     imported: frozenset[str] = frozenset()
     #: folder of a conftest.py -> classes its autouse fixture closes after each test
     session_closed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: a pytest fixture's name -> the last names the project's fixtures of that name patch
+    fixture_mocks: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: a module's name bound by ``from x import y`` -> ``x.y`` (``ModuleFacts.exports``)
     aliases: Mapping[str, str] = field(default_factory=dict)
     #: ``module.NAME`` of a module global -> the types it is made as (``ModuleFacts.global_types``)
@@ -1808,6 +1848,7 @@ def build_project(
         never_returning=frozenset(never_returning),
         attrs_released=_attrs_released(classes),
         imported=frozenset(name for module in modules for name in module.imports),
+        fixture_mocks=_fixture_mocks_by_name(modules),
         session_closed={
             os.path.dirname(os.path.abspath(module.path)): module.session_closed
             for module in modules
@@ -1824,6 +1865,16 @@ def _merged(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
     for name, value in pairs:
         out.setdefault(name, set()).add(value)
     return {name: frozenset(values) for name, values in out.items()}
+
+
+def _fixture_mocks_by_name(modules: list[ModuleFacts]) -> dict[str, frozenset[str]]:
+    """``Project.fixture_mocks``: a fixture's patches, by its name (pytest finds a fixture by
+    the name a test asks for, through conftest files, not imports)."""
+    out: dict[str, set[str]] = {}
+    for module in modules:
+        for name, mocks in module.fixture_mocks:
+            out.setdefault(name, set()).update(mocks)
+    return {name: frozenset(mocks) for name, mocks in out.items()}
 
 
 def _attrs_released(classes: Mapping[str, ClassFacts]) -> dict[str, frozenset[str]]:
