@@ -16,18 +16,23 @@ from dataclasses import replace
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, Edit, Fix
+from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, UNSAFE, Edit, Fix
 from leaklint.fixes.transforms import (
     CLOSE_ON_ERROR,
     Tree,
+    _Bound,
     _bound,
     _count_uses,
+    _finalizer,
+    _release_method,
+    _released_in,
     _derived_escapes,
     _HeldHere,
     _only_attribute_uses,
     _used_after_a_caught_error,
     except_edit,
     leaves_block,
+    names_in,
     released_on_error,
 )
 
@@ -40,7 +45,6 @@ CLOSE_UNTIL_HANDED_ON = Fix(
     "holds there (used through its methods only), is released before the error goes on; "
     "not across a yield, nor when an except in the function uses it after",
 )
-FIXES = (CLOSE_UNTIL_HANDED_ON,)
 
 
 def _held_until(middle: list[cst.BaseStatement], var: str, scope: cst.CSTNode) -> int:
@@ -122,3 +126,139 @@ def _yields(stmt: cst.CSTNode) -> bool:
     look = Look()
     stmt.visit(look)
     return look.found
+
+
+# --------------------------------------------------------------------------- made on branches
+
+CLOSE_AFTER_THE_BRANCHES = Fix(
+    CLOSE_ON_ERROR.codes,
+    SAFE,
+    "Release it in an `except` that re-raises, around the statements after the branches "
+    "that make it (before it is handed on)",
+    "every branch of the `if` (or the `try`, whose handlers leave) ends by making it or "
+    "leaves, so after it the name holds what was made; the path that does not fail stays "
+    "as it was; on an error before it is handed on, the object, which only this function "
+    "holds there, is released before the error goes on",
+)
+CLOSE_AFTER_THE_BRANCHES_UNSAFE = Fix(
+    CLOSE_ON_ERROR.codes,
+    UNSAFE,
+    CLOSE_AFTER_THE_BRANCHES.title,
+    "it is handed on (passed, stored) before the error, or an except in the function uses "
+    "it after: whoever holds it then finds it released",
+)
+FIXES = (CLOSE_UNTIL_HANDED_ON, CLOSE_AFTER_THE_BRANCHES, CLOSE_AFTER_THE_BRANCHES_UNSAFE)
+
+
+def _binding(tree: Tree, stmt: cst.CSTNode, var: str) -> cst.Call | None:
+    """The call of ``var = call(...)`` (or ``var: T = call(...)``), a statement line alone."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target = small.target
+    else:
+        return None
+    value = small.value
+    if isinstance(target, cst.Name) and target.value == var and isinstance(value, cst.Call):
+        return value
+    return None
+
+
+def _leaves(stmt: cst.CSTNode) -> bool:
+    """A statement line that ends in ``raise``, ``return``, ``continue`` or ``break``."""
+    return isinstance(stmt, cst.SimpleStatementLine) and isinstance(
+        stmt.body[-1], (cst.Raise, cst.Return, cst.Continue, cst.Break)
+    )
+
+
+def _branches(top: cst.CSTNode) -> list[cst.IndentedBlock] | None:
+    """The blocks of an ``if``/``elif``/``else`` chain that has an ``else``, or the body of
+    a ``try`` (no ``else``, no ``finally``) whose handlers all end by leaving; None for any
+    other statement."""
+    if isinstance(top, cst.Try):
+        if top.orelse is not None or top.finalbody is not None or not top.handlers:
+            return None
+        if not all(isinstance(h.body, cst.IndentedBlock) and _leaves(h.body.body[-1]) for h in top.handlers):
+            return None
+        return [top.body] if isinstance(top.body, cst.IndentedBlock) else None
+    blocks: list[cst.IndentedBlock] = []
+    node: cst.CSTNode | None = top
+    while isinstance(node, cst.If):
+        if not isinstance(node.body, cst.IndentedBlock):
+            return None
+        blocks.append(node.body)
+        node = node.orelse
+    if not (isinstance(node, cst.Else) and isinstance(node.body, cst.IndentedBlock)):
+        return None
+    return [*blocks, node.body]
+
+
+def close_after_the_branches(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``if a: h = F()`` / ``elif b: h = G()`` / ``else: raise E`` (or ``try: s = socket()``
+    / ``except OSError: continue``), then statements that may fail before ``h`` is handed on
+    → those statements in a ``try`` whose ``except BaseException`` releases it and
+    re-raises: a ``with`` cannot hold what the branches make, and the name is bound after
+    them on every path that goes on."""
+    var = leak.var
+    if leak.kind != "exception-path" or var is None or "." in var or leak.resource.return_to:
+        return None
+    if leak.resource.is_async or _binding(tree, tree.parents.get(tree.parents.get(leak.call)), var) is not leak.call:
+        return None
+    first_line = tree.parents.get(tree.parents.get(leak.call))
+    inner = tree.parents.get(first_line)
+    top = tree.parents.get(inner)
+    while isinstance(top, (cst.If, cst.Else)) and isinstance(tree.parents.get(top), (cst.If, cst.Else)):
+        top = tree.parents.get(top)  # up an elif chain to its first ``if``
+    if isinstance(top, cst.Else):
+        top = tree.parents.get(top)
+    outer = tree.parents.get(top)
+    scope = tree.scope_of(top)
+    branches = _branches(top) if top is not None else None
+    if not (branches and isinstance(outer, cst.IndentedBlock) and isinstance(scope, cst.FunctionDef)):
+        return None
+    if not any(block is inner for block in branches) or inner.body[-1] is not first_line:
+        return None
+    # every branch ends by making it (a leak being fixed, of the same name) or by leaving
+    others = {id(o.call): (o, l, c, k) for o, l, c, k in tree.fixing if o is not leak and o.var == var}
+    also = []
+    for block in branches:
+        made = _binding(tree, block.body[-1], var)
+        if made is leak.call:
+            continue
+        if made is not None and id(made) in others and others[id(made)][0].kind == leak.kind:
+            also.append(others[id(made)])
+        elif not _leaves(block.body[-1]):
+            return None
+    kinds = {leak.resource.qualname, *(o.resource.qualname for o, *_ in also)}
+    finalizer = _finalizer(var, leak, None)
+    if finalizer is None or len({tuple(o.resource.release) for o, *_ in also} | {tuple(leak.resource.release)}) > 1:
+        return None
+    body = list(outer.body)
+    middle = body[body.index(top) + 1 :]
+    if not middle or any(_release_method(stmt, var, leak, None, tree) for stmt in middle):
+        return None  # (released in its block later: not this shape)
+    between = names_in(*middle)
+    if var in between.bound or var in between.in_nested or var in between.declared:
+        return None
+    closed = _released_in(middle, var, frozenset(leak.resource.release))
+    if closed and not kinds <= CLOSES_ON_EXIT or released_on_error(middle, var, leak):
+        return None  # a second close() must do nothing; our own except is not wrapped again
+    found = _Bound(var, leak.call, top, outer, scope, middle, None, "close", finalizer, False, closed)
+    held = _held_until(middle, var, scope)
+    fix = CLOSE_AFTER_THE_BRANCHES_UNSAFE
+    if 0 < held:
+        before = middle[:held]
+        if (
+            not any(_yields(stmt) for stmt in before)
+            and _only_attribute_uses(tree, before, var)
+            and (held == len(middle) or _itself(tree, middle[held], var, leak.resource.release))
+        ):
+            found = replace(found, middle=before)
+            fix = CLOSE_AFTER_THE_BRANCHES
+    if _used_after_a_caught_error(found, tree):
+        fix = CLOSE_AFTER_THE_BRANCHES_UNSAFE
+    edit = except_edit(found, code, line, col, tree, fix)
+    return replace(edit, also=tuple((l, c, k) for _, l, c, k in also))

@@ -41,6 +41,7 @@ FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 #: A local (or an attribute set in ``__init__``) the function acquires: LL100, LL101.
 _OWN_LOCALS: tuple[Planner, ...] = (
     handoff.close_until_handed_on,
+    handoff.close_after_the_branches,
     stacks.exit_stack,
     transforms.with_for_bound,
     errorpath.into_later_finally,

@@ -236,6 +236,12 @@ SHAPES = (
     # except that re-raises around those statements only
     ("{v} = socket.socket()", "{v}.send(data)", "data = {v}.read()", "KEPT.append({v})"),
     ("{v} = open(p)", "data = json.load({v})", "KEPT.append({v})", "data = 'kept'"),
+    # made on the branches of an if whose other branch leaves, or in a try whose handler
+    # leaves, then handed on: the except around the statements after the branches
+    ("if p == 'raw':", "    {v} = socket.socket()", "elif p:", "    {v} = open(p)", "else:",
+     "    raise ValueError(p)", "{v}.write(data)", "KEPT.append({v})"),
+    ("try:", "    {v} = open(p)", "except ValueError:", "    return 'none'", "data = {v}.read()",
+     "KEPT.append({v})"),
     # the ends of a socketpair: try/finally (no with binds one of them)
     ("{v}, other = socket.socketpair()", "{v}.send(data)", "data = other.read()", "{v}.close()"),
 )
