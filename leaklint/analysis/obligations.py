@@ -512,6 +512,17 @@ class _ScopeAnalyser:
                 return True
         return False
 
+    def released_by_method(self, name: str) -> frozenset[str]:
+        """The attributes of self the class's method ``name`` releases (none when ``name`` is
+        no method of the class)."""
+        project = self.ctx.project
+        if project is None or self.class_name is None:
+            return frozenset()
+        facts = project.classes.get(self.class_name)
+        if facts is None or name not in facts.methods:
+            return frozenset()
+        return project.released_by(self.class_name, name)
+
     def released_across_methods(self, holder: str) -> bool:
         """``self.X.acquire()`` where another method of the class (or of a project base)
         releases ``self.X``: the class holds it from one call to the next by design, a
@@ -1734,7 +1745,12 @@ class _ScopeAnalyser:
             self.by_site[site] = oid
             self.by_call.setdefault(id(call), []).append(oid)
         # a loop may come back here while the previous one is still open: that one is lost
-        if state.status.get(oid, 0) & OPEN and not self.held_by_other(state, oid, name):
+        # (not a semaphore's permit the class gives back elsewhere: each is one more taken)
+        if (
+            state.status.get(oid, 0) & OPEN
+            and not self.held_by_other(state, oid, name)
+            and not (resource.counting and oid in self.kept_for_caller)
+        ):
             self.overwritten.setdefault(oid, call)
         # ``HTTPConnection(host)`` holds nothing until ``request()`` opens it (see ``apply``);
         # nor does a coroutine until it is awaited (see ``awaited_tuple``)
@@ -2105,6 +2121,11 @@ class _ScopeAnalyser:
         if isinstance(expr, cst.Attribute):
             attr = self.self_attribute(expr)
             if attr is not None:
+                # ``task.add_done_callback(self._done)``: whoever calls it releases what the
+                # method releases of self
+                fx.released.extend(
+                    f"{self.self_name}.{released}" for released in self.released_by_method(attr)
+                )
                 return [("name", f"{self.self_name}.{attr}")]
             if isinstance(expr.value, cst.Name):
                 # ``w._run_lock.release()``: the lock an obligation on ``w._run_lock`` sits on

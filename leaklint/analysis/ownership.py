@@ -234,6 +234,7 @@ NON_RAISING_FUNCTIONS = frozenset(
         "os.close",
         "threading.get_ident",
         "asyncio.set_event_loop",  # checks the argument's type; stores it
+        "asyncio.create_task",  # schedules it on the running loop (none: the caller's error)
         "collections.deque",
         "builtins.dict",
         "builtins.list",
@@ -333,6 +334,10 @@ NON_RAISING_METHODS = frozenset(
         "get_pipe_transport",
         "get_pid",
         "get_returncode",
+        # scheduling a coroutine: fails only on the caller's error (not a coroutine, no
+        # running loop) or a loop already closed; a future's callback is appended to a list
+        "create_task",
+        "add_done_callback",
     }
 )
 
