@@ -251,7 +251,10 @@ def refusal_reasons(
     fixable = wanted - set(why)
     edits: list[Edit] = []
     if fixable:
-        edits = planned(data, path, config, project, fixable, True, why=why)[2]
+        try:
+            edits = planned(data, path, config, project, fixable, True, why=why)[2]
+        except _NotReproduced:
+            return {**why, **{place: "libcst cannot give this file back byte for byte" for place in fixable}}
     made = {(e.line, e.col, e.code) for e in edits}
     for place in fixable - set(why):
         why[place] = (

@@ -17,6 +17,7 @@ import libcst as cst
 
 from leaklint.analysis.leaks import Leak
 from leaklint.fixes.base import CLOSES_ON_EXIT, SAFE, UNSAFE, Edit, Fix
+from leaklint.fixes.errorpath import _acquired
 from leaklint.fixes.transforms import (
     CLOSE_ON_ERROR,
     Tree,
@@ -61,7 +62,7 @@ def close_until_handed_on(leak: Leak, tree: Tree, code: str, line: int, col: int
     later statement hands on: the ``except`` around the statements before that one."""
     if leak.kind != "exception-path":
         return None  # (an __init__ that raises loses ``self`` too: storing it there hands on nothing)
-    found = _bound(leak, tree)
+    found = _bound(leak, tree, elsewhere=True)
     if found is None or found.release is not None or found.unpacked:
         return None
     if found.closed_between and leak.resource.qualname not in CLOSES_ON_EXIT:
@@ -150,11 +151,16 @@ CLOSE_AFTER_THE_BRANCHES_UNSAFE = Fix(
 FIXES = (CLOSE_UNTIL_HANDED_ON, CLOSE_AFTER_THE_BRANCHES, CLOSE_AFTER_THE_BRANCHES_UNSAFE)
 
 
+def _alone(stmt: cst.CSTNode | None) -> cst.BaseSmallStatement | None:
+    """The statement of a statement line that holds only it."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        return stmt.body[0]
+    return None
+
+
 def _binding(tree: Tree, stmt: cst.CSTNode, var: str) -> cst.Call | None:
     """The call of ``var = call(...)`` (or ``var: T = call(...)``), a statement line alone."""
-    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
-        return None
-    small = stmt.body[0]
+    small = _alone(stmt)
     if isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = small.targets[0].target
     elif isinstance(small, cst.AnnAssign) and small.value is not None:
@@ -262,3 +268,136 @@ def close_after_the_branches(leak: Leak, tree: Tree, code: str, line: int, col: 
         fix = CLOSE_AFTER_THE_BRANCHES_UNSAFE
     edit = except_edit(found, code, line, col, tree, fix)
     return replace(edit, also=tuple((l, c, k) for _, l, c, k in also))
+
+
+# --------------------------------------------------------------------------- handlers that leave
+
+CLOSE_IN_THE_HANDLER = Fix(
+    ("LL100", "LL101"),
+    SAFE,
+    "Release it first in the `except` that leaves without it",
+    "a handler of the `try` that uses it swallows the error (or raises another) and leaves "
+    "(return, continue, break, raise) with it open: the release runs there first; the path "
+    "that does not fail stays as it was; only when the handler does not use it, nothing "
+    "before the error hands it on, and nothing the handler leaves to uses it",
+)
+CLOSE_IN_THE_HANDLER_UNSAFE = Fix(
+    CLOSE_IN_THE_HANDLER.codes,
+    UNSAFE,
+    CLOSE_IN_THE_HANDLER.title,
+    "the `try` hands it on (passes, stores it) before the error may come: whoever holds it "
+    "then finds it released",
+)
+FIXES = (*FIXES, CLOSE_IN_THE_HANDLER, CLOSE_IN_THE_HANDLER_UNSAFE)
+
+
+def close_in_the_handlers(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:
+    """``conn = socket()`` / ``try: conn.connect(p); return conn`` / ``except OSError:
+    return None`` → ``except OSError: conn.close(); return None``: each handler that does
+    not use it and ends by leaving releases it first."""
+    var = leak.var
+    if var is None or "." in var or leak.resource.return_to or leak.resource.is_async:
+        return None
+    found = _acquired(leak, tree)
+    finalizer = _finalizer(var, leak, None)
+    if found is None or finalizer is None or _count_uses(leak.call, var):
+        return None
+    first, block, start = found
+    body = list(block.body)
+    guard = next(
+        (j for j in range(start + 1, len(body)) if isinstance(body[j], cst.Try) and _count_uses(body[j].body, var)),
+        None,
+    )
+    if guard is None:
+        return None
+    try_ = body[guard]
+    assert isinstance(try_, cst.Try)
+    between = body[start + 1 : guard]  # used through its methods only, kept by no one
+    methods = frozenset(leak.resource.release)
+    if (
+        try_.finalbody is not None
+        or any(leaves_block(stmt) for stmt in between)
+        or _released_in(between, var, methods)
+        or not _only_attribute_uses(tree, between, var)
+        or between and _derived_escapes(between, var, tree.scope_of(block), _HeldHere)
+        or var in names_in(*between).bound
+    ):
+        return None
+    leaving = []
+    for handler in try_.handlers:
+        if not isinstance(handler.body, cst.IndentedBlock):
+            return None
+        if _count_uses(handler, var):
+            if _released_in([handler.body], var, methods):
+                continue  # it releases it itself
+            return None
+        if not _leaves(handler.body.body[-1]):
+            return None  # goes on after the try with it open: another shape
+        leaving.append(handler)
+    if not _through_the_handlers(leak, tree, try_, leaving, first):
+        return None  # it leaks elsewhere too (a return in the try's body): another shape
+    names = names_in(try_.body)
+    if not leaving or var in names.bound or var in names.in_nested or var in names.declared:
+        return None
+    scope = tree.scope_of(block)
+    assert isinstance(scope, cst.FunctionDef)
+    region = [first, *between, try_]
+    outside = _count_uses(scope, var) > sum(_count_uses(stmt, var) for stmt in region)
+    loops_on = any(isinstance(h.body.body[-1].body[-1], (cst.Continue, cst.Break)) for h in leaving)  # type: ignore[union-attr]
+    if outside and loops_on:
+        return None  # the loop's next round or the code after it may use it
+    caught = outside and any(
+        isinstance(above, (cst.Try, cst.TryStar, cst.With))
+        for above in _between(tree, block, scope)
+    )
+    # (a ``return`` in the body hands it to no handler: after it, nothing there can fail)
+    used = [stmt for stmt in try_.body.body if not _returns(stmt)]
+    lent = not _only_attribute_uses(tree, used, var) or _derived_escapes([try_.body], var, scope, _HeldHere)
+    fix = CLOSE_IN_THE_HANDLER_UNSAFE if lent or caught else CLOSE_IN_THE_HANDLER
+
+    def build(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.ExceptHandler) and isinstance(updated.body, cst.IndentedBlock)
+        return updated.with_changes(body=updated.body.with_changes(body=[finalizer, *updated.body.body]))
+
+    targets = tuple((handler, build) for handler in leaving)
+    return Edit(fix, code, line, col, tree.span(leaving[0], leaving[-1]), targets)
+
+
+def _through_the_handlers(
+    leak: Leak, tree: Tree, try_: cst.Try, leaving: list[cst.ExceptHandler], first: cst.CSTNode
+) -> bool:
+    """The leak the analysis found goes through one of the ``leaving`` handlers: its return
+    (or raise) is in one, an error in the ``try``'s body reaches one, or the acquisition
+    rebinds it after one continued the loop."""
+    other = leak.other
+    if not isinstance(other, cst.CSTNode) or not leaving:
+        return False
+
+    def inside(root: cst.CSTNode) -> bool:
+        return other is root or any(above is root for above in tree.ancestors(other))
+
+    if any(inside(handler) for handler in leaving):
+        return True
+    if leak.kind == "exception-path" and inside(try_.body):
+        return True
+    return inside(first) and any(leaves_block(handler) for handler in leaving)  # a continue
+
+
+def _returns(stmt: cst.CSTNode) -> bool:
+    """A statement line ``return ...`` of names and tuples of names only (nothing to call)."""
+    small = _alone(stmt)
+    if not isinstance(small, cst.Return):
+        return False
+    value = small.value
+    parts = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+    return all(part is None or isinstance(part, cst.Name) for part in parts)
+
+
+def _between(tree: Tree, node: cst.CSTNode, scope: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes enclosing ``node`` inside ``scope``."""
+    out = []
+    for above in tree.ancestors(node):
+        if above is scope:
+            break
+        out.append(above)
+    return out

@@ -42,6 +42,7 @@ FIXABLE_CODES = frozenset(code for fix in ALL_FIXES for code in fix.codes)
 _OWN_LOCALS: tuple[Planner, ...] = (
     handoff.close_until_handed_on,
     handoff.close_after_the_branches,
+    handoff.close_in_the_handlers,
     stacks.exit_stack,
     transforms.with_for_bound,
     errorpath.into_later_finally,

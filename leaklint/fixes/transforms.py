@@ -905,7 +905,10 @@ def _finalizer(var: str, leak: Leak, pool: str | None) -> cst.SimpleStatementLin
     return cst.parse_statement(text)  # type: ignore[return-value]
 
 
-def _bound(leak: Leak, tree: Tree) -> _Bound | None:
+def _bound(leak: Leak, tree: Tree, elsewhere: bool = False) -> _Bound | None:
+    """``var = factory(...)`` and what follows it in its block (``_Bound``), or None with the
+    reason refused. ``elsewhere``: the name may be used outside its block (an ``except`` that
+    re-raises releases it; nothing after that runs unless the error is caught)."""
     call, var = leak.call, leak.var
     if var is None or not isinstance(call, cst.Call):
         return refuse("not bound to a name (a tuple, a with item, an argument)")
@@ -974,7 +977,7 @@ def _bound(leak: Leak, tree: Tree) -> _Bound | None:
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
         return refuse("rebound, deleted or captured by a nested function in between")
-    if release is None:
+    if release is None and not elsewhere:
         # released at the block's end: nothing outside the block may use it
         inside = sum(_count_uses(stmt, var) for stmt in (first, *middle))
         if _count_uses(scope, var) != inside:

@@ -242,6 +242,11 @@ SHAPES = (
      "    raise ValueError(p)", "{v}.write(data)", "KEPT.append({v})"),
     ("try:", "    {v} = open(p)", "except ValueError:", "    return 'none'", "data = {v}.read()",
      "KEPT.append({v})"),
+    # a handler that leaves without it (return, continue): released first in the handler
+    ("{v} = socket.socket()", "try:", "    {v}.send(data)", "    data = {v}.read()",
+     "except OSError:", "    return 'failed'", "{v}.close()"),
+    ("for _ in range(2):", "    {v} = open(p)", "    try:", "        data = json.load({v})",
+     "    except ValueError:", "        continue", "    {v}.close()"),
     # the ends of a socketpair: try/finally (no with binds one of them)
     ("{v}, other = socket.socketpair()", "{v}.send(data)", "data = other.read()", "{v}.close()"),
 )
