@@ -1015,7 +1015,7 @@ class _ScopeAnalyser:
         # ``for s in socks: s.close()``: ... and each element of a local list of them
         held = self.held_in_collection(stmt.iter, state)
         if held:
-            elements = [("name", stmt.iter.value)]
+            elements = [("name", _collection_name(stmt.iter))]
 
         # next() on the iterator can raise, or end the loop; then the target is bound. Not
         # on a range() or a display (a tuple, list or set written out): they cannot fail.
@@ -1055,11 +1055,13 @@ class _ScopeAnalyser:
     def held_in_collection(self, expr: cst.BaseExpression, state: _State) -> frozenset[int]:
         """The obligations a local list of resources holds (``socks`` in ``for s in socks``),
         or a tuple of them a factory gave (``pair = socketpair()``; ``for s in pair:
-        s.close()``, first contact round 6, trio)."""
-        if not isinstance(expr, cst.Name):
+        s.close()``, first contact round 6, trio), or a local dict of them (``for f in
+        files.values()``)."""
+        name = _collection_name(expr)
+        if name is None:
             return frozenset()
         return frozenset(
-            o for o in state.names.get(expr.value, ())
+            o for o in state.names.get(name, ())
             if o in self.collections or self.obligations[o].resource.unpack
         )
 
@@ -2154,7 +2156,8 @@ class _ScopeAnalyser:
                 if isinstance(element, cst.DictElement):
                     self.consume(element.key, fx)
                 inner.extend(self.value_of(element.value, fx))
-            return [("contained", inner)] if inner else []
+            # ``files = {"a": open(a)}``: a local dict holds what it is made with, as a list
+            return [("contained", inner, True)] if inner else []
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
             elt = None if isinstance(expr, cst.DictComp) else expr.elt
             passed = self.comprehension_clauses(expr.for_in, fx, elt)
@@ -3427,6 +3430,22 @@ def _compares_to_a_constant(test: cst.BaseExpression, name: str) -> bool:
         isinstance(a, cst.Name) and a.value == name and isinstance(b, constant)
         for a, b in (sides, sides[::-1])
     )
+
+
+def _collection_name(expr: cst.BaseExpression) -> str | None:
+    """The local a loop iterates: ``socks`` in ``for s in socks``, ``files`` in ``for f in
+    files.values()``."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value == "values"
+        and not expr.args
+        and isinstance(expr.func.value, cst.Name)
+    ):
+        return expr.func.value.value
+    return None
 
 
 def _caught_names(handler: cst.ExceptHandler) -> list[str] | None:
