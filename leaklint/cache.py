@@ -131,7 +131,7 @@ def trusted_signature(path: str, since: int | None = None) -> Signature | None:
 
 @dataclass
 class Manifest:
-    """One run's answer (see the module docstring); built by ``leaklint.runner``."""
+    """One run's answer (see the module docstring); built by ``leaklint.manifest``."""
 
     key: str  # the manifest's own key: an entry renamed to another run's is not used
     results: list  # FileResult of each target, in the targets' order

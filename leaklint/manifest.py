@@ -119,7 +119,7 @@ class _LazyFacts(Mapping):  # type: ignore[type-arg]
         self._where = where  # qualified name -> its module's index
         self._modules = modules
         self._part = part
-        self.context_manager_names = context_manager_names  # see core.context_manager_names
+        self.context_manager_names = context_manager_names  # see prefilter.context_manager_names
 
     def __getitem__(self, key: str) -> object:
         return self._modules[self._where[key]][self._part][key]

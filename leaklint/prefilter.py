@@ -317,7 +317,8 @@ _CONTEXT_MANAGERS: list[tuple[Project, frozenset[str]]] = []  # the last project
 def context_manager_names(project: Project) -> frozenset[str]:
     """The names of the project's own context managers: a ``with`` of one is checked (LL164)
     in code that names nothing the pre-filter looks for. A project loaded one class at a
-    time (``runner``'s, beside a run's manifest) carries them, computed when it was kept."""
+    time (``leaklint.manifest``'s, beside a run's manifest) carries them, computed when it
+    was kept."""
     if _CONTEXT_MANAGERS and _CONTEXT_MANAGERS[0][0] is project:
         return _CONTEXT_MANAGERS[0][1]
     kept = getattr(project.classes, "context_manager_names", None)
