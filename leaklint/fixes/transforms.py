@@ -980,11 +980,45 @@ def _bound(leak: Leak, tree: Tree, elsewhere: bool = False) -> _Bound | None:
     if release is None and not elsewhere:
         # released at the block's end: nothing outside the block may use it
         inside = sum(_count_uses(stmt, var) for stmt in (first, *middle))
-        if _count_uses(scope, var) != inside:
+        if _count_uses(scope, var) != inside and not _only_earlier_rebound(tree, block, body[:start], var, scope):
             return refuse("the name is used outside the block it was acquired in")
     exits = any(leaves_block(stmt) for stmt in middle)
     return _Bound(var, call, first, block, scope, middle, release, method, finalizer, exits,
                   closed_between, unpacked)
+
+
+def _only_earlier_rebound(
+    tree: Tree, block: cst.IndentedBlock, before: list[cst.BaseStatement], var: str, scope: cst.CSTNode
+) -> bool:
+    """Every use of ``var`` outside the acquisition's statements is in ``before`` (the
+    statements before it in its block), where it never reads this object: nothing after
+    the block runs with it, no nested function sees it, and in a loop the first of them
+    that mentions it binds it anew (``with open(h) as f:`` ... ``f = open(d)``)."""
+    uses = sum(_count_uses(stmt, var) for stmt in before)
+    outside = _count_uses(scope, var) - sum(_count_uses(stmt, var) for stmt in block.body)
+    if outside or not uses or var in names_in(getattr(scope, "body", scope)).in_nested:
+        return False
+    loops = False
+    for above in tree.ancestors(block):
+        if above is scope:
+            break
+        loops = loops or isinstance(above, (cst.For, cst.While))
+    if not loops:
+        return True  # runs once: nothing before the acquisition can see what it makes
+    mentioning = next(stmt for stmt in before if _count_uses(stmt, var))
+    if isinstance(mentioning, cst.With):
+        return any(
+            item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == var
+            for item in mentioning.items
+        ) and not any(_count_uses(item.item, var) for item in mentioning.items)
+    small = mentioning.body[0] if isinstance(mentioning, cst.SimpleStatementLine) and len(mentioning.body) == 1 else None
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == var
+        and not _count_uses(small.value, var)
+    )
 
 
 def with_for_bound(leak: Leak, tree: Tree, code: str, line: int, col: int) -> Edit | None:

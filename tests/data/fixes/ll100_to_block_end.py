@@ -34,3 +34,26 @@ def handed_on(path, sink):
     f = open(path)
     sink.append(f)  # handed on: no fix, the sink may keep it
     return len(sink)
+
+
+def write_bodies(names):
+    # the name is bound anew before the acquisition in each round (with ... as f): nothing
+    # there reads the object it makes
+    written = []
+    for name in names:
+        with open(name + "-H", "w") as f:
+            f.write("header")
+        f = open(name + "-D", "w")
+        f.write(name)
+        written.append(name)
+    return written
+
+
+def previous_round(names):
+    # the next round reads the file the last one made, before it is rebound: no fix
+    f = None
+    for name in names:
+        if f is not None:
+            f.write("more")
+        f = open(name, "w")
+        f.write(name)
