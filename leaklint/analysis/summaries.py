@@ -605,7 +605,8 @@ class _FunctionReader:
             elif isinstance(sub, ast.Attribute):
                 if isinstance(sub.value, ast.Name) and is_releasing(sub.attr):
                     # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
-                    released_names.add(sub.value.id)
+                    if id(sub) not in failing:
+                        released_names.add(sub.value.id)
                 elif (
                     isinstance(sub.value, ast.Attribute)
                     and is_releasing(sub.attr)
