@@ -334,6 +334,8 @@ def close_in_the_handlers(leak: Leak, tree: Tree, code: str, line: int, col: int
         if not _leaves(handler.body.body[-1]):
             return None  # goes on after the try with it open: another shape
         leaving.append(handler)
+    if _released_in([try_.body], var, methods) and leak.resource.qualname not in CLOSES_ON_EXIT:
+        return None  # released in the try before the error: a second release must do nothing
     if not _through_the_handlers(leak, tree, try_, leaving, first):
         return None  # it leaks elsewhere too (a return in the try's body): another shape
     names = names_in(try_.body)
