@@ -9,7 +9,7 @@ from dataclasses import replace
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
-from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix
+from leaklint.fixes.base import SAFE, UNSAFE, Edit, Fix, refuse
 from leaklint.fixes.transforms import (
     ERROR_PATH_KINDS,
     Tree,
@@ -143,32 +143,32 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
             or descriptor and isinstance(target, cst.Name) and target.value == var
         )
     ):
-        return None
+        return refuse("a descriptor not bound by `fd = ...` or `fd, x = ...` (an expression, another target)")
     placed = own_line(tree, assign)
     if placed is None:
-        return None
+        return refuse("the descriptor's acquisition is not a statement line of its own in a block")
     first, block = placed
     imported = _imports_module(tree.module, "os")
     if not imported and "os" in names_in(tree.module).all:
-        return None  # ``os`` names something else here
+        return refuse("`os` names something else in this module")
     scope = tree.scope_of(block)
     if not isinstance(scope, cst.FunctionDef):
-        return None
+        return refuse("a descriptor acquired at module or class level")
     body = list(block.body)
     start = next(i for i, stmt in enumerate(body) if stmt is first)
     end = next((j for j in range(start + 1, len(body)) if _closes(body[j], var)), None)
     release = body[end] if end is not None else None
     middle = body[start + 1 : end]
     if not middle or (release is not None and has_comment(release)):  # type: ignore[arg-type]
-        return None
+        return refuse("nothing after the descriptor's acquisition in its block (or its close carries a comment)")
     between = names_in(*middle)
     if var in between.bound or var in between.in_nested or var in between.declared:
-        return None
+        return refuse("the descriptor's name is rebound or captured in between")
     if any(_closes_anywhere(stmt, var) for stmt in middle):
-        return None  # closed on some path in between (a branch): a second close raises
+        return refuse("the descriptor is closed on some path in between: a second os.close() raises")
     uses = sum(_count_uses(stmt, var) for stmt in middle)
     if _count_uses(scope, var) != uses + 1 + (release is not None):
-        return None  # used outside these statements (or in the acquisition's arguments)
+        return refuse("the descriptor is used outside the statements from its acquisition to its close")
     finalizer = release if release is not None else cst.parse_statement(f"os.close({var})")
     assert isinstance(finalizer, cst.SimpleStatementLine)
     exits = any(leaves_block(stmt) for stmt in middle)
@@ -182,5 +182,5 @@ def close_fd_in_finally(leak: Leak, tree: Tree, code: str, line: int, col: int) 
         # close what its new owner holds (ptyprocess's fork_pty returned the closed fd)
         edit = except_edit(found, code, line, col, tree)
     else:
-        return None
+        return refuse("the descriptor is handed on where it did not leak, and leaked on a normal path")
     return edit if imported else replace(edit, imports=("os",))
