@@ -2691,10 +2691,14 @@ class _ScopeAnalyser:
                 emptied = state.copy()
                 emptied.discharge(oids | siblings)
                 return (emptied, state) if none_when_true else (state, emptied)
-        if isinstance(test, cst.Attribute) and test.attr.value == "closed":
-            if isinstance(test.value, cst.Name) and state.names.get(test.value.value):
+        # ``if f.closed:``, ``if not loop.is_closed(): loop.close()``: true where it is closed
+        asked = test.func if isinstance(test, cst.Call) and not test.args else test
+        if isinstance(asked, cst.Attribute) and asked.attr.value == (
+            "is_closed" if asked is not test else "closed"
+        ):
+            if isinstance(asked.value, cst.Name) and state.names.get(asked.value.value):
                 closed = state.copy()
-                closed.discharge(state.names[test.value.value])
+                closed.discharge(state.names[asked.value.value])
                 return closed, state
         inside = _inner_state_test(test)
         if inside is not None:
