@@ -1575,6 +1575,8 @@ class Project:
             return None
         if keyword is not None:
             param = keyword
+            if param not in facts.params:
+                return True  # into its ``**kwargs``, passed on who knows where: trust it
         else:
             offset = 1 if facts.is_method else 0
             position = (index or 0) + offset
@@ -2258,6 +2260,11 @@ def _owning_class(
         and not any(_is_dunder(m) and m not in ("__enter__", "__aenter__") for m in opening)
         and _constructor_is_own(cls, known)
     )
+    if lazy and all(m.startswith("_") for m in opening):
+        # it opens only in private methods (beets' ``Database._connection()``), reached through
+        # helpers of other objects the summaries do not follow (``with self.transaction()``):
+        # any public method may be the one that opens it
+        opening |= {m for m in cls.methods if not m.startswith("_") and m not in public}
     return Resource(
         qualname=cls.qualname,
         kind=short,
