@@ -1424,7 +1424,7 @@ class _ScopeAnalyser:
         self.nested.append(stmt)
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
-            scope = body_scope("class", self.scope, stmt.body.body)
+            scope = body_scope("class", self.scope, stmt.body.body, name=stmt.name.value)
             # only module-level classes have a name other files (and the summaries) know
             name = (
                 f"{self.ctx.module}.{stmt.name.value}"
