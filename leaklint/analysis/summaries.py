@@ -1991,6 +1991,8 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
         release=inner.release,
         cm_closes=inner.cm_closes,
         is_async=inner.is_async,
+        # which releases are coroutines (asyncssh's close() is not, wait_closed() is)
+        coroutine_release=inner.coroutine_release,
         unpack=inner.unpack,
         origin=origin,
         # a test that patches what it really makes (``builtins.open = fake``) patches it too
