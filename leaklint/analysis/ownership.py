@@ -255,6 +255,17 @@ NON_RAISING_FUNCTIONS = frozenset(
         "time.monotonic",
         "time.perf_counter",
         "os.getpid",
+        # a descriptor's state, asked of one just opened: fails only on a bad descriptor
+        # (the caller's error; first contact round 10, s3transfer's os.fstat(f.fileno()))
+        "os.fstat",
+        # an asyncio transport's base constructors store their ``extra`` mapping: a
+        # transport subclass's ``super().__init__(extra)`` cannot fail (round 10, asyncssh)
+        "asyncio.BaseTransport",
+        "asyncio.Transport",
+        "asyncio.ReadTransport",
+        "asyncio.WriteTransport",
+        "asyncio.DatagramTransport",
+        "asyncio.SubprocessTransport",
         "mimetypes.guess_type",  # string work on a name (the database is loaded once)
         # a descriptor's flag, a buffer in front of a raw file: fail only on a closed or bad
         # descriptor (the caller's error)
