@@ -6,10 +6,8 @@ import os
 
 def owner(path):
     fd = os.open(path, os.O_RDONLY)
-    try:
-        uid = os.fstat(fd).st_uid
-    finally:
-        os.close(fd)
+    uid = os.fstat(fd).st_uid
+    os.close(fd)
     return uid
 
 
