@@ -180,8 +180,15 @@ def _context(tree: ast.Module, data: bytes, config: Config, project: Project) ->
         for node in ast.walk(statement)
         if isinstance(node, (ast.Import, ast.ImportFrom))
     )
-    functions = {name: replace(facts, line=0, returns=dict.fromkeys(facts.returns, 0))
-                 for name, facts in project.functions.items()}
+    functions = {
+        name: replace(
+            facts,
+            line=0,
+            returns=dict.fromkeys(facts.returns, 0),
+            tuple_returns=tuple((i, c, 0) for i, c, _ in facts.tuple_returns),
+        )
+        for name, facts in project.functions.items()
+    }
     classes = {name: replace(facts, line=0) for name, facts in project.classes.items()}
     return (
         config, imports, functions, classes, dict(project.context_managers),
@@ -545,7 +552,12 @@ def _moved_summary(summary: _Summary, by: int) -> _Summary:
     return replace(
         summary,
         functions=tuple(
-            replace(f, line=f.line + by, returns={k: v + by for k, v in f.returns.items()})
+            replace(
+                f,
+                line=f.line + by,
+                returns={k: v + by for k, v in f.returns.items()},
+                tuple_returns=tuple((i, c, line + by) for i, c, line in f.tuple_returns),
+            )
             for f in summary.functions
         ),
         classes=tuple(replace(c, line=c.line + by) for c in summary.classes),
