@@ -3155,10 +3155,10 @@ def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
     return None
 
 
-#: A method that takes a lock for its caller -> the methods of its class that give it back.
 #: The calls that end the program by raising SystemExit.
 _PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit"})
 
+#: A method that takes a lock for its caller -> the methods of its class that give it back.
 _PAIRED_RELEASE: dict[str, tuple[str, ...]] = {
     "acquire": ("release",),
     "__enter__": ("__exit__",),

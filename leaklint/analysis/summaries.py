@@ -1457,10 +1457,7 @@ def _is_fixture(decorator: ast.expr, names: _Names) -> bool:
 
 def _is_autouse_fixture(decorator: ast.expr, names: _Names) -> bool:
     """``@pytest.fixture(autouse=True)`` (or ``@fixture(autouse=True)`` imported from it)."""
-    if not isinstance(decorator, ast.Call):
-        return False
-    qualname = names.resolve(decorator.func) or ""
-    if not (qualname == "pytest.fixture" or qualname.endswith(".fixture")):
+    if not (isinstance(decorator, ast.Call) and _is_fixture(decorator, names)):
         return False
     return any(
         k.arg == "autouse" and isinstance(k.value, ast.Constant) and k.value.value is True
