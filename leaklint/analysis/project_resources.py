@@ -140,6 +140,9 @@ def _inherited_resource(
         return None
     inherited = known[base]
     short = base.rsplit(".", 1)[-1]
+    if inherited.opens_on and _callers_of(set(inherited.opens_on), cls) & _CONSTRUCTORS:
+        # a lazy base whose subclass opens it at construction (``self._make_tables()``)
+        inherited = dataclasses.replace(inherited, opens_on=(), opens_on_attrs=())
     return dataclasses.replace(
         inherited,
         qualname=cls.qualname,
@@ -299,6 +302,10 @@ def _owning_class(
         # helpers of other objects the summaries do not follow (``with self.transaction()``):
         # any public method may be the one that opens it
         opening |= {m for m in cls.methods if not m.startswith("_") and m not in public}
+        # and the methods calling those: a constructor that runs ``self.transaction()`` (beets'
+        # ``Database.__init__`` makes its tables) opens it at construction after all
+        opening = _callers_of(opening, cls)
+        lazy = not (opening & _CONSTRUCTORS)
     return Resource(
         qualname=cls.qualname,
         kind=short,
