@@ -22,8 +22,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -38,189 +37,35 @@ from leaklint.analysis.names import (
     function_scope,
 )
 from leaklint.analysis.receivers import ReceiverTypes
+from leaklint.analysis.state import (
+    _MAX_LOOP_ROUNDS,
+    DONE,
+    OPEN,
+    _Effects,
+    _Frame,
+    _Item,
+    _join,
+    _MaybeState,
+    _merge_into,
+    _Module,
+    _Obligation,
+    _State,
+)
 from leaklint.analysis.summaries import _PLAIN_BASES, Project, is_releasing
 from leaklint.resources import Registry, Resource
 
-OPEN = 1
-DONE = 2
-_MAX_LOOP_ROUNDS = 32
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(slots=True, eq=False)
-class _Obligation:
-    call: cst.Call
-    resource: Resource
-    names: dict[str, None] = field(default_factory=dict)  # in binding order
-    parents: frozenset[int] = frozenset()  # released with them: a cursor with its connection
-    via_with: bool = False  # bound by a ``with`` whose __exit__ does not close it (LL110)
-
-
-# --------------------------------------------------------------------------- state
-
-
-class _State:
-    """Per path-set facts: obligation → {OPEN, DONE} bits, name → obligations it may hold.
-
-    ``flags`` records ownership flags: ``f = open(p); close_f = True`` makes ``close_f`` vouch
-    for f, so on the branch where ``close_f`` is false f was never opened (or was handed on).
-
-    ``unsettled`` holds at least every ``OPEN`` obligation whose exceptional exit the scope has
-    not recorded yet (see ``_ScopeAnalyser.raise_``): a statement that raises outside any
-    ``try`` looks at these alone, not at every obligation open at once, so that n resources
-    open together cost n, not n² (benchmarks/scaling.py). Whatever sets an ``OPEN`` bit adds
-    to it.
-
-    A state passed to a statement belongs to it: the statement changes it in place and
-    returns it (or None); whoever needs the state before a statement too keeps a ``copy()``.
-    """
-
-    __slots__ = ("status", "names", "blame", "flags", "unsettled")
-
-    def __init__(
-        self,
-        status: dict[int, int] | None = None,
-        names: dict[str, frozenset[int]] | None = None,
-        blame: dict[int, cst.CSTNode] | None = None,
-        flags: dict[str, frozenset[int]] | None = None,
-        unsettled: set[int] | None = None,
-    ) -> None:
-        self.status = status if status is not None else {}
-        self.names = names if names is not None else {}
-        self.blame = blame if blame is not None else {}
-        self.flags = flags if flags is not None else {}
-        self.unsettled = unsettled if unsettled is not None else set()
-
-    def copy(self) -> _State:
-        return _State(
-            dict(self.status), dict(self.names), dict(self.blame), dict(self.flags),
-            set(self.unsettled),
-        )
-
-    def open(self, oid: int) -> None:
-        self.status[oid] = OPEN
-        self.unsettled.add(oid)
-
-    def same(self, other: _State) -> bool:
-        return (
-            self.status == other.status
-            and self.names == other.names
-            and self.flags == other.flags
-        )
-
-    def open_ids(self) -> Iterator[int]:
-        return (oid for oid, bits in self.status.items() if bits & OPEN)
-
-    def discharge(self, oids: frozenset[int] | set[int]) -> None:
-        for oid in oids:
-            if oid in self.status:
-                self.status[oid] = DONE
-
-
-_MaybeState = Union[_State, None]
-
-
-def _join(*states: _MaybeState) -> _MaybeState:
-    """A new state: what holds on any of the paths ``states`` stand for."""
-    live = [s for s in states if s is not None]
-    if not live:
-        return None
-    out = live[0].copy()
-    for other in live[1:]:
-        _merge_into(out, other)
-    return out
-
-
-def _merge_into(out: _State, other: _State) -> None:
-    """``out`` becomes the join of itself and ``other`` (``other`` is left as it is).
-
-    Two states joined mostly agree (the two sides of an ``if``, a ``try`` body's state at
-    each statement that can raise): the entries they share are skipped by the set
-    difference of their items, in C, and only the others are joined here, one by one. Still
-    the size of the state, not of what changed, but a few times cheaper (benchmarks/
-    scaling.py); the order entries are added in does not matter to any reader."""
-    status = out.status
-    for oid, bits in other.status.items() - status.items():
-        status[oid] = status.get(oid, 0) | bits
-    out.unsettled |= other.unsettled
-    _merge_sets(out.names, other.names)
-    if other.blame:
-        blame = out.blame
-        for oid in other.blame.keys() - blame.keys():
-            blame[oid] = other.blame[oid]
-    _merge_sets(out.flags, other.flags)
-
-
-def _merge_sets(out: dict[str, frozenset[int]], other: dict[str, frozenset[int]]) -> None:
-    for name, oids in other.items() - out.items():
-        mine = out.get(name)
-        out[name] = oids if mine is None else mine | oids
-
-
-# --------------------------------------------------------------------------- effects
-
-
-@dataclass(slots=True)
-class _Effects:
-    """What one statement (or header) does, gathered before it is applied to the state."""
-
-    may_raise: bool = False
-    method_uses: list[tuple[str, str]] = field(default_factory=list)  # (name, attr)
-    opened: list[tuple[str, str]] = field(default_factory=list)  # (name, method) of every call
-    released: list[str] = field(default_factory=list)  # names handed to a releasing helper
-    # names formatted into a string (``f"open({w})"``, ``"{:d}".format(w)``): a descriptor
-    # written into code another interpreter or process runs is handed to it
-    formatted: list[str] = field(default_factory=list)
-    escaped: list[str] = field(default_factory=list)
-    # given to a constructor (``Connection(sock)``): taken only once the call has returned
-    handed: list[str] = field(default_factory=list)
-    unbound: list[tuple[cst.Call, Resource]] = field(default_factory=list)
-    walrus: list[tuple[str, list[_Item]]] = field(default_factory=list)
-    # ``pool.putconn(conn)``: (name, method) for names passed to a method
-    method_args: list[tuple[str, str]] = field(default_factory=list)
-    # ``lock.acquire()``: (call, resource, receiver name) — the obligation sits on the receiver
-    on_receiver: list[tuple[cst.Call, Resource, str]] = field(default_factory=list)
-
-
-# An expression's value: ("new", call, resource, index) | ("name", name) | ("contained", items)
-_Item = tuple
-
-
-@dataclass(slots=True)
-class _Frame:
-    kind: str  # "handler" | "finally" | "loop" | "suppress"
-    exc: _MaybeState = None
-    #: a handler frame whose handlers catch only what no call raises itself (``except
-    #: KeyboardInterrupt:``, an interrupt arriving between any two bytecodes)
-    interrupts_only: bool = False
-    ret: _MaybeState = None
-    ret_node: cst.CSTNode | None = None
-    brk: _MaybeState = None
-    cont: _MaybeState = None
+__all__ = [
+    "DONE",
+    "ENGINE_TRIGGERS",
+    "OPEN",
+    "Leak",
+    "_MANUAL_ENTER",
+    "_ScopeAnalyser",
+    "analyse_module",
+]
 
 
 # --------------------------------------------------------------------------- module entry
-
-
-@dataclass(slots=True)
-class _Module:
-    registry: Registry
-    project: Project | None = None
-    module: str = ""
-    strict: bool = False  # every call can raise (``Config.strict``)
-    leaks: list[Leak] = field(default_factory=list)
-    analysed: set[int] = field(default_factory=set)  # nested scopes, each analysed once
-    # class qualname -> (attr, acquiring call, resource, method) for every resource on self
-    self_stores: dict[str, list[tuple[str, cst.Call, Resource, str | None]]] = field(
-        default_factory=dict
-    )
-    #: classes of this module, at its top level, with no decorator (none makes __init__)
-    plain_classes: frozenset[str] = frozenset()
-    #: the methods of ``Type.method`` entries (``get_connection``, ``acquire``, ``open``):
-    #: only a call of one asks for its receiver's type
-    receiver_methods: frozenset[str] = frozenset()
 
 
 def analyse_module(
@@ -491,8 +336,6 @@ class _ScopeAnalyser:
                          self.exception_exits[oid])
                 )
 
-    # ---- exits and jumps
-
     def paired_release(self, holder: str) -> bool:
         """In a class's ``acquire()`` (``__enter__``, ``lock()``...), ``self.X`` that the
         class's own ``release()`` (``__exit__``, ``unlock()``...) releases: a lock wrapper's
@@ -610,8 +453,6 @@ class _ScopeAnalyser:
             if frame.kind in ("finally", "loop"):
                 setattr(frame, attr, _join(getattr(frame, attr), state))
                 return
-
-    # ---- blocks and statements
 
     def block(self, body: Sequence[cst.CSTNode], state: _MaybeState) -> _MaybeState:
         for stmt, after in zip(body, body[1:]):
@@ -1360,6 +1201,8 @@ class _ScopeAnalyser:
             outs.append(state)
         return _join(*outs)
 
+    # ---- nested scopes: each ``def`` and ``class`` is analysed by an analyser of its own
+
     def stmt_FunctionDef(self, stmt: cst.FunctionDef, state: _State) -> _MaybeState:
         found = len(self.ctx.leaks)
         state = self.function_def(stmt, state)
@@ -1469,8 +1312,6 @@ class _ScopeAnalyser:
                     Leak("owner-never-releases", call, resource, f"self.{attr}",
                          _ClassRef(class_name))
                 )
-
-    # ---- assignment and binding
 
     def assign(
         self,
@@ -1807,8 +1648,6 @@ class _ScopeAnalyser:
             elif item[0] == "contained":
                 self.escape_items(item[1], state)
 
-    # ---- applying effects
-
     def apply(self, fx: _Effects, state: _MaybeState, stmt: cst.CSTNode) -> _MaybeState:
         if state is None:
             return None
@@ -1914,8 +1753,6 @@ class _ScopeAnalyser:
         call = _statement_call_of(stmt)
         name = (self.qualname(call.func) if call else None) or ""
         return name == "gc.collect" or name.rsplit(".", 1)[-1] == "gc_collect"
-
-    # ---- expressions
 
     def qualname(self, node: cst.BaseExpression | None) -> str | None:
         if node is None or not isinstance(node, (cst.Name, cst.Attribute)):
@@ -2624,8 +2461,6 @@ class _ScopeAnalyser:
                 self.consume(arg.value, fx)
         return []
 
-    # ---- conditions
-
     def waits_forever(self, test: cst.BaseExpression, state: _State) -> bool:
         """``cond.wait()`` / ``cond.wait_for(pred)`` with no timeout, on a condition this scope
         holds (``cond.acquire()`` before): it returns True (or the predicate's true value)
@@ -2713,10 +2548,6 @@ class _ScopeAnalyser:
         return state, state
 
 
-
-# --------------------------------------------------------------------------- helpers
-
-
 _SKIPPED_FIELDS = frozenset(
     {
         "lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "star", "operator",
@@ -2725,6 +2556,8 @@ _SKIPPED_FIELDS = frozenset(
         "asynchronous", "prefix", "quote", "start", "end", "string", "value_raw",
     }
 )
+
+
 _FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
 
 
@@ -2760,6 +2593,8 @@ def _as_expressions(node: object) -> Iterator[cst.BaseExpression]:
 
 
 _LEAF_EXPRESSIONS = (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
+
+
 _CHAINS = (cst.ConcatenatedString, cst.BinaryOperation)
 
 
@@ -2890,6 +2725,9 @@ def _exited_manager(call: cst.Call, facts: object) -> bool:
     return bool(set(calls) & {"__exit__", "__aexit__"})
 
 
+# --------------------------------------------------------------------------- helpers
+
+
 def _first_param(node: cst.FunctionDef) -> str | None:
     params = node.params
     positional = (*params.posonly_params, *params.params)
@@ -2975,9 +2813,14 @@ ENGINE_TRIGGERS = frozenset(
     }
 )
 
+
 #: Methods that are coroutines whatever the object: not awaited, they do nothing (LL203).
 _ALWAYS_COROUTINES = frozenset({"aclose", "__aexit__", "wait_closed"})
+
+
 _COROUTINE_CLEANUP = Resource("coroutine", kind="coroutine", release=("aclose",), is_async=True)
+
+
 #: ``await cm.__aenter__()`` / ``cm.__enter__()`` by hand: the exit is owed on every path.
 _MANUAL_ENTER = {
     "__aenter__": Resource(
@@ -2988,7 +2831,10 @@ _MANUAL_ENTER = {
     ),
 }
 
+
 _IDENTITY_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+
+
 _PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
 
 
@@ -3158,6 +3004,7 @@ def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
 #: The calls that end the program by raising SystemExit.
 _PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit"})
 
+
 #: A method that takes a lock for its caller -> the methods of its class that give it back.
 _PAIRED_RELEASE: dict[str, tuple[str, ...]] = {
     "acquire": ("release",),
@@ -3166,6 +3013,7 @@ _PAIRED_RELEASE: dict[str, tuple[str, ...]] = {
     "lock": ("unlock",),
     "acquire_lock": ("release_lock",),
 }
+
 
 #: Methods that run when an object is done with: a class with one may release what it holds.
 _EXITS = frozenset({"__exit__", "__aexit__", "__del__"})
