@@ -27,6 +27,28 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leaklint.analysis import ownership, protocols
+from leaklint.analysis.cst_questions import (
+    _BINDING_FIELDS,
+    _CALLED,
+    _COMPARED,
+    _MANUAL_ENTER,
+    _acquires_conditionally,
+    _borrows,
+    _compared_names,
+    _expression_children,
+    _flag_key,
+    _flat_items,
+    _flatten_targets,
+    _iterated_names,
+    _names_in,
+    _passes,
+    _receiver_key,
+    _releases,
+    _statement_call_of,
+    _subscript_holder,
+    _subscript_key,
+    _walk_expression,
+)
 from leaklint.analysis.leaks import NEVER_RELEASED, Leak
 from leaklint.analysis.names import (
     SameScopeVisitor,
@@ -2548,50 +2570,6 @@ class _ScopeAnalyser:
         return state, state
 
 
-_SKIPPED_FIELDS = frozenset(
-    {
-        "lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "star", "operator",
-        "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines", "trailing_whitespace",
-        "header", "footer", "newline", "whitespace_before", "whitespace_after",
-        "asynchronous", "prefix", "quote", "start", "end", "string", "value_raw",
-    }
-)
-
-
-_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
-
-
-def _expression_children(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """Sub-expressions of a node we do not model one by one (comparisons, f-strings, ...)."""
-    names = _FIELDS_BY_TYPE.get(type(node))
-    if names is None:
-        names = _cache_fields(type(node))
-    for name in names:
-        value = getattr(node, name)
-        if isinstance(value, (list, tuple)):
-            for element in value:
-                yield from _as_expressions(element)
-        elif isinstance(value, cst.CSTNode):
-            yield from _as_expressions(value)
-
-
-def _cache_fields(kind: type) -> tuple[str, ...]:
-    names = tuple(
-        f
-        for f in getattr(kind, "__dataclass_fields__", {})
-        if f not in _SKIPPED_FIELDS and not f.startswith("whitespace")
-    )
-    _FIELDS_BY_TYPE[kind] = names
-    return names
-
-
-def _as_expressions(node: object) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.BaseExpression):
-        yield node
-    elif isinstance(node, cst.CSTNode):
-        yield from _expression_children(node)
-
-
 _LEAF_EXPRESSIONS = (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
 
 
@@ -2654,22 +2632,6 @@ def _chain_operands(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
             stack.append(node.left)
         else:
             yield node
-
-
-def _flatten_targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, (cst.Tuple, cst.List)):
-        for element in node.elements:
-            yield from _flatten_targets(element.value)
-    else:
-        yield node
-
-
-def _flat_items(items: list[_Item]) -> Iterator[_Item]:
-    for item in items:
-        if item[0] == "contained":
-            yield from _flat_items(item[1])
-        else:
-            yield item
 
 
 def _is_plain(name: str) -> bool:
@@ -2821,21 +2783,7 @@ _ALWAYS_COROUTINES = frozenset({"aclose", "__aexit__", "wait_closed"})
 _COROUTINE_CLEANUP = Resource("coroutine", kind="coroutine", release=("aclose",), is_async=True)
 
 
-#: ``await cm.__aenter__()`` / ``cm.__enter__()`` by hand: the exit is owed on every path.
-_MANUAL_ENTER = {
-    "__aenter__": Resource(
-        "__aenter__", kind="context", release=("__aexit__",), on_receiver=True, code="LL202"
-    ),
-    "__enter__": Resource(
-        "__enter__", kind="context", release=("__exit__",), on_receiver=True, code="LL202"
-    ),
-}
-
-
 _IDENTITY_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
-
-
-_PASS_THROUGH_ITERATION = frozenset({"filter", "reversed", "sorted", "list", "tuple", "iter", "set"})
 
 
 #: Methods whose iterator reads a response (or a file) chunk by chunk to its end.
@@ -2909,25 +2857,6 @@ def _comprehension_as_loop(stmt: cst.Expr) -> cst.For | None:
     return cst.For(target=clause.target, iter=clause.iter, body=cst.IndentedBlock(body=[line]))
 
 
-def _iterated_names(expr: cst.BaseExpression) -> list[str]:
-    """Names listed in ``(a, b)``, ``[a, b]``, ``filter(None, (a, self.b))``: what a loop over
-    it binds its target to (``self.b`` as the pseudo-name of ``__init__``)."""
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
-        if expr.func.value in _PASS_THROUGH_ITERATION and expr.args:
-            return _iterated_names(expr.args[-1].value)
-        return []
-    if not isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-        return []
-    names = []
-    for element in expr.elements:
-        value = element.value
-        if isinstance(value, cst.Name):
-            names.append(value.value)
-        elif isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
-            names.append(f"{value.value.value}.{value.attr.value}")
-    return names
-
-
 def _is_true_constant(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "True"
 
@@ -2978,27 +2907,6 @@ def _sets_test_true(stmt: cst.SimpleStatementLine, test: cst.BaseExpression) -> 
 _CONTAINER_BUILDERS = frozenset(
     f"builtins.{name}" for name in ("list", "tuple", "dict", "set", "frozenset", "sorted")
 )
-
-
-def _subscript_key(expr: cst.Subscript) -> tuple[str, str] | None:
-    """``kwargs["info"][app.name]`` → ("kwargs", that text): a subscript of a name by
-    literals, names and attribute reads only, which reads the same key each time."""
-    if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
-        return None
-    index = expr.slice[0].slice.value
-    if isinstance(index, (cst.SimpleString, cst.Integer)):
-        text = index.value
-    elif isinstance(index, (cst.Name, cst.Attribute)):
-        text = dotted_name(index)
-    else:
-        return None
-    value = expr.value
-    if isinstance(value, cst.Name):
-        return (value.value, f"[{text}]") if text is not None else None
-    if isinstance(value, cst.Subscript):
-        inner = _subscript_key(value)
-        return (inner[0], f"{inner[1]}[{text}]") if inner is not None and text is not None else None
-    return None
 
 
 #: The calls that end the program by raising SystemExit.
@@ -3252,13 +3160,6 @@ def _once_per_loop(loop: cst.For) -> dict[int, frozenset[int]]:
     return out
 
 
-#: The nodes that bind a name, and the field holding what they bind.
-_BINDING_FIELDS = (
-    ((cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr), "target"),
-    ((cst.AsName,), "name"),
-)
-
-
 def _rebinds(suite: cst.BaseSuite, name: str) -> bool:
     """Does ``suite`` bind ``name`` (an assignment, a loop or ``with ... as`` target, ``:=``)?"""
     return any(
@@ -3386,20 +3287,6 @@ def _self_attrs_released(method: cst.FunctionDef, self_name: str) -> frozenset[s
     return frozenset(visitor.attrs)
 
 
-def _receiver_key(func: cst.BaseExpression) -> str | None:
-    """The name an on-receiver obligation is kept under: ``lock``, ``self._lock``."""
-    if not isinstance(func, cst.Attribute):
-        return None
-    receiver = func.value
-    if isinstance(receiver, cst.Name):
-        return receiver.value
-    if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
-        return f"{receiver.value.value}.{receiver.attr.value}"
-    if isinstance(receiver, cst.Subscript):
-        return _subscript_holder(receiver)
-    return None
-
-
 def _receiver_methods(registry: Registry, project: Project | None) -> frozenset[str]:
     """``_Module.receiver_methods``: the last part of each ``Type.method`` entry, a type
     being an entry itself or a class of the project (``Maildir._create_tmp`` opens a file)."""
@@ -3411,41 +3298,9 @@ def _receiver_methods(registry: Registry, project: Project | None) -> frozenset[
     )
 
 
-def _names_in(node: cst.CSTNode) -> frozenset[str]:
-    """The names a for loop's target binds (``k``; ``k, v``)."""
-    if isinstance(node, cst.Name):
-        return frozenset({node.value})
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return frozenset().union(*(_names_in(element.value) for element in node.elements))
-    if isinstance(node, cst.StarredElement):
-        return _names_in(node.value)
-    return frozenset()
-
-
 def _names_in_text(holder: str) -> frozenset[str]:
     """The identifiers in a holder's text (``locks[k]``: locks, k)."""
     return frozenset(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", holder))
-
-
-def _subscript_holder(expr: cst.Subscript) -> str | None:
-    """``locks[k]``, ``self._locks[name]``: the text a container's value is held under (by
-    a key of literals, names and attribute reads, it reads the same value each time)."""
-    value = expr.value
-    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
-        key = _subscript_key(expr.with_changes(value=cst.Name("_")))
-        return f"{value.value.value}.{value.attr.value}{key[1]}" if key else None
-    key = _subscript_key(expr)
-    return f"{key[0]}{key[1]}" if key else None
-
-
-def _flag_key(expr: cst.BaseExpression) -> str | None:
-    """``single`` / ``self.single_client``: a test that can vouch for an ownership flag."""
-    if isinstance(expr, (cst.Name, cst.Attribute)):
-        return dotted_name(expr)
-    return None
-
-
-_COMPARED = " == "
 
 
 def _test_key(expr: cst.BaseExpression) -> tuple[str, bool] | None:
@@ -3475,9 +3330,6 @@ def _test_key(expr: cst.BaseExpression) -> tuple[str, bool] | None:
     if isinstance(target.operator, (cst.Is, cst.IsNot)):
         return f"{left} is {right}", isinstance(target.operator, cst.Is)
     return None
-
-
-_CALLED = " called with "
 
 
 def _predicate_key(expr: cst.BaseExpression) -> str | None:
@@ -3520,107 +3372,6 @@ def _vouch(state: _MaybeState, key: tuple[str, bool] | None, created: list[int])
         return
     name = _flag_name(key)
     state.flags[name] = state.flags.get(name, frozenset()) | frozenset(created)
-
-
-def _compared_names(flag: str) -> set[str]:
-    """The names a comparison flag reads (``name == "-"`` → {"name"}); none for a plain flag,
-    whose own assignment resets it."""
-    flag = flag.removeprefix("not ")
-    if _CALLED in flag:
-        return {part.split(".", 1)[0] for part in flag.split(_CALLED, 1)[1].split(", ")}
-    for operator in (_COMPARED, " is "):
-        if operator in flag:
-            return {part.split(".", 1)[0] for part in flag.split(operator)}
-    return set()
-
-
-def _acquires_conditionally(call: cst.Call) -> bool:
-    """``lock.acquire(False)``, ``acquire(blocking=False)``, ``acquire(timeout=1)``."""
-    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"):
-        return False
-    for index, arg in enumerate(call.args):
-        keyword = arg.keyword.value if arg.keyword is not None else None
-        if keyword == "timeout" or (index == 1 and keyword is None):
-            return True
-        if keyword in ("blocking", None) and isinstance(arg.value, cst.Name):
-            if arg.value.value == "False":
-                return True
-    return False
-
-
-def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
-    """``stream=True`` / ``name@0`` (given, not None): every condition of ``acquire-when``."""
-    for condition in wanted:
-        keyword, _, literal = condition.partition("=")
-        text = _argument_text(call, keyword)
-        if literal:
-            if text != literal:
-                return False
-        elif text is None or text in _ABSENT:
-            return False
-    return True
-
-
-def _borrows(call: cst.Call, resource: Resource, scope: Scope) -> bool:
-    """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``, ``ZipFile(buf)`` after
-    ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value; a class that
-    derives from it counts as it (``TarFile(fileobj=MyBytesIO(data))``)."""
-    for condition in resource.borrow_when:
-        where, given, literal = condition.partition("=")
-        text = _argument_text(call, where, scope.types_of)
-        if not given:  # ``fileobj@3``: wrapping a file object given to it, not opening one
-            if text is not None and text not in _ABSENT:
-                return True
-            continue
-        if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
-            return True
-        if text is not None and text.endswith("()") and literal.endswith("()"):
-            if f"{literal[:-2]}" in scope.base_classes(text[:-2]):
-                return True
-    return False
-
-
-def _string_starts(text: str | None, prefix: str) -> bool:
-    """``'"data:,"'`` (a string literal as written) starts with ``data:``."""
-    if not text:
-        return False
-    body = text.lstrip("rRuU")
-    return body[:1] in ("'", '"') and body.strip("'\"").startswith(prefix)
-
-
-#: Values that count as not given: ``SpooledTemporaryFile(max_size=0)``, ``FTP(host="")``.
-_ABSENT = frozenset({"None", "0", '""', "''"})
-
-
-def _argument_text(
-    call: cst.Call, where: str, types_of: Callable[[str], list[str]] | None = None
-) -> str | None:
-    """The argument ``where`` names (``keyword``, ``keyword@N``: or the Nth positional, ``N``:
-    the Nth positional) as text: a name or a number as written, a string literal with its
-    quotes, a call as ``callee()``; None when it is not passed."""
-    keyword, _, position = where.partition("@")
-    if keyword.isdigit():
-        keyword, position = "", keyword
-    index = int(position) if position else None
-    for number, arg in enumerate(call.args):
-        if arg.star:
-            if index is not None and arg.star == "*" and number <= index:
-                return None  # the Nth positional is somewhere in *args
-            continue
-        if (arg.keyword is not None and arg.keyword.value == keyword) or (
-            arg.keyword is None and number == index
-        ):
-            value = arg.value
-            if isinstance(value, cst.Name) and types_of is not None:
-                made = types_of(value.value)
-                if len(made) == 1:  # ``buf = io.BytesIO()``: as if the call stood here
-                    return f"{made[0]}()"
-            if isinstance(value, (cst.Name, cst.Integer, cst.SimpleString)):
-                return value.value
-            if isinstance(value, cst.Call):
-                return f"{dotted_name(value.func) or '?'}()"
-            return "?"  # passed, value unknown
-    return None
 
 
 def _statement_call(stmt: cst.CSTNode) -> cst.Call | None:
@@ -3797,14 +3548,6 @@ _EXPECTING_WARNING = frozenset(
 )
 
 
-def _walk_expression(expr: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.children)
-
-
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
@@ -3821,25 +3564,6 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return names == ["__name__"] and texts == ["__main__"]
 
 
-def _statement_call_of(stmt: cst.CSTNode) -> cst.Call | None:
-    """The call a statement (or a one-statement line) is made of, if it is one."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        stmt = stmt.body[0]
-    if isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
-        return stmt.value
-    return None
-
-
 _EXPECTING_RAISE = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "raises", "assertWarns"}
 )
-
-
-def _releases(resource: Resource, method: str) -> bool:
-    """Calling ``method`` on the resource (``__exit__``: leaving a ``with``) releases it;
-    so does ``__del__()`` called by hand."""
-    if method == "__del__":
-        return True
-    if method in ("__exit__", "__aexit__") and method not in resource.release:
-        return resource.cm_closes
-    return method in resource.release
