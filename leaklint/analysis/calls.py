@@ -27,7 +27,8 @@ class CallsMixin:
 
     Analyser attributes it assigns: ``in_message``, ``patched``, ``visits``. It reads (or
     changes in place): ``called_on``, ``class_name``, ``ctx``, ``evidence``,
-    ``expecting_raise``, ``in_init``, ``last_call``, ``receiver_types``, ``receivers``,
+    ``expecting_raise``, ``in_init``, ``last_call``, ``method_receivers``, ``receiver_types``,
+    ``receivers``,
     ``registry``, ``scope``, ``self_name``, ``statement_calls``. Methods of the other parts
     it calls: ``cannot_raise``, ``consume``, ``consume_items``, ``escape``, ``factory``,
     ``factory_args``, ``format_into``, ``hand``, ``keeps_without_releasing``,
@@ -138,6 +139,44 @@ class CallsMixin:
             return False
         return callee in project.classes or callee in project.functions
 
+    def installs(self, call: cst.Call) -> bool:
+        """``set_event_loop(loop)`` where this function calls no method of ``loop``: it
+        installs the loop for others and keeps no use of it (first contact round 12,
+        datasette). One it runs itself (``loop.run_until_complete``) stays its own to close
+        (leakfixes LF054, LF055)."""
+        if not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return False
+        arg = call.args[0].value
+        return isinstance(arg, cst.Name) and arg.value not in self.method_receivers
+
+    def gives_itself_back(self, receiver: list[_Item], method: str) -> bool:
+        """Is ``method`` of each object ``receiver`` holds a project method that ends in
+        ``return self`` (``FunctionFacts.returns_self``), found on its class or a base?"""
+        project = self.ctx.project
+        if project is None or not receiver:
+            return False
+        for item in receiver:
+            if item[0] == "new":
+                types = [item[2].qualname]
+            elif item[0] == "name":
+                types = self.scope.types_of(item[1])
+            else:
+                return False
+            if not types or not all(self.returns_self(t, method) for t in types):
+                return False
+        return True
+
+    def returns_self(self, class_name: str, method: str) -> bool:
+        project = self.ctx.project
+        assert project is not None
+        for name, _ in project.lineage(project.canonical(class_name)):
+            if name is None:
+                return False
+            facts = project.functions.get(f"{name}.{method}")
+            if facts is not None:
+                return facts.returns_self
+        return False
+
     def call_effects(self, call: cst.Call, fx: _Effects, escaping: bool = False) -> list[_Item]:
         message = _is_message_call(call.func)
         self.in_message += message
@@ -184,6 +223,17 @@ class CallsMixin:
             )
             # ``resp.read()``: a release of its own when the registry says "read()"
             called = (method, f"{method}()") if not call.args else (method,)
+            if self.gives_itself_back(receiver, method):
+                # ``Broker().with_middlewares(m)``: a builder's ``return self`` gives the new
+                # object back, still owed (first contact round 11, taskiq's brokers)
+                for item in receiver:
+                    if item[0] == "name":
+                        fx.method_uses.extend((item[1], m) for m in called)
+                takes = self.project_takes(call)
+                for number, arg in enumerate(call.args):
+                    kept = takes is not None and number < len(takes) and takes[number]
+                    (self.escape if kept else self.consume)(arg.value, fx)
+                return receiver
             for item in receiver:
                 if item[0] == "name":
                     fx.method_uses.extend((item[1], m) for m in called)
@@ -249,6 +299,11 @@ class CallsMixin:
             # leaves what it is given to its owner
             for arg in call.args:
                 self.consume(arg.value, fx)
+            return []
+        if qualname in ownership.INSTALLING_FUNCTIONS and self.installs(call):
+            # ``asyncio.set_event_loop(loop)`` of a loop this function never runs nor
+            # closes: made to be the thread's current loop, whoever runs that owns it
+            self.escape(call.args[0].value, fx)
             return []
         takes = self.project_takes(call)
         builds = ownership.is_constructor_name(qualname) or (

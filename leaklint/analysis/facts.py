@@ -41,6 +41,9 @@ class FunctionFacts:
     #: what the tuples it returns hold (``return stream, name``): (index, qualified name of
     #: the call that made the element, its line); the caller's ``f, n = ...`` owns element 0
     tuple_returns: tuple[tuple[int, str, int], ...] = ()
+    #: a method that gives its own object back on every path (``return self``, a builder's
+    #: ``with_middlewares()``): ``Broker().with_x()`` is still the new broker
+    returns_self: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -342,6 +342,7 @@ class _FunctionReader:
             never_returns=frozenset() in ends_unless,
             return_annotation=self.names.resolve(node.returns) if node.returns else None,
             tuple_returns=tuple_returns,
+            returns_self=_returns_self(node, nodes, me),
         )
 
     def _tuple_returns(
@@ -518,6 +519,27 @@ _RELEASE_REGISTERING = frozenset(
 _CACHE_FILLING = frozenset(
     {"append", "appendleft", "add", "insert", "setdefault", "put", "put_nowait", "extend"}
 )
+def _returns_self(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST], me: str | None
+) -> bool:
+    """Does the method give its own object back on every path: it ends in ``return self`` and
+    returns nothing else anywhere (no bare ``return``, no falling off another branch's end
+    into ``None``)? A generator or coroutine gives something else."""
+    if me is None or isinstance(node, ast.AsyncFunctionDef) or not node.body:
+        return False
+    last = node.body[-1]
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and last.value.id == me):
+        return False
+    for sub in nodes:
+        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(sub, ast.Return) and not (
+            isinstance(sub.value, ast.Name) and sub.value.id == me
+        ):
+            return False
+    return True
+
+
 #: Decorators that memoise: the function returns the object they keep, to every caller.
 _MEMOISING = re.compile(r"(a?lru_|ttl_)?cached?(_method)?|memoi[sz]ed?", re.IGNORECASE)
 
