@@ -236,12 +236,14 @@ class _ScopeAnalyser(
         self.fresh: list[int] = []  # obligations the last statement created (nested ones too)
         self.previous_fresh: list[int] = []  # ... and the statement before the current one
         self.broken: dict[int, cst.Break] = {}  # the first break that left a loop with it open
+        self.method_receivers: frozenset[str] = frozenset()  # names this function calls methods of
 
     # ---- driver
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
         if self.kind == "function":
             self.evidence = _evidence_from_use(body, self.known_callee)
+            self.method_receivers = _method_receivers(body)
         if self.kind == "module":
             out = self.module_body(body)
         else:
@@ -532,6 +534,24 @@ class _Evidence(SameScopeVisitor):
             arg = node.args[0].value
             if isinstance(arg, cst.Name):
                 self.given_back[(holder, arg.value)] = method
+
+
+class _MethodReceivers(SameScopeVisitor):
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            self.found.add(node.func.value.value)
+
+
+def _method_receivers(body: Sequence[cst.CSTNode]) -> frozenset[str]:
+    """The names a function calls a method of, anywhere in its own code (``loop`` of
+    ``loop.run_until_complete(...)``): does it use what it installs (``CallsMixin.installs``)?"""
+    seen = _MethodReceivers()
+    for stmt in body:
+        stmt.visit(seen)
+    return frozenset(seen.found)
 
 
 def _evidence_from_use(

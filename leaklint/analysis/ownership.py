@@ -160,6 +160,12 @@ BORROWING_SETTERS = (
 )
 
 
+#: Functions that install their argument for the code that runs later (``set_event_loop``:
+#: the thread's current loop): one the caller never uses itself after is handed to whoever
+#: runs it (``CallsMixin.installs``); one it runs is still its own to close.
+INSTALLING_FUNCTIONS = frozenset({"asyncio.set_event_loop"})
+
+
 def is_owning_method(name: str) -> bool:
     """``stack.enter_context``, ``files.append``, ``source.setByteStream``: keeps its argument."""
     return name in OWNING_METHODS or (
