@@ -58,3 +58,27 @@ def test_a_module_at_a_projects_root_or_beside_packages_is_no_script(tmp_path: P
     write(tmp_path, "lib/trace.py", LEAK_ONCE)
     proc = check("--no-cache", "--format", "concise", ".", cwd=tmp_path)
     assert sorted(codes(proc)) == [("lib/trace.py", 5, "LL100"), ("single/mylib.py", 5, "LL100")]
+
+
+def test_a_packages_folder_of_programs_holds_scripts(tmp_path: Path) -> None:
+    # ``kafka/benchmarks/load_example.py``: run with ``python -m``, never imported; its
+    # sibling package module, and a benchmark some module imports, are no scripts
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/tool.py", LEAK_ONCE)
+    write(tmp_path, "pkg/benchmarks/__init__.py", "")
+    write(tmp_path, "pkg/benchmarks/load.py", LEAK_ONCE)
+    write(tmp_path, "pkg/benchmarks/shared.py", LEAK_ONCE)
+    write(tmp_path, "pkg/benchmarks/run_all.py", "from pkg.benchmarks import shared\n")
+    proc = check("--no-cache", "--format", "concise", ".", cwd=tmp_path)
+    assert sorted(codes(proc)) == [
+        ("pkg/benchmarks/shared.py", 5, "LL100"),
+        ("pkg/tool.py", 5, "LL100"),
+    ]
+
+
+def test_a_function_handed_on_as_a_callback_repeats(tmp_path: Path) -> None:
+    # ``runner.bench_time_func("read", func)``: the benchmark runner calls it many times
+    write(tmp_path, "benchmarks/read.py", LEAK_ONCE.replace(
+        "    main(sys.argv[1])", "    import pyperf\n    pyperf.Runner().bench_func('read', main, 'x')"))
+    proc = check("--no-cache", "--format", "concise", ".", cwd=tmp_path)
+    assert codes(proc) == [("benchmarks/read.py", 5, "LL100")]
