@@ -28,9 +28,8 @@ class CallsMixin:
     Analyser attributes it assigns: ``in_message``, ``patched``, ``visits``. It reads (or
     changes in place): ``called_on``, ``class_name``, ``ctx``, ``evidence``,
     ``expecting_raise``, ``in_init``, ``last_call``, ``method_receivers``, ``receiver_types``,
-    ``receivers``,
-    ``registry``, ``scope``, ``self_name``, ``statement_calls``. Methods of the other parts
-    it calls: ``cannot_raise``, ``consume``, ``consume_items``, ``escape``, ``factory``,
+    ``receivers``, ``registry``, ``scope``, ``self_name``, ``statement_calls``. Methods of the
+    other parts it calls: ``cannot_raise``, ``consume``, ``consume_items``, ``escape``, ``factory``,
     ``factory_args``, ``format_into``, ``hand``, ``keeps_without_releasing``,
     ``project_takes``, ``self_attribute``, ``value_of``. The attributes are made in
     ``_ScopeAnalyser.__init__`` (obligations.py).
@@ -167,6 +166,7 @@ class CallsMixin:
         return True
 
     def returns_self(self, class_name: str, method: str) -> bool:
+        """The first definition of ``method`` up the class's lineage ends in ``return self``."""
         project = self.ctx.project
         assert project is not None
         for name, _ in project.lineage(project.canonical(class_name)):

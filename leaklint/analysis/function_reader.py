@@ -519,6 +519,8 @@ _RELEASE_REGISTERING = frozenset(
 _CACHE_FILLING = frozenset(
     {"append", "appendleft", "add", "insert", "setdefault", "put", "put_nowait", "extend"}
 )
+
+
 def _returns_self(
     node: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST], me: str | None
 ) -> bool:
@@ -527,17 +529,21 @@ def _returns_self(
     into ``None``)? A generator or coroutine gives something else."""
     if me is None or isinstance(node, ast.AsyncFunctionDef) or not node.body:
         return False
-    last = node.body[-1]
-    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and last.value.id == me):
+    if not _gives_back(node.body[-1], me):
         return False
     for sub in nodes:
         if isinstance(sub, (ast.Yield, ast.YieldFrom)):
             return False
-        if isinstance(sub, ast.Return) and not (
-            isinstance(sub.value, ast.Name) and sub.value.id == me
-        ):
+        if isinstance(sub, ast.Return) and not _gives_back(sub, me):
             return False
     return True
+
+
+def _gives_back(stmt: ast.AST, me: str) -> bool:
+    """``return self``."""
+    return (
+        isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) and stmt.value.id == me
+    )
 
 
 #: Decorators that memoise: the function returns the object they keep, to every caller.
