@@ -242,8 +242,7 @@ class _ScopeAnalyser(
 
     def run(self, body: Sequence[cst.CSTNode]) -> None:
         if self.kind == "function":
-            self.evidence = _evidence_from_use(body, self.known_callee)
-            self.method_receivers = _method_receivers(body)
+            self.evidence, self.method_receivers = _evidence_from_use(body, self.known_callee)
         if self.kind == "module":
             out = self.module_body(body)
         else:
@@ -496,6 +495,9 @@ class _Evidence(SameScopeVisitor):
         # name or ``self.x`` -> (``X(...).acquire()`` bound to it, when): released later, the
         # acquire() gave back the lock itself
         self.taken: dict[str, list[tuple[cst.Call, int]]] = {}
+        # names it calls a method of, anywhere (``loop`` of ``loop.run_until_complete()``):
+        # does it use what it installs (``CallsMixin.installs``)?
+        self.called_on: set[str] = set()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value.expression if isinstance(node.value, cst.Await) else node.value
@@ -517,6 +519,8 @@ class _Evidence(SameScopeVisitor):
         func = node.func
         if not isinstance(func, cst.Attribute):
             return
+        if isinstance(func.value, cst.Name):
+            self.called_on.add(func.value.value)
         holder = _receiver_key(func)
         method = func.attr.value
         if holder is None:
@@ -536,29 +540,12 @@ class _Evidence(SameScopeVisitor):
                 self.given_back[(holder, arg.value)] = method
 
 
-class _MethodReceivers(SameScopeVisitor):
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
-            self.found.add(node.func.value.value)
-
-
-def _method_receivers(body: Sequence[cst.CSTNode]) -> frozenset[str]:
-    """The names a function calls a method of, anywhere in its own code (``loop`` of
-    ``loop.run_until_complete(...)``): does it use what it installs (``CallsMixin.installs``)?"""
-    seen = _MethodReceivers()
-    for stmt in body:
-        stmt.visit(seen)
-    return frozenset(seen.found)
-
-
 def _evidence_from_use(
     body: Sequence[cst.CSTNode], known: Callable[[cst.BaseExpression], bool]
-) -> dict[int, Resource]:
+) -> tuple[dict[int, Resource], frozenset[str]]:
     """The calls of a function body whose value the body itself releases (see ``_Evidence``),
-    each with the resource of unknown kind it is taken to acquire."""
+    each with the resource of unknown kind it is taken to acquire; and the names the body calls
+    a method of (``_Evidence.called_on``), from the same walk."""
     seen = _Evidence()
     for stmt in body:
         blocks = [stmt]
@@ -617,7 +604,7 @@ def _evidence_from_use(
                     f"{holder}.acquire", kind="lock", release=("release",), on_receiver=True,
                     code="LL140", origin=_EVIDENCE.format("release"),
                 )
-    return out
+    return out, frozenset(seen.called_on)
 
 
 def _is_getter(func: cst.BaseExpression) -> bool:
