@@ -125,6 +125,9 @@ class Resource:
     cm_closes: bool = True
     is_async: bool = False
     unpack: tuple[int, ...] = ()
+    #: of a tuple it unpacks to, the callables that release another element (index of the
+    #: callable, index of what it releases): ``f, commit, abort = store.add_pack()``
+    unpack_releasers: tuple[tuple[int, int], ...] = ()
     borrow_when: tuple[str, ...] = ()
     acquire_when: tuple[str, ...] = ()
     return_to: tuple[str, ...] = ()

@@ -116,6 +116,7 @@ class BindingsMixin:
             )
             for index, element in enumerate(target.elements):
                 self.bind_target(element.value, unpacked.get(index, []), fx, state, stmt)
+            self.bind_releasers(target, items)
             if not unpacked:
                 # ``a, b = f, g`` of a value that does not unpack resources: what we cannot
                 # follow, we trust
@@ -145,6 +146,19 @@ class BindingsMixin:
                 if target.attr.value in self.obligations[oid].resource.opens_on_attrs:
                     state.status[oid] = DONE
                     self.given.add(oid)
+
+    def bind_releasers(self, target: cst.Tuple | cst.List, items: list[_Item]) -> None:
+        """``f, commit, abort = store.add_pack()``: calling ``commit()`` or ``abort()``
+        releases ``f`` (the factory's ``unpack_releasers``)."""
+        names = [e.value.value if isinstance(e.value, cst.Name) else None for e in target.elements]
+        for name in names:
+            self.releasers.pop(name, None)
+        for item in items:
+            if item[0] != "new":
+                continue
+            for releaser, released in item[2].unpack_releasers:
+                if max(releaser, released) < len(names) and names[releaser] and names[released]:
+                    self.releasers.setdefault(names[releaser], set()).add(names[released])
 
     def made_fresh_here(self, name: str) -> bool:
         """``name = Factory(...)`` here, by anything but a project function that hands out

@@ -281,6 +281,9 @@ class CallsMixin:
                 # ``self.initfp(f)``, ``cls.taropen(..., fileobj)``: the object takes it
                 escaping = True
         else:
+            if isinstance(func, cst.Name) and func.value in self.releasers:
+                # ``abort()`` given with ``f`` by ``f, commit, abort = store.add_pack()``
+                fx.released.extend(sorted(self.releasers[func.value]))
             self.consume(func, fx)
         qualname = self.qualname(func) or dotted_name(func) or ""
         project = self.ctx.project

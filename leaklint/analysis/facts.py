@@ -41,6 +41,9 @@ class FunctionFacts:
     #: what the tuples it returns hold (``return stream, name``): (index, qualified name of
     #: the call that made the element, its line); the caller's ``f, n = ...`` owns element 0
     tuple_returns: tuple[tuple[int, str, int], ...] = ()
+    #: which elements of those tuples release which others (``return f, commit, abort`` of
+    #: nested functions that close f): (index of the releasing callable, index it releases)
+    tuple_releasers: tuple[tuple[int, int], ...] = ()
     #: a method that gives its own object back on every path (``return self``, a builder's
     #: ``with_middlewares()``): ``Broker().with_x()`` is still the new broker
     returns_self: bool = False

@@ -203,6 +203,9 @@ class _ScopeAnalyser(
         # locks[k].acquire()``): one per element, given back by a loop of their own
         self.per_element: set[int] = set()
         self.rebinds: dict[str, int] = {}  # how often each name was bound so far
+        # names bound to a callable that releases another name: ``f, commit, abort =
+        # store.add_pack()`` -> {commit: {f}, abort: {f}}; calling one releases what it names
+        self.releasers: dict[str, set[str]] = {}
         self.in_main_block = 0  # inside a module's ``if __name__ == "__main__":``
         # obligations a test of the finaliser drops on purpose (see hands_to_finaliser): left
         # to the finaliser by design on every path, so none of their leaks is reported

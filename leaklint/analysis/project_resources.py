@@ -75,7 +75,10 @@ def _tuple_factory(facts: FunctionFacts, known: Mapping[str, Resource]) -> Resou
     indexes = sorted(
         {i for i, c, _ in held if (known[c].kind, known[c].release) == (inner.kind, inner.release)}
     )
-    return dataclasses.replace(_derived(facts, inner, line), unpack=tuple(indexes))
+    releasers = tuple(pair for pair in facts.tuple_releasers if pair[1] in indexes)
+    return dataclasses.replace(
+        _derived(facts, inner, line), unpack=tuple(indexes), unpack_releasers=releasers
+    )
 
 
 def _taken_arguments(facts: FunctionFacts) -> tuple[str, ...]:
@@ -253,6 +256,12 @@ def _callees_of(methods: set[str], cls: ClassFacts) -> set[str]:
     return out
 
 
+def _closed_by(method: str, cls: ClassFacts) -> set[str]:
+    """The attributes of self ``method`` closes (``self._file.close()``), itself or through
+    the methods of the class it calls."""
+    return {attr for m in _callees_of({method}, cls) for attr in cls.method_closes.get(m, ())}
+
+
 def _owning_class(
     cls: ClassFacts,
     known: Mapping[str, Resource],
@@ -272,6 +281,20 @@ def _owning_class(
             if (not m.startswith("_") and (m in _RELEASE_METHOD_NAMES or m.endswith("close")))
         )
     )
+    acquiring = {m for m, callees in cls.method_stores.items() if any(fresh(c) for c in callees)}
+    opening = _callers_of(acquiring, cls)
+    # and, beside them, a public method of another name that closes all it owns and opens
+    # nothing again: dulwich's ``_GitFile.abort()`` (first contact round 13, beside close())
+    public += public and tuple(
+        sorted(
+            m
+            for m in releasing
+            if not m.startswith("_")
+            and m not in public
+            and m not in opening
+            and owned <= _closed_by(m, cls)
+        )
+    )
     is_context_manager = "__exit__" in cls.methods or "__aexit__" in cls.methods
     if not public and not is_context_manager:
         # none public, no ``with``: its private release method is its contract (beets'
@@ -287,8 +310,6 @@ def _owning_class(
     ):
         return None
     short = cls.qualname.rsplit(".", 1)[-1]
-    acquiring = {m for m, callees in cls.method_stores.items() if any(fresh(c) for c in callees)}
-    opening = _callers_of(acquiring, cls)
     lazy = (
         bool(opening)
         and not (opening & _CONSTRUCTORS)

@@ -382,17 +382,27 @@ def build_project(
         for callee in cls.stores.get(attr, ())
     }
     changed = True
+    derived_here: set[str] = set()
     while changed:
         changed = False
         for facts in functions.values():
-            if facts.qualname in known:
+            if facts.qualname in known and facts.qualname not in derived_here:
                 continue
             # a type only (``tracked = false``: a path, a lock, an engine) is no resource to
             # hand out: ``return Path(d)`` makes no factory
-            source = next((c for c in sorted(facts.returns) if c in known and known[c].tracked), None)
-            if source is not None:
-                known[facts.qualname] = _derived(facts, known[source], facts.returns[source])
-                changed = True
+            sources = [c for c in sorted(facts.returns) if c in known and known[c].tracked]
+            if sources:
+                # what one of several kinds releases releases it (``GitFile()`` returns a
+                # file or a ``_GitFile`` whose ``abort()`` closes it too): first kind first
+                resource = _derived(facts, known[sources[0]], facts.returns[sources[0]])
+                release = tuple(dict.fromkeys(m for c in sources for m in known[c].release))
+                resource = dataclasses.replace(resource, release=release)
+                if known.get(facts.qualname) != resource:
+                    known[facts.qualname] = resource
+                    derived_here.add(facts.qualname)
+                    changed = True
+            elif facts.qualname in known:
+                continue
             elif facts.tuple_returns:
                 resource = _tuple_factory(facts, known)
                 if resource is not None:
