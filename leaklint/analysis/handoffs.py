@@ -14,7 +14,7 @@ import libcst as cst
 from leaklint.analysis.cst_questions import _borrows, _flat_items, _passes
 from leaklint.analysis.leaks import Leak
 from leaklint.analysis.names import SameScopeVisitor
-from leaklint.analysis.state import _Item, _State
+from leaklint.analysis.state import OPEN, _Item, _State
 from leaklint.analysis.summaries import _PLAIN_BASES, is_releasing
 from leaklint.resources import Resource
 
@@ -131,9 +131,12 @@ class OwnershipMixin:
             if item[0] == "new":
                 stored.append((item[1], item[2]))
             elif item[0] == "name":
+                # not one released on every path already: ``self.addCleanup(s.server_close)``
+                # before ``self._server = s`` (first contact round 13, dulwich's web tests)
                 stored.extend(
                     (self.obligations[oid].call, self.obligations[oid].resource)
                     for oid in state.names.get(item[1], frozenset())
+                    if state.status.get(oid, OPEN) & OPEN
                 )
         if self.class_name is not None:
             records = self.ctx.self_stores.setdefault(self.class_name, [])
