@@ -285,6 +285,11 @@ class CallsMixin:
                 # ``abort()`` given with ``f`` by ``f, commit, abort = store.add_pack()``
                 fx.released.extend(sorted(self.releasers[func.value]))
             self.consume(func, fx)
+        for arg in call.args:
+            if isinstance(arg.value, cst.Name) and arg.value.value in self.releasers:
+                # ``assertRaises(E, commit)``, ``addCleanup(abort)``: whoever it is given to
+                # calls it, as ``addCleanup(f.close)``
+                fx.released.extend(sorted(self.releasers[arg.value.value]))
         qualname = self.qualname(func) or dotted_name(func) or ""
         project = self.ctx.project
         callee = self.callee_name(func)
