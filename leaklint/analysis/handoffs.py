@@ -259,7 +259,9 @@ class OwnershipMixin:
         if not isinstance(node, cst.Call) or self.expecting_raise:
             return None
         qualname = self.callee_name(node.func)
-        if qualname is not None and self.mocked and qualname.rsplit(".", 1)[-1] in self.mocked:
+        if qualname is not None and self.mocked and (
+            qualname.rsplit(".", 1)[-1] in self.mocked or qualname in self.mocked
+        ):
             return None
         resource = self.registry.get(qualname) or self.method_factory(node.func)
         if resource is None:
@@ -268,7 +270,10 @@ class OwnershipMixin:
             return made if made is not None and made.on_receiver else None
         if not resource.tracked:
             return None
-        if self.mocked and any(use.rsplit(".", 1)[-1] in self.mocked for use in resource.uses):
+        if self.mocked and (
+            resource.qualname in self.mocked  # ``conn.getresponse()`` under a cassette
+            or any(use.rsplit(".", 1)[-1] in self.mocked or use in self.mocked for use in resource.uses)
+        ):
             return None  # ``mock.patch("fabric.connection.SSHClient")``: it opens a fake
         if self.patched and (qualname in self.patched or self.patched.intersection(resource.uses)):
             return None  # ``http.client.HTTPConnection = Fake``: urlopen() opens the fake

@@ -58,8 +58,51 @@ class TestFrameworkMixin:
         )
 
 
+#: Context managers and decorators of HTTP recorders: vcrpy's ``use_cassette`` (a function of
+#: the module and a method of its ``VCR`` objects) and pytest-recording's ``pytest.mark.vcr``.
+#: In their body the HTTP clients talk to the cassette: a response is an in-memory copy of one
+#: read to its end, and a connection opens no socket when it plays back (first contact round
+#: 14, vcrpy's own tests). Sessions and clients, which keep their pools, stay resources.
+_RECORDING_CONTEXTS = frozenset({"use_cassette", "pytest.mark.vcr"})
+#: What they fake, by qualified name (see ``HandoffsMixin.factory``).
+_RECORDED_FACTORIES = frozenset(
+    {
+        "urllib.request.urlopen",
+        "urllib.request.build_opener.open",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "http.client.HTTPConnection.getresponse",
+        "http.client.HTTPSConnection.getresponse",
+        "requests.get",
+        "requests.post",
+        "requests.request",
+        "requests.Session.get",
+        "requests.Session.post",
+        "requests.Session.request",
+        "httpx.Client.send",
+        "httpx.Client.stream",
+        "httpx.AsyncClient.send",
+        "httpx.AsyncClient.stream",
+        "httpx.stream",
+        "urllib3.PoolManager.request",
+        "aiohttp.ClientSession.get",
+        "aiohttp.ClientSession.post",
+        "aiohttp.ClientSession.request",
+    }
+)
+
+
+def _recording(expr: cst.BaseExpression) -> bool:
+    """``with my_vcr.use_cassette(p):``, ``@vcr.use_cassette(p)``, ``@pytest.mark.vcr``."""
+    callee = dotted_name(expr.func if isinstance(expr, cst.Call) else expr) or ""
+    return callee in _RECORDING_CONTEXTS or callee.rsplit(".", 1)[-1] in _RECORDING_CONTEXTS
+
+
 def _patched_names(expr: cst.BaseExpression) -> set[str]:
-    """``patch("builtins.open", ...)``, ``mock.patch("%s.open" % name)``: {"open"}."""
+    """``patch("builtins.open", ...)``, ``mock.patch("%s.open" % name)``: {"open"}; an HTTP
+    recorder's cassette: the qualified names of the HTTP factories it fakes."""
+    if _recording(expr):
+        return set(_RECORDED_FACTORIES)
     if not isinstance(expr, cst.Call) or not expr.args:
         return set()
     callee = dotted_name(expr.func) or ""
