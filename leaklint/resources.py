@@ -187,8 +187,8 @@ class Resource:
         """What releasing it is called: "closed", "shut down", "waited for"."""
         if self.return_to:
             return "returned"
-        if not self.release or self.release[0] == "__exit__":
-            return "released"
+        if not self.release or self.release[0] == "__exit__" or self.release[0].startswith("_"):
+            return "released"  # (not "_pyroRelease()-ed")
         return _VERBS.get(self.release[0], f"{self.release[0]}()-ed")
 
 

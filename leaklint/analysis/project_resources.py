@@ -309,6 +309,11 @@ def _owning_class(
         allow_context_manager_only and releasing & {"__exit__", "__aexit__"}
     ):
         return None
+    if not public:
+        # released by its ``with``, whose ``__exit__`` calls a private release method: that
+        # method releases it too (pyro5's ``Proxy._pyroRelease()``, first contact round 14)
+        exits = set().union(*(cls.method_calls.get(m, ()) for m in ("__exit__", "__aexit__")))
+        public = tuple(sorted(m for m in releasing & exits if not _is_dunder(m)))
     short = cls.qualname.rsplit(".", 1)[-1]
     lazy = (
         bool(opening)
