@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leaklint.analysis.cst_questions import _borrows, _flat_items, _passes
+from leaklint.analysis.cst_questions import _borrows, _flat_items, _passes, _walk_expression
 from leaklint.analysis.leaks import Leak
 from leaklint.analysis.names import SameScopeVisitor
 from leaklint.analysis.state import OPEN, _Item, _State
@@ -138,6 +138,10 @@ class OwnershipMixin:
                     for oid in state.names.get(item[1], frozenset())
                     if state.status.get(oid, OPEN) & OPEN
                 )
+        # ``self.cassette = cm.__enter__()`` with ``self.addCleanup(cm.__exit__, ...)``: the
+        # manager's exit, called or handed on here, releases it (vcrpy's ``VCRMixin.setUp``,
+        # first contact round 14)
+        stored = [(call, r) for call, r in stored if not _exit_in_method(call, self.method)]
         if self.class_name is not None:
             records = self.ctx.self_stores.setdefault(self.class_name, [])
             records.extend((attr, call, resource, self.method_name) for call, resource in stored)
@@ -313,6 +317,28 @@ class _ClassRef:
 
     qualname: str
     method: str = "__enter__"  # where an LL162 resource was acquired (``__aenter__``)
+
+
+def _exit_in_method(call: cst.Call, method: cst.FunctionDef | None) -> bool:
+    """``m.__enter__()`` (``__aenter__``) of a local manager ``m`` whose ``__exit__``
+    (``__aexit__``) the method calls or hands on (``addCleanup(m.__exit__, None, None, None)``)."""
+    func = call.func
+    if (
+        method is None
+        or not isinstance(func, cst.Attribute)
+        or func.attr.value not in ("__enter__", "__aenter__")
+        or not isinstance(func.value, cst.Name)
+    ):
+        return False
+    manager = func.value.value
+    exits = {"__enter__": "__exit__", "__aenter__": "__aexit__"}[func.attr.value]
+    return any(
+        isinstance(node, cst.Attribute)
+        and node.attr.value == exits
+        and isinstance(node.value, cst.Name)
+        and node.value.value == manager
+        for node in _walk_expression(method.body)
+    )
 
 
 def _exited_manager(call: cst.Call, facts: object) -> bool:
