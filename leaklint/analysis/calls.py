@@ -318,7 +318,15 @@ class CallsMixin:
             project is not None and callee in project.classes
         )
         if takes is not None:
-            # a function of this run: its summary says which arguments it keeps or releases
+            # a function of this run: its summary says which arguments it keeps or releases,
+            # and which it reads to their end (``Error.from_response(resp)`` reads resp.text)
+            for index, arg in enumerate(call.args):
+                if isinstance(arg.value, cst.Name) and not arg.star and callee is not None:
+                    keyword = arg.keyword.value if arg.keyword is not None else None
+                    fx.method_uses.extend(
+                        (arg.value.value, use)
+                        for use in sorted(project.drains_argument(callee, index, keyword))
+                    )
             for arg, kept in zip(call.args, takes):
                 if kept and builds:
                     self.hand(arg.value, fx)

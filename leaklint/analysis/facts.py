@@ -44,6 +44,9 @@ class FunctionFacts:
     #: which elements of those tuples release which others (``return f, commit, abort`` of
     #: nested functions that close f): (index of the releasing callable, index it releases)
     tuple_releasers: tuple[tuple[int, int], ...] = ()
+    #: parameter -> what it reads it to the end with (``text``, ``read()``): what its
+    #: caller passes gets those uses (``WebHdfsException.from_response(resp)`` reads resp.text)
+    drains: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: a method that gives its own object back on every path (``return self``, a builder's
     #: ``with_middlewares()``): ``Broker().with_x()`` is still the new broker
     returns_self: bool = False

@@ -112,6 +112,7 @@ class _FunctionReader:
         quiet: set[int] = set()  # self.attr nodes that are receivers or store targets
         patches: set[str] = set()
         local_calls: set[str] = set()
+        drains: dict[str, set[str]] = {}  # param -> what reads it to its end (``p.text``)
         closed_locals: set[str] = set()  # local names closed or entered in a ``with``
         self_stored: dict[str, set[str]] = {}  # parameter -> attributes of self it is kept on
         nodes = _walk_scope(node)
@@ -198,6 +199,14 @@ class _FunctionReader:
                 func = sub.func
                 if isinstance(func, ast.Attribute):
                     receiver = func.value
+                    if (
+                        isinstance(receiver, ast.Name)
+                        and receiver.id in params
+                        and func.attr in _DRAINING_METHODS
+                        and not sub.args
+                        and not sub.keywords
+                    ):
+                        drains.setdefault(receiver.id, set()).add(f"{func.attr}()")
                     if isinstance(receiver, ast.Name):
                         if is_releasing(func.attr):
                             if id(sub) not in failing:
@@ -271,6 +280,13 @@ class _FunctionReader:
                         if callee is not None:
                             self.closed_callees.add(callee)
             elif isinstance(sub, ast.Attribute):
+                if (
+                    isinstance(sub.value, ast.Name)
+                    and sub.value.id in params
+                    and isinstance(sub.ctx, ast.Load)
+                    and sub.attr in _DRAINING_ATTRIBUTES
+                ):
+                    drains.setdefault(sub.value.id, set()).add(sub.attr)
                 if isinstance(sub.value, ast.Name) and is_releasing(sub.attr):
                     # ``test.addCleanup(skt.close)``, ``atexit.register(f.close)``: released
                     if id(sub) not in failing:
@@ -345,6 +361,7 @@ class _FunctionReader:
             return_annotation=self.names.resolve(node.returns) if node.returns else None,
             tuple_returns=tuple_returns,
             tuple_releasers=tuple_releasers,
+            drains={param: frozenset(uses) for param, uses in drains.items() if param not in takes},
             returns_self=_returns_self(node, nodes, me),
         )
 
@@ -699,6 +716,13 @@ def _falls_back(value: ast.expr | None, name: str) -> bool:
     if isinstance(value, ast.IfExp):
         return any(isinstance(side, ast.Name) and side.id == name for side in (value.body, value.orelse))
     return False
+
+
+#: What reads an argument to its end (``resp.text``, ``resp.read()``): a function doing it
+#: to a parameter does it to what its caller passes (a release of an HTTP response, say, in
+#: the registry's words: ``requests.get`` lists ``text`` and ``content``).
+_DRAINING_ATTRIBUTES = frozenset({"text", "content"})
+_DRAINING_METHODS = frozenset({"read", "json", "readall"})
 
 
 def _tuple_releasers(

@@ -208,6 +208,20 @@ class Project:
             return True  # not a class of ours: cannot tell
         return "*" in released or bool(attrs & released) or bool(attrs & self.released_outside)
 
+    def drains_argument(self, callee: str, index: int, keyword: str | None) -> frozenset[str]:
+        """What project function ``callee`` reads this argument to its end with (``text``,
+        ``read()``): ``raise Error.from_response(resp)`` of a ``from_response`` that reads
+        ``resp.text`` does to resp what ``resp.text`` would (first contact round 14)."""
+        facts = self.functions.get(callee)
+        if facts is None or not facts.drains:
+            return frozenset()
+        if keyword is not None:
+            return facts.drains.get(keyword, frozenset())
+        position = index + (1 if facts.is_method else 0)
+        if position >= len(facts.params):
+            return frozenset()
+        return facts.drains.get(facts.params[position], frozenset())
+
     def patches_of(self, callee: str) -> frozenset[str]:
         """Module attributes the project function (or method, found through the project's
         base classes) assigns: ``self.fakehttp(data)`` sets ``http.client.HTTPConnection``."""
