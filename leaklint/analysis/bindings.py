@@ -200,12 +200,26 @@ class BindingsMixin:
                 if item[2:] == (True,) and self.kind == "function" and "." not in name:
                     # ``socks = [make(x) for x in xs]``: the local list holds what it was
                     # made with, and owes it (``release_each`` releases it)
+                    kept = []
                     for element in _flat_items(item[1]):
                         if element[0] == "new":
                             oid = self.new_obligation(state, element, name)
                             self.collections.add(oid)
                             new.add(oid)
-                self.escape_items(item[1], state)
+                        elif element[0] == "name" and _is_plain(element[1]):
+                            # ``close = [packf, idxf]``: the list holds what its names hold,
+                            # and so do they; ``for f in close: f.close()`` releases them
+                            # (first contact round 13, dulwich's pack-objects command)
+                            held = state.names.get(element[1], frozenset())
+                            self.collections.update(held)
+                            for oid in held:
+                                self.obligations[oid].names.setdefault(name)
+                            new |= held
+                        else:
+                            kept.append(element)
+                    self.escape_items(kept, state)
+                else:
+                    self.escape_items(item[1], state)
         self.unbind(state, name, stmt, keep=new)
         self.rebinds[name] = self.rebinds.get(name, 0) + 1
         self.keys_set.pop(name, None)
