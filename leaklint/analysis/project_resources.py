@@ -59,6 +59,40 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
     )
 
 
+def _wraps_borrowed(inner: Resource, facts: FunctionFacts, callee: str) -> bool:
+    """Does every returned call of ``callee`` in the function borrow what it is given, by
+    the registry's ``borrow-when`` (``return Image.open(fp=buf)`` of a ``buf: IO[bytes]``:
+    the image holds its caller's file object, not a file of its own; first contact round
+    15, pypdf)? Then the function hands out no resource of its own."""
+    calls = facts.source_args.get(callee)
+    if not inner.borrow_when or not calls:
+        return False
+    return all(_call_borrows(inner.borrow_when, args) for args in calls)
+
+
+def _call_borrows(conditions: tuple[str, ...], args: tuple[tuple[str, str], ...]) -> bool:
+    """``cst_questions._borrows`` over arguments recorded as text (``FunctionFacts.source_args``)."""
+    given = dict(args)
+    for condition in conditions:
+        where, equals, literal = condition.partition("=")
+        keyword, _, position = where.partition("@")
+        if keyword.isdigit():
+            keyword, position = "", keyword
+        text = given.get(keyword) if keyword else None
+        if text is None and position:
+            text = given.get(f"@{position}")
+        if not equals:  # ``fileobj@3``: given a file object at all
+            if text is not None and text not in ("None", "0", "''", '""'):
+                return True
+            continue
+        if text == literal or (
+            literal.endswith("*") and text is not None
+            and text.lstrip("rRuU").strip("'\"").startswith(literal[:-1])
+        ):
+            return True
+    return False
+
+
 def _tuple_factory(facts: FunctionFacts, known: Mapping[str, Resource]) -> Resource | None:
     """A project function returning a fresh resource inside a tuple (``return stream,
     name``): a factory whose result unpacks, its ``unpack`` the indexes of the elements that
@@ -283,9 +317,11 @@ def _owning_class(
     )
     acquiring = {m for m, callees in cls.method_stores.items() if any(fresh(c) for c in callees)}
     opening = _callers_of(acquiring, cls)
-    # and, beside them, a public method of another name that closes all it owns and opens
-    # nothing again: dulwich's ``_GitFile.abort()`` (first contact round 13, beside close())
-    public += public and tuple(
+    # a public method of another name that closes all it owns and opens nothing again
+    # releases it too (dulwich's ``_GitFile.abort()`` beside close(), first contact round 13;
+    # twisted's ``Request.connectionLost()`` beside ``_cleanup()``), where the class is a
+    # resource type by the rest
+    closing_all = tuple(
         sorted(
             m
             for m in releasing
@@ -314,6 +350,7 @@ def _owning_class(
         # method releases it too (pyro5's ``Proxy._pyroRelease()``, first contact round 14)
         exits = set().union(*(cls.method_calls.get(m, ()) for m in ("__exit__", "__aexit__")))
         public = tuple(sorted(m for m in releasing & exits if not _is_dunder(m)))
+    public += tuple(m for m in closing_all if m not in public)
     short = cls.qualname.rsplit(".", 1)[-1]
     lazy = (
         bool(opening)
