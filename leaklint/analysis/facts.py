@@ -47,6 +47,10 @@ class FunctionFacts:
     #: parameter -> what it reads it to the end with (``text``, ``read()``): what its
     #: caller passes gets those uses (``WebHdfsException.from_response(resp)`` reads resp.text)
     drains: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: callee it returns -> the arguments of each returned call of it, as (``kw`` or ``@N``,
+    #: text) pairs: ``return Image.open(fp=buf)`` of a ``buf: IO[bytes]`` wraps a file
+    #: object its caller owns (the registry's ``borrow-when``), and hands out nothing
+    source_args: Mapping[str, tuple[tuple[tuple[str, str], ...], ...]] = field(default_factory=dict)
     #: a method that gives its own object back on every path (``return self``, a builder's
     #: ``with_middlewares()``): ``Broker().with_x()`` is still the new broker
     returns_self: bool = False

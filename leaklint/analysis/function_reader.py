@@ -113,6 +113,7 @@ class _FunctionReader:
         patches: set[str] = set()
         local_calls: set[str] = set()
         drains: dict[str, set[str]] = {}  # param -> what reads it to its end (``p.text``)
+        assigned_calls: dict[str, list[ast.Call]] = {}  # local name -> the calls bound to it
         closed_locals: set[str] = set()  # local names closed or entered in a ``with``
         self_stored: dict[str, set[str]] = {}  # parameter -> attributes of self it is kept on
         nodes = _walk_scope(node)
@@ -154,6 +155,8 @@ class _FunctionReader:
                     elif isinstance(target, ast.Name):
                         for callee in calls:
                             assigned.setdefault(target.id, {}).setdefault(callee, sub.lineno)
+                        if isinstance(value, ast.Call):
+                            assigned_calls.setdefault(target.id, []).append(value)
                     elif isinstance(target, (ast.Tuple, ast.List)) and all(
                         isinstance(e, ast.Name) and e.id not in module_globals
                         for e in target.elts
@@ -322,15 +325,21 @@ class _FunctionReader:
             if made:
                 self.element_stores.setdefault(container, set()).update(made)
         sources: dict[str, int] = {}
+        source_args: dict[str, set[tuple[tuple[str, str], ...]]] = {}
         for value in returned:
             for leaf in _value_leaves(value):
                 if isinstance(leaf, ast.Call):
                     callee = self.names.resolve(leaf.func)
                     if callee:
                         sources.setdefault(callee, leaf.lineno)
+                        source_args.setdefault(callee, set()).add(self._argument_texts(leaf, assigned))
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
                     for callee, line in assigned.get(leaf.id, {}).items():
                         sources.setdefault(callee, line)
+                    for call in assigned_calls.get(leaf.id, ()):
+                        callee = self.names.resolve(call.func)
+                        if callee:
+                            source_args.setdefault(callee, set()).add(self._argument_texts(call, assigned))
         tuple_returns = self._tuple_returns(returned, assigned, released_names)
         tuple_releasers = _tuple_releasers(node, returned) if tuple_returns else ()
         if _is_abstract(node):
@@ -362,8 +371,41 @@ class _FunctionReader:
             tuple_returns=tuple_returns,
             tuple_releasers=tuple_releasers,
             drains={param: frozenset(uses) for param, uses in drains.items() if param not in takes},
+            source_args={
+                callee: tuple(sorted(calls)) for callee, calls in source_args.items() if callee in sources
+            },
             returns_self=_returns_self(node, nodes, me),
         )
+
+    def _argument_texts(
+        self, call: ast.Call, assigned: dict[str, dict[str, int]]
+    ) -> tuple[tuple[str, str], ...]:
+        """The arguments of a returned call as the registry's ``borrow-when`` reads them
+        (``cst_questions._argument_text``): ``("fp", "typing.IO()")`` for ``fp=buf`` of a
+        parameter ``buf: IO[bytes]``, ``("@0", "io.BytesIO()")``, ``("closefd", "False")``."""
+        annotations = {
+            a.arg: a.annotation
+            for a in (*self.node.args.posonlyargs, *self.node.args.args, *self.node.args.kwonlyargs)
+            if a.annotation is not None
+        }
+
+        def text(value: ast.expr) -> str:
+            if isinstance(value, ast.Call):
+                return f"{self.names.resolve(value.func) or '?'}()"
+            if isinstance(value, ast.Name) and value.id in annotations:
+                kind = annotations[value.id]
+                kind = kind.value if isinstance(kind, ast.Subscript) else kind
+                resolved = self.names.resolve(kind)
+                return f"{resolved}()" if resolved else value.id
+            if isinstance(value, ast.Name) and len(assigned.get(value.id, ())) == 1:
+                return f"{next(iter(assigned[value.id]))}()"  # ``buf = io.BytesIO(data)``
+            if isinstance(value, (ast.Name, ast.Constant)):
+                return ast.unparse(value)
+            return "?"
+
+        out = [(f"@{n}", text(a)) for n, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
+        out += [(k.arg, text(k.value)) for k in call.keywords if k.arg is not None]
+        return tuple(out)
 
     def _tuple_returns(
         self,

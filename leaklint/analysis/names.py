@@ -340,6 +340,8 @@ class _BindingCollector:
         if not isinstance(target, cst.Name):
             return
         callee = value if annotation else value.func if isinstance(value, cst.Call) else None
+        if annotation and isinstance(value, cst.Subscript):
+            callee = value.value  # ``buf: IO[bytes]``: an IO
         if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
             callee = value.expression.func  # ``pool = await asyncpg.create_pool()``
         if callee is None:

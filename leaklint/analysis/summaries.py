@@ -54,6 +54,7 @@ from leaklint.analysis.project_resources import (
     _derived,
     _inherited_resource,
     _tuple_factory,
+    _wraps_borrowed,
 )
 from leaklint.analysis.syntax import (
     _target_names,
@@ -404,7 +405,11 @@ def build_project(
                 continue
             # a type only (``tracked = false``: a path, a lock, an engine) is no resource to
             # hand out: ``return Path(d)`` makes no factory
-            sources = [c for c in sorted(facts.returns) if c in known and known[c].tracked]
+            sources = [
+                c
+                for c in sorted(facts.returns)
+                if c in known and known[c].tracked and not _wraps_borrowed(known[c], facts, c)
+            ]
             if sources:
                 # what one of several kinds releases releases it (``GitFile()`` returns a
                 # file or a ``_GitFile`` whose ``abort()`` closes it too): first kind first
