@@ -188,6 +188,39 @@ def _inherited_resource(
     )
 
 
+def _with_inherited_exit(
+    resource: Resource,
+    cls: ClassFacts,
+    classes: Mapping[str, ClassFacts],
+    aliases: Mapping[str, str],
+) -> Resource:
+    """A class with no ``__exit__`` of its own whose project base's ``__exit__`` calls a
+    method that releases it (``BaseRemoteMachine.__exit__`` calls ``self.close()``, which
+    ``ParamikoMachine`` overrides to close its client): its ``with`` releases it (first
+    contact round 15, plumbum)."""
+    if resource.cm_closes or {"__exit__", "__aexit__"} & cls.methods:
+        return resource
+    todo, seen = list(cls.bases), set()
+    while todo:
+        base = todo.pop(0)
+        for _ in range(8):  # ``from .remote import BaseRemoteMachine``: where it is defined
+            if base is None or base in classes or base not in aliases:
+                break
+            base = aliases[base]
+        if base is None or base in seen or base not in classes:
+            continue
+        seen.add(base)
+        facts = classes[base]
+        exits = {"__exit__", "__aexit__"} & facts.methods
+        if exits:
+            calls = set().union(*(facts.method_calls.get(m, ()) for m in exits))
+            if calls & set(resource.release):
+                return dataclasses.replace(resource, cm_closes=True)
+            return resource
+        todo.extend(facts.bases)
+    return resource
+
+
 def _held(cls: ClassFacts) -> dict[str, set[str]]:
     """attr -> the calls whose results the class keeps there: stored on it, or put into the
     container it holds (``ClassFacts.element_stores``)."""

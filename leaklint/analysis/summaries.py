@@ -54,6 +54,7 @@ from leaklint.analysis.project_resources import (
     _derived,
     _inherited_resource,
     _tuple_factory,
+    _with_inherited_exit,
     _wraps_borrowed,
 )
 from leaklint.analysis.syntax import (
@@ -436,7 +437,7 @@ def build_project(
                 or _inherited_resource(cls, known, classes, aliases, registry)
             )
             if resource is not None:
-                known[cls.qualname] = resource
+                known[cls.qualname] = _with_inherited_exit(resource, cls, classes, aliases)
                 changed = True
     never_returning = _never_returning(functions, classes)
     for name in never_returning:
