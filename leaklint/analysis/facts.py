@@ -47,6 +47,10 @@ class FunctionFacts:
     #: parameter -> what it reads it to the end with (``text``, ``read()``): what its
     #: caller passes gets those uses (``WebHdfsException.from_response(resp)`` reads resp.text)
     drains: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: no call of it raises but by a caller's error: its body runs inside a ``try`` whose
+    #: ``except Exception`` (or wider) handler returns quietly, beside only plain statements
+    #: (``_ioctl_GWINSZ(fd)``: ``try: ... except Exception: return None``)
+    catches_all: bool = False
     #: callee it returns -> the arguments of each returned call of it, as (``kw`` or ``@N``,
     #: text) pairs: ``return Image.open(fp=buf)`` of a ``buf: IO[bytes]`` wraps a file
     #: object its caller owns (the registry's ``borrow-when``), and hands out nothing

@@ -370,6 +370,7 @@ class _FunctionReader:
             return_annotation=self.names.resolve(node.returns) if node.returns else None,
             tuple_returns=tuple_returns,
             tuple_releasers=tuple_releasers,
+            catches_all=_catches_all(node, self.names),
             drains={param: frozenset(uses) for param, uses in drains.items() if param not in takes},
             source_args={
                 callee: tuple(sorted(calls)) for callee, calls in source_args.items() if callee in sources
@@ -810,3 +811,66 @@ def _tuple_releasers(
                     if name in names and names[name] != index:
                         pairs.add((index, names[name]))
     return tuple(sorted(pairs))
+
+
+#: What a handler must catch to catch every exception a call can realistically raise.
+_CATCH_ALL = frozenset({"builtins.Exception", "builtins.BaseException", "Exception", "BaseException"})
+
+
+def _catches_all(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:
+    """``FunctionFacts.catches_all``: the body is a ``try`` with a handler of ``Exception``
+    (or wider, or bare) that raises nothing and calls nothing, beside statements that cannot
+    raise but by a programming error: imports, returns and assignments of names and
+    constants, calls whose arguments are all constants (``Struct("HHHH")``). First contact
+    round 15 (plumbum's ``_ioctl_GWINSZ``): a call of it is no exit to blame a leak on."""
+    if isinstance(node, ast.AsyncFunctionDef):
+        return False  # (an ``await`` in it can be cancelled)
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    guarded = False
+    for stmt in body:
+        if isinstance(stmt, ast.Try) and not stmt.finalbody and any(
+            _catches_everything(h, names) and _is_quiet(h.body) for h in stmt.handlers
+        ) and _is_quiet(stmt.orelse):
+            guarded = True
+        elif not _is_quiet([stmt]):
+            return False
+    return guarded
+
+
+def _catches_everything(handler: ast.ExceptHandler, names: _Names) -> bool:
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return handler.type is None or any(
+        kind is not None and (names.resolve(kind) or ast.unparse(kind)) in _CATCH_ALL for kind in kinds
+    )
+
+
+def _is_quiet(stmts: list[ast.stmt]) -> bool:
+    """Statements that raise only on a programming error: ``pass``, imports, returns and
+    assignments of names, constants and tuples of them, calls of constants only."""
+
+    def plain(value: ast.expr | None) -> bool:
+        if value is None or isinstance(value, (ast.Constant, ast.Name)):
+            return True
+        if isinstance(value, ast.Tuple):
+            return all(plain(e) for e in value.elts)
+        if isinstance(value, ast.Call):
+            return isinstance(value.func, (ast.Name, ast.Attribute)) and not value.keywords and all(
+                isinstance(a, ast.Constant) for a in value.args
+            )
+        return False
+
+    for stmt in stmts:
+        if isinstance(stmt, (ast.Pass, ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(stmt, ast.Return) and plain(stmt.value):
+            continue
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets) and plain(
+            stmt.value
+        ):
+            continue
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and plain(stmt.value):
+            continue
+        return False
+    return True

@@ -308,6 +308,11 @@ class ValuesMixin:
         func = call.func
         if self.inits_a_non_raising_base(call):
             return True
+        project = self.ctx.project
+        if project is not None:
+            facts = project.functions.get(self.callee_name(func) or "")
+            if facts is not None and facts.catches_all:
+                return True  # ``_ioctl_GWINSZ(fd)``: ``try: ... except Exception: return None``
         makers = ownership.NON_RAISING_BY_MAKER.get(func.attr.value) if isinstance(
             func, cst.Attribute
         ) else None
