@@ -41,8 +41,11 @@ class BranchesMixin:
         return self.if_statement(stmt, state)
 
     def if_statement(self, stmt: cst.If, state: _State) -> _MaybeState:
-        if isinstance(stmt.test, cst.Call):
-            self.tests.add(id(stmt.test))
+        test = stmt.test
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression  # ``if not self._lock.acquire(blocking=blocking): raise``
+        if isinstance(test, cst.Call):
+            self.tests.add(id(test))
         fx = _Effects()
         self.consume(stmt.test, fx)
         state = self.apply(fx, state, stmt)
