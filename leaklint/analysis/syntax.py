@@ -214,6 +214,9 @@ def is_releasing(name: str) -> bool:
         "quit",
         "logout",
         "detach",
+        # the exit of a context manager entered by hand (``await self.cm.__aexit__(...)``)
+        "__exit__",
+        "__aexit__",
     )
 
 
