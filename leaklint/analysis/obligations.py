@@ -388,6 +388,10 @@ class _ScopeAnalyser(
         # happened (no LL161), but never closes what it was given
         fixture = bool(decorators & ownership.FIXTURE_DECORATORS)
         self.nested.append(stmt)
+        if decorators & _SKIPPING_DECORATORS:
+            # ``@unittest.skip("...")``: a test whose body never runs leaks nothing (first
+            # contact round 16, motor's examples)
+            self.ctx.analysed.add(id(stmt))
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             skipped: list[Leak] = []
@@ -427,6 +431,10 @@ class _ScopeAnalyser(
         if state is not None:
             self.bind(state, stmt.name.value, [], stmt)
         self.nested.append(stmt)
+        if {self.qualname(_decorator_callee(d.decorator)) for d in stmt.decorators} & (
+            _SKIPPING_DECORATORS
+        ):
+            self.ctx.analysed.add(id(stmt))  # ``@unittest.skip`` on a TestCase: none runs
         if id(stmt) not in self.ctx.analysed:
             self.ctx.analysed.add(id(stmt))
             scope = body_scope("class", self.scope, stmt.body.body, name=stmt.name.value)
@@ -624,6 +632,11 @@ def _is_getter(func: cst.BaseExpression) -> bool:
 
 #: How a message names a resource the code's own release makes one (``Resource.origin``).
 _EVIDENCE = "the {}() this function calls on it is the evidence"
+
+
+#: Decorators that skip a test whatever happens: its body never runs (not ``skipIf``,
+#: ``skipUnless``, ``pytest.mark.skipif``, whose condition may let it run).
+_SKIPPING_DECORATORS = frozenset({"unittest.skip", "unittest.case.skip", "pytest.mark.skip"})
 
 
 def _decorator_callee(node: cst.BaseExpression) -> cst.BaseExpression:
