@@ -176,6 +176,13 @@ class Resource:
             and not any(name in _NO_CONTEXT_MANAGER for name in made_by)
         )
 
+    def opened_by(self, method: str) -> bool:
+        """Does calling (or reading) ``method`` on it open it: one of its ``opens-on``, or any
+        use but a release where that is ``"*"`` (a client that connects on first use)."""
+        return method in self.opens_on or (
+            "*" in self.opens_on and method not in self.release and method not in ("__del__",)
+        )
+
     @property
     def release_method(self) -> str:
         """The method a message tells the user to call: ``close``, ``shutdown``, ``putconn``."""

@@ -329,8 +329,13 @@ class BindingsMixin:
             return None
         for name, method in fx.opened:
             for oid in state.names.get(name, frozenset()):
-                if method in self.obligations[oid].resource.opens_on and oid not in self.given:
+                if self.obligations[oid].resource.opened_by(method) and oid not in self.given:
                     state.open(oid)  # ``conn.request(...)``: now it holds a socket
+        for name, method in fx.touched:
+            for oid in state.names.get(name, frozenset()):
+                resource = self.obligations[oid].resource
+                if "*" in resource.opens_on and resource.opened_by(method) and oid not in self.given:
+                    state.open(oid)  # a motor client's first query, failing or not, starts it
         for name, attr in fx.method_uses:
             oids = state.names.get(name)
             if not oids:

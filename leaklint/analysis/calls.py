@@ -74,6 +74,7 @@ class CallsMixin:
                 self.called_on.add((holder, call.func.attr.value))
                 self.visits += 1
                 self.last_call[(holder, call.func.attr.value)] = self.visits
+                fx.touched.append((holder, call.func.attr.value))
                 if not self.expecting_raise:
                     # under ``assertRaises`` it is meant to fail, as a factory there is: a
                     # ``conn.request()`` whose connect or handshake fails opens nothing
@@ -241,7 +242,7 @@ class CallsMixin:
                     pass  # ``open(p, "w").close()``: the touch idiom releases at once
                 else:
                     self.consume_items(
-                        [item], fx, opened=item[0] == "new" and method in item[2].opens_on
+                        [item], fx, opened=item[0] == "new" and item[2].opened_by(method)
                     )
             if method == "format" and isinstance(
                 func.value, (cst.SimpleString, cst.ConcatenatedString)

@@ -37,8 +37,8 @@ def _derived(facts: FunctionFacts, inner: Resource, line: int) -> Resource:
     one (``opens-on``, and no ``acquire-when`` that may have opened it at the call) stays lazy
     unless the factory itself calls a method that opens it (``c = Client(); c.connect()``)."""
     origin = inner.origin or f"{inner.display} at {Path(facts.path).name}:{line}"
-    lazy = bool(inner.opens_on) and not inner.acquire_when and not (
-        facts.local_calls & set(inner.opens_on)
+    lazy = bool(inner.opens_on) and not inner.acquire_when and not any(
+        inner.opened_by(call) for call in facts.local_calls
     )
     return Resource(
         qualname=facts.qualname,

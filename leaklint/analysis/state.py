@@ -138,6 +138,9 @@ class _Effects:
     may_raise: bool = False
     method_uses: list[tuple[str, str]] = field(default_factory=list)  # (name, attr)
     opened: list[tuple[str, str]] = field(default_factory=list)  # (name, method) of every call
+    #: (name, attribute) of every use, even one meant to fail: a client that connects on its
+    #: first use (``opens-on = ["*"]``) has started to, whatever the use then does
+    touched: list[tuple[str, str]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # names handed to a releasing helper
     # names formatted into a string (``f"open({w})"``, ``"{:d}".format(w)``): a descriptor
     # written into code another interpreter or process runs is handed to it

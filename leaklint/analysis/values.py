@@ -127,6 +127,7 @@ class ValuesMixin:
                 if item[0] == "name":
                     # ``f.close`` handed over as a value: whoever calls it releases f
                     fx.method_uses.append((item[1], expr.attr.value))
+                    fx.touched.append((item[1], expr.attr.value))
                     if not self.expecting_raise:
                         # ``broker.connection``: a property that connects opens it too
                         fx.opened.append((item[1], expr.attr.value))
