@@ -14,6 +14,7 @@ from itertools import pairwise
 import libcst as cst
 
 from leaklint.analysis.leaks import Leak
+from leaklint.analysis.names import dotted_name
 from leaklint.analysis.ownership import UNDOING_WORDS, is_releasing_callee
 from leaklint.resources import Registry, Resource, builtin_registry
 
@@ -567,8 +568,16 @@ def _declares_an_interface(node: cst.ClassDef) -> bool:
 
 
 def _is_declaration(method: cst.FunctionDef) -> bool:
-    """A method that only declares: no ``self`` (zope.interface), or a body of a docstring
-    and/or ``...`` (a stub)."""
+    """A method that only declares: no ``self`` (zope.interface), a body of a docstring
+    and/or ``...`` (a stub), or an abstract one (``@abstractmethod``, or a body that only
+    raises ``NotImplementedError``: aio-pika's ``abc.py``, first contact round 16)."""
+    if any(
+        (dotted_name(d.decorator) or "").rsplit(".", 1)[-1] == "abstractmethod"
+        for d in method.decorators
+    ):
+        return True
+    if _only_raises_not_implemented(method):
+        return True
     params = method.params
     if not [*params.posonly_params, *params.params] and not isinstance(params.star_arg, cst.Param):
         return True
@@ -588,6 +597,26 @@ def _is_declaration(method: cst.FunctionDef) -> bool:
             continue
         return False
     return True
+
+
+def _only_raises_not_implemented(method: cst.FunctionDef) -> bool:
+    """``raise NotImplementedError`` (after a docstring, if any), and nothing else."""
+    statements = _body(method.body)
+    if isinstance(method.body, cst.SimpleStatementSuite):
+        statements = [method.body]
+    simple = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+    if not all(isinstance(statement, simple) for statement in statements):
+        return False
+    smalls = [small for statement in statements for small in statement.body]
+    if smalls and isinstance(smalls[0], cst.Expr) and isinstance(
+        smalls[0].value, (cst.SimpleString, cst.ConcatenatedString)
+    ):
+        smalls = smalls[1:]
+    if len(smalls) != 1 or not isinstance(smalls[0], cst.Raise) or smalls[0].exc is None:
+        return False
+    raised = smalls[0].exc
+    raised = raised.func if isinstance(raised, cst.Call) else raised
+    return (dotted_name(raised) or "") == "NotImplementedError"
 
 
 def _may_return_an_awaitable(method: cst.FunctionDef) -> bool:
