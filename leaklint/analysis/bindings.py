@@ -334,7 +334,9 @@ class BindingsMixin:
         for name, method in fx.touched:
             for oid in state.names.get(name, frozenset()):
                 resource = self.obligations[oid].resource
-                if "*" in resource.opens_on and resource.opened_by(method) and oid not in self.given:
+                if "*" in resource.opens_on and resource.opened_by(method) and (
+                    oid not in self.given
+                ):
                     state.open(oid)  # a motor client's first query, failing or not, starts it
         for name, attr in fx.method_uses:
             oids = state.names.get(name)

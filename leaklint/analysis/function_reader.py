@@ -332,14 +332,16 @@ class _FunctionReader:
                     callee = self.names.resolve(leaf.func)
                     if callee:
                         sources.setdefault(callee, leaf.lineno)
-                        source_args.setdefault(callee, set()).add(self._argument_texts(leaf, assigned))
+                        texts = self._argument_texts(leaf, assigned)
+                        source_args.setdefault(callee, set()).add(texts)
                 elif isinstance(leaf, ast.Name) and leaf.id not in released_names:
                     for callee, line in assigned.get(leaf.id, {}).items():
                         sources.setdefault(callee, line)
                     for call in assigned_calls.get(leaf.id, ()):
                         callee = self.names.resolve(call.func)
                         if callee:
-                            source_args.setdefault(callee, set()).add(self._argument_texts(call, assigned))
+                            texts = self._argument_texts(call, assigned)
+                            source_args.setdefault(callee, set()).add(texts)
         tuple_returns = self._tuple_returns(returned, assigned, released_names)
         tuple_releasers = _tuple_releasers(node, returned) if tuple_returns else ()
         if _is_abstract(node):
@@ -373,7 +375,9 @@ class _FunctionReader:
             catches_all=_catches_all(node, self.names),
             drains={param: frozenset(uses) for param, uses in drains.items() if param not in takes},
             source_args={
-                callee: tuple(sorted(calls)) for callee, calls in source_args.items() if callee in sources
+                callee: tuple(sorted(calls))
+                for callee, calls in source_args.items()
+                if callee in sources
             },
             returns_self=_returns_self(node, nodes, me),
         )
@@ -404,7 +408,9 @@ class _FunctionReader:
                 return ast.unparse(value)
             return "?"
 
-        out = [(f"@{n}", text(a)) for n, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
+        out = [
+            (f"@{n}", text(a)) for n, a in enumerate(call.args) if not isinstance(a, ast.Starred)
+        ]
         out += [(k.arg, text(k.value)) for k in call.keywords if k.arg is not None]
         return tuple(out)
 
@@ -814,7 +820,9 @@ def _tuple_releasers(
 
 
 #: What a handler must catch to catch every exception a call can realistically raise.
-_CATCH_ALL = frozenset({"builtins.Exception", "builtins.BaseException", "Exception", "BaseException"})
+_CATCH_ALL = frozenset(
+    {"builtins.Exception", "builtins.BaseException", "Exception", "BaseException"}
+)
 
 
 def _catches_all(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> bool:
@@ -842,7 +850,8 @@ def _catches_all(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) ->
 def _catches_everything(handler: ast.ExceptHandler, names: _Names) -> bool:
     kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return handler.type is None or any(
-        kind is not None and (names.resolve(kind) or ast.unparse(kind)) in _CATCH_ALL for kind in kinds
+        kind is not None and (names.resolve(kind) or ast.unparse(kind)) in _CATCH_ALL
+        for kind in kinds
     )
 
 
@@ -866,11 +875,13 @@ def _is_quiet(stmts: list[ast.stmt]) -> bool:
             continue
         if isinstance(stmt, ast.Return) and plain(stmt.value):
             continue
-        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets) and plain(
-            stmt.value
+        if isinstance(stmt, ast.Assign) and plain(stmt.value) and all(
+            isinstance(t, ast.Name) for t in stmt.targets
         ):
             continue
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and plain(stmt.value):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and plain(
+            stmt.value
+        ):
             continue
         return False
     return True

@@ -276,7 +276,10 @@ class OwnershipMixin:
             return None
         if self.mocked and (
             resource.qualname in self.mocked  # ``conn.getresponse()`` under a cassette
-            or any(use.rsplit(".", 1)[-1] in self.mocked or use in self.mocked for use in resource.uses)
+            or any(
+                use.rsplit(".", 1)[-1] in self.mocked or use in self.mocked
+                for use in resource.uses
+            )
         ):
             return None  # ``mock.patch("fabric.connection.SSHClient")``: it opens a fake
         if self.patched and (qualname in self.patched or self.patched.intersection(resource.uses)):

@@ -71,7 +71,8 @@ def _wraps_borrowed(inner: Resource, facts: FunctionFacts, callee: str) -> bool:
 
 
 def _call_borrows(conditions: tuple[str, ...], args: tuple[tuple[str, str], ...]) -> bool:
-    """``cst_questions._borrows`` over arguments recorded as text (``FunctionFacts.source_args``)."""
+    """``cst_questions._borrows`` over arguments recorded as text
+    (``FunctionFacts.source_args``)."""
     given = dict(args)
     for condition in conditions:
         where, equals, literal = condition.partition("=")
