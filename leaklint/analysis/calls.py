@@ -102,6 +102,13 @@ class CallsMixin:
             return [("new", call, made, None)]
         return items
 
+    def holder_name(self, expr: cst.BaseExpression) -> str | None:
+        """The name an obligation on ``expr`` is held under: ``f``, ``self.response``."""
+        if isinstance(expr, cst.Name):
+            return expr.value
+        attr = self.self_attribute(expr)
+        return f"{self.self_name}.{attr}" if attr is not None else None
+
     def known_callee(self, func: cst.BaseExpression) -> bool:
         """A callee of the standard library or the builtins: the registry (built from the
         whole stdlib, tools/stdlib_inventory.py) already says whether it acquires, so a
@@ -322,10 +329,11 @@ class CallsMixin:
             # a function of this run: its summary says which arguments it keeps or releases,
             # and which it reads to their end (``Error.from_response(resp)`` reads resp.text)
             for index, arg in enumerate(call.args):
-                if isinstance(arg.value, cst.Name) and not arg.star and callee is not None:
+                held = self.holder_name(arg.value)
+                if held is not None and not arg.star and callee is not None:
                     keyword = arg.keyword.value if arg.keyword is not None else None
                     fx.method_uses.extend(
-                        (arg.value.value, use)
+                        (held, use)
                         for use in sorted(project.drains_argument(callee, index, keyword))
                     )
             for arg, kept in zip(call.args, takes):
