@@ -125,6 +125,15 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _interruptible() -> None:
+    """The run starts with SIGINT at its default, as one started from a terminal does: run
+    in the background by a shell without job control (``pytest ... &`` in a script), the
+    tests would hand it SIGINT ignored, and it keeps ignoring it, as any program does."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _busy_run(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
     """``leaklint check -j 2`` over the standard library (tens of seconds of work), once
     both its workers are running."""
@@ -134,6 +143,7 @@ def _busy_run(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
         [sys.executable, "-m", "leaklint", "check", "-j", "2", "--cache-dir",
          str(tmp_path / "cache"), sysconfig.get_paths()["stdlib"]],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_interruptible,
     )
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
