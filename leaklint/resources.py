@@ -6,7 +6,7 @@ factories under ``[tool.leaklint.resources]`` in ``pyproject.toml`` with the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources as importlib_resources
@@ -109,6 +109,52 @@ _KEYS = {
     "owns-arguments",
     "source",
 }
+
+
+#: Values that count as not given: ``SpooledTemporaryFile(max_size=0)``, ``FTP(host="")``.
+ABSENT_VALUES = frozenset({"None", "0", '""', "''"})
+
+
+def argument_place(where: str) -> tuple[str, int | None]:
+    """Where an ``acquire-when``/``borrow-when`` condition looks: ``keyword``,
+    ``keyword@N`` (that keyword or the Nth positional), ``keyword@`` (keyword-only) or ``N``
+    -> (keyword, position)."""
+    keyword, _, position = where.partition("@")
+    if keyword.isdigit():
+        keyword, position = "", keyword
+    return keyword, int(position) if position else None
+
+
+def borrow_condition_met(
+    condition: str,
+    text_of: Callable[[str], str | None],
+    base_classes: Callable[[str], set[str]] | None = None,
+) -> bool:
+    """One ``borrow-when`` condition, given the text of the argument a place names
+    (``text_of(where)``: a name or literal as written, a call as ``callee()``, None when not
+    passed): ``fileobj@3`` given and not absent; ``0=io.BytesIO()`` that value (or, with
+    ``base_classes``, a class deriving from it); ``url@0=data:*`` a string literal starting so."""
+    where, given, literal = condition.partition("=")
+    text = text_of(where)
+    if not given:  # ``fileobj@3``: wrapping a file object given to it, not opening one
+        return text is not None and text not in ABSENT_VALUES
+    if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
+        return True
+    return bool(
+        base_classes is not None
+        and text is not None
+        and text.endswith("()")
+        and literal.endswith("()")
+        and literal[:-2] in base_classes(text[:-2])
+    )
+
+
+def _string_starts(text: str | None, prefix: str) -> bool:
+    """``'"data:,"'`` (a string literal as written) starts with ``data:``."""
+    if not text:
+        return False
+    body = text.lstrip("rRuU")
+    return body[:1] in ("'", '"') and body.strip("'\"").startswith(prefix)
 
 
 class RegistryError(ValueError):

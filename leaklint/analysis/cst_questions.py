@@ -12,7 +12,7 @@ import libcst as cst
 
 from leaklint.analysis.names import Scope, dotted_name
 from leaklint.analysis.state import _Item
-from leaklint.resources import Resource
+from leaklint.resources import ABSENT_VALUES, Resource, argument_place, borrow_condition_met
 
 _SKIPPED_FIELDS = frozenset(
     {
@@ -218,7 +218,7 @@ def _passes(call: cst.Call, wanted: tuple[str, ...]) -> bool:
         if literal:
             if text != literal:
                 return False
-        elif text is None or text in _ABSENT:
+        elif text is None or text in ABSENT_VALUES:
             return False
     return True
 
@@ -227,31 +227,14 @@ def _borrows(call: cst.Call, resource: Resource, scope: Scope) -> bool:
     """``open(fd, closefd=False)``, ``ZipFile(io.BytesIO())``, ``ZipFile(buf)`` after
     ``buf = io.BytesIO()``: an argument of ``borrow-when`` with that value; a class that
     derives from it counts as it (``TarFile(fileobj=MyBytesIO(data))``)."""
-    for condition in resource.borrow_when:
-        where, given, literal = condition.partition("=")
-        text = _argument_text(call, where, scope.types_of)
-        if not given:  # ``fileobj@3``: wrapping a file object given to it, not opening one
-            if text is not None and text not in _ABSENT:
-                return True
-            continue
-        if text == literal or (literal.endswith("*") and _string_starts(text, literal[:-1])):
-            return True
-        if text is not None and text.endswith("()") and literal.endswith("()"):
-            if f"{literal[:-2]}" in scope.base_classes(text[:-2]):
-                return True
-    return False
-
-
-def _string_starts(text: str | None, prefix: str) -> bool:
-    """``'"data:,"'`` (a string literal as written) starts with ``data:``."""
-    if not text:
-        return False
-    body = text.lstrip("rRuU")
-    return body[:1] in ("'", '"') and body.strip("'\"").startswith(prefix)
-
-
-#: Values that count as not given: ``SpooledTemporaryFile(max_size=0)``, ``FTP(host="")``.
-_ABSENT = frozenset({"None", "0", '""', "''"})
+    return any(
+        borrow_condition_met(
+            condition,
+            lambda where: _argument_text(call, where, scope.types_of),
+            scope.base_classes,
+        )
+        for condition in resource.borrow_when
+    )
 
 
 def _argument_text(
@@ -260,10 +243,7 @@ def _argument_text(
     """The argument ``where`` names (``keyword``, ``keyword@N``: or the Nth positional, ``N``:
     the Nth positional) as text: a name or a number as written, a string literal with its
     quotes, a call as ``callee()``; None when it is not passed."""
-    keyword, _, position = where.partition("@")
-    if keyword.isdigit():
-        keyword, position = "", keyword
-    index = int(position) if position else None
+    keyword, index = argument_place(where)
     for number, arg in enumerate(call.args):
         if arg.star:
             if index is not None and arg.star == "*" and number <= index:

@@ -334,10 +334,10 @@ def _exit_in_method(call: cst.Call, method: cst.FunctionDef | None) -> bool:
     ):
         return False
     manager = func.value.value
-    exits = {"__enter__": "__exit__", "__aenter__": "__aexit__"}[func.attr.value]
+    exits = _PAIRED_RELEASE[func.attr.value]
     return any(
         isinstance(node, cst.Attribute)
-        and node.attr.value == exits
+        and node.attr.value in exits
         and isinstance(node.value, cst.Name)
         and node.value.value == manager
         for node in _walk_expression(method.body)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leaklint.analysis.facts import ClassFacts, FunctionFacts
 from leaklint.analysis.syntax import closes
-from leaklint.resources import Registry, Resource
+from leaklint.resources import Registry, Resource, argument_place, borrow_condition_met
 
 #: Public method names that release the object (besides any method that closes what it owns).
 _RELEASE_METHOD_NAMES = ("close", "aclose", "shutdown", "stop", "release", "cleanup", "dispose")
@@ -74,24 +74,13 @@ def _call_borrows(conditions: tuple[str, ...], args: tuple[tuple[str, str], ...]
     """``cst_questions._borrows`` over arguments recorded as text
     (``FunctionFacts.source_args``)."""
     given = dict(args)
-    for condition in conditions:
-        where, equals, literal = condition.partition("=")
-        keyword, _, position = where.partition("@")
-        if keyword.isdigit():
-            keyword, position = "", keyword
+
+    def text_of(where: str) -> str | None:
+        keyword, index = argument_place(where)
         text = given.get(keyword) if keyword else None
-        if text is None and position:
-            text = given.get(f"@{position}")
-        if not equals:  # ``fileobj@3``: given a file object at all
-            if text is not None and text not in ("None", "0", "''", '""'):
-                return True
-            continue
-        if text == literal or (
-            literal.endswith("*") and text is not None
-            and text.lstrip("rRuU").strip("'\"").startswith(literal[:-1])
-        ):
-            return True
-    return False
+        return given.get(f"@{index}") if text is None and index is not None else text
+
+    return any(borrow_condition_met(condition, text_of) for condition in conditions)
 
 
 def _tuple_factory(facts: FunctionFacts, known: Mapping[str, Resource]) -> Resource | None:
@@ -163,11 +152,7 @@ def _inherited_resource(
     """A subclass of a project class that is a resource type is one too, released the same
     way (beets' ``Library(Database)``): what the base's constructor keeps, it keeps. (Not of
     a class the registry knows, whose subclasses it lists itself: ``ssl.SSLSocket``.)"""
-    base = cls.bases[0] if cls.bases else None
-    for _ in range(8):  # ``from .db import Database`` in the package: where it is defined
-        if base is None or base in classes or base not in aliases:
-            break
-        base = aliases[base]
+    base = _defined(cls.bases[0] if cls.bases else None, classes, aliases)
     if (
         base is None
         or base not in classes
@@ -189,6 +174,18 @@ def _inherited_resource(
     )
 
 
+def _defined(
+    name: str | None, classes: Mapping[str, ClassFacts], aliases: Mapping[str, str]
+) -> str | None:
+    """Where the class a base names is defined, through the package's re-exports
+    (``from .db import Database``)."""
+    for _ in range(8):
+        if name is None or name in classes or name not in aliases:
+            break
+        name = aliases[name]
+    return name
+
+
 def _with_inherited_exit(
     resource: Resource,
     cls: ClassFacts,
@@ -203,11 +200,7 @@ def _with_inherited_exit(
         return resource
     todo, seen = list(cls.bases), set()
     while todo:
-        base = todo.pop(0)
-        for _ in range(8):  # ``from .remote import BaseRemoteMachine``: where it is defined
-            if base is None or base in classes or base not in aliases:
-                break
-            base = aliases[base]
+        base = _defined(todo.pop(0), classes, aliases)
         if base is None or base in seen or base not in classes:
             continue
         seen.add(base)
